@@ -1,0 +1,252 @@
+"""Typed environment settings read from ``cdk.json`` context.
+
+Kept free of ``aws_cdk`` imports so the pipeline compiler and tests can read the same settings
+without loading CDK. Every bad value stops synth with one message naming the key, the value and
+what is allowed, because a silently defaulted guardrail is worse than a failed synth.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+APP_NAME = "smp"
+"""Short prefix of every physical name the app creates (buckets, pipelines, policies)."""
+
+DEFAULT_ENVIRONMENT = "sandbox"
+
+# Instance families whose volumes are local NVMe (encrypted by hardware): SageMaker refuses a
+# volume KMS key for them, so the "no volume KMS key" Deny exempts them.
+NVME_INSTANCE_PATTERNS: tuple[str, ...] = (
+    "ml.*d.*",  # m5d, c5d, r5d, m6id, c6id, ...
+    "ml.*dn.*",  # g4dn, p3dn
+    "ml.*de.*",  # p4de
+    "ml.g5.*",
+    "ml.g6.*",
+    "ml.g6e.*",
+    "ml.p5.*",
+    "ml.p5e.*",
+    "ml.trn1.*",
+    "ml.trn1n.*",
+    "ml.inf2.*",
+)
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_TAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.:/=+@-]{0,127}$")
+_TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,256}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_REMOVAL_POLICIES = ("retain", "destroy")
+
+
+class ConfigError(ValueError):
+    """A context value that cannot be used; the message names key, value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    """A VPC the platform does not own: ids given in context, never looked up at synth."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything one environment's stage needs, validated."""
+
+    name: str
+    account: str | None = None
+    region: str | None = None
+    vpc_cidr: str = "10.42.0.0/16"
+    max_azs: int = 2
+    allowed_instance_types: tuple[str, ...] = (
+        "ml.t3.medium",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.m5.2xlarge",
+        "ml.c5.xlarge",
+        "ml.c5.2xlarge",
+    )
+    cost_tag_key: str = "CostCenter"
+    cost_tag_value: str = "ml-platform"
+    schedules_enabled: bool = False
+    removal_policy: str = "destroy"
+    notification_emails: tuple[str, ...] = ()
+    existing_vpc: ExistingVpc | None = None
+    network_isolation_exemptions: tuple[str, ...] = field(default=())
+
+    @property
+    def is_env_agnostic(self) -> bool:
+        return self.account is None and self.region is None
+
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of this environment's physical names, e.g. ``smp-prod``."""
+        return f"{APP_NAME}-{self.name}"
+
+
+def _where(env: str, key: str) -> str:
+    return f"context 'environments.{env}.{key}'"
+
+
+def _expect_type(env: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
+    # bool is an int in Python; a JSON true is never a valid number here.
+    if isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{_where(env, key)} is {value!r}: expected {what}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{_where(env, key)} is {value!r} ({type(value).__name__}): expected {what}")
+
+
+def _string_list(env: str, key: str, value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    _expect_type(env, key, value, list, f"a list of {what}")
+    for item in value:
+        if not isinstance(item, str) or not pattern.match(item):
+            raise ConfigError(f"{_where(env, key)} contains {item!r}: expected {what}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{_where(env, key)} is {value!r}: entries must be unique")
+    return tuple(value)
+
+
+def _parse_existing_vpc(env: str, raw: Any) -> ExistingVpc:
+    key = "existingVpc"
+    _expect_type(env, key, raw, dict, "an object with vpcId, subnetIds, securityGroupIds, availabilityZones")
+    allowed = {"vpcId", "subnetIds", "securityGroupIds", "availabilityZones"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{_where(env, key)} has unknown key {unknown[0]!r}: allowed keys are {sorted(allowed)}")
+    missing = sorted(allowed - set(raw))
+    if missing:
+        raise ConfigError(f"{_where(env, key)} lacks {missing[0]!r}: all of {sorted(allowed)} are required")
+    vpc_id = raw["vpcId"]
+    if not isinstance(vpc_id, str) or not _VPC_ID.match(vpc_id):
+        raise ConfigError(f"{_where(env, key + '.vpcId')} is {vpc_id!r}: expected an id like 'vpc-0123456789abcdef0'")
+    subnets = _string_list(env, key + ".subnetIds", raw["subnetIds"], _SUBNET_ID, "subnet ids like 'subnet-0123abcd'")
+    groups = _string_list(env, key + ".securityGroupIds", raw["securityGroupIds"], _SG_ID, "security group ids like 'sg-0123abcd'")
+    azs = _string_list(env, key + ".availabilityZones", raw["availabilityZones"], re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$"), "availability zone names like 'eu-west-1a'")
+    if len(subnets) < 2:
+        raise ConfigError(f"{_where(env, key + '.subnetIds')} is {list(subnets)!r}: at least 2 subnets in different AZs are required")
+    if len(azs) != len(subnets):
+        raise ConfigError(f"{_where(env, key + '.availabilityZones')} is {list(azs)!r}: give one AZ per subnet ({len(subnets)})")
+    if not groups:
+        raise ConfigError(f"{_where(env, key + '.securityGroupIds')} is empty: at least 1 security group is required")
+    return ExistingVpc(vpc_id=vpc_id, subnet_ids=subnets, security_group_ids=groups, availability_zones=azs)
+
+
+def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig:
+    """Validate one environment's context object into an :class:`EnvironmentConfig`."""
+    if not _ENV_NAME.match(name):
+        raise ConfigError(f"context 'environments' has an environment named {name!r}: names are 1-12 lowercase letters or digits, starting with a letter")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"context 'environments.{name}' is {raw!r}: expected an object of settings")
+    keys = {
+        "account": "account",
+        "region": "region",
+        "vpcCidr": "vpc_cidr",
+        "maxAzs": "max_azs",
+        "allowedInstanceTypes": "allowed_instance_types",
+        "costTagKey": "cost_tag_key",
+        "costTagValue": "cost_tag_value",
+        "schedulesEnabled": "schedules_enabled",
+        "removalPolicy": "removal_policy",
+        "notificationEmails": "notification_emails",
+        "existingVpc": "existing_vpc",
+        "networkIsolationExemptions": "network_isolation_exemptions",
+    }
+    unknown = sorted(set(raw) - set(keys))
+    if unknown:
+        raise ConfigError(f"{_where(name, unknown[0])} is not a known setting: allowed keys are {sorted(keys)}")
+    values: dict[str, Any] = {"name": name}
+    for key, value in raw.items():
+        values[keys[key]] = value
+
+    account = values.get("account")
+    if account is not None and (not isinstance(account, str) or not _ACCOUNT.match(account)):
+        raise ConfigError(f"{_where(name, 'account')} is {account!r}: expected a 12-digit AWS account id as a string")
+    region = values.get("region")
+    if region is not None and (not isinstance(region, str) or not _REGION.match(region)):
+        raise ConfigError(f"{_where(name, 'region')} is {region!r}: expected an AWS region name like 'eu-west-1'")
+    if (account is None) != (region is None):
+        raise ConfigError(f"context 'environments.{name}' sets only one of account and region: set both for an explicit environment, or neither for an env-agnostic one")
+
+    if "vpc_cidr" in values:
+        cidr = values["vpc_cidr"]
+        _expect_type(name, "vpcCidr", cidr, str, "an IPv4 CIDR like '10.42.0.0/16'")
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as exc:
+            raise ConfigError(f"{_where(name, 'vpcCidr')} is {cidr!r}: not an IPv4 CIDR ({exc})") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ConfigError(f"{_where(name, 'vpcCidr')} is {cidr!r}: the prefix length must be between /16 and /24")
+        if not network.is_private:
+            raise ConfigError(f"{_where(name, 'vpcCidr')} is {cidr!r}: expected a private (RFC 1918) range")
+
+    if "max_azs" in values:
+        _expect_type(name, "maxAzs", values["max_azs"], int, "an integer from 2 to 6")
+        if not 2 <= values["max_azs"] <= 6:
+            raise ConfigError(f"{_where(name, 'maxAzs')} is {values['max_azs']!r}: expected an integer from 2 to 6")
+
+    if "allowed_instance_types" in values:
+        types = _string_list(name, "allowedInstanceTypes", values["allowed_instance_types"], _INSTANCE_TYPE, "SageMaker instance types like 'ml.m5.xlarge'")
+        if not types:
+            raise ConfigError(f"{_where(name, 'allowedInstanceTypes')} is []: at least one instance type is required, or no job could ever run")
+        values["allowed_instance_types"] = types
+
+    for key, attr, pattern, what in (
+        ("costTagKey", "cost_tag_key", _TAG_KEY, "a tag key (letters, digits and _.:/=+@-, at most 128, not starting with 'aws:')"),
+        ("costTagValue", "cost_tag_value", _TAG_VALUE, "a non-empty tag value of at most 256 characters"),
+    ):
+        if attr in values:
+            value = values[attr]
+            if not isinstance(value, str) or not pattern.match(value) or value.lower().startswith("aws:"):
+                raise ConfigError(f"{_where(name, key)} is {value!r}: expected {what}")
+
+    if "schedules_enabled" in values:
+        _expect_type(name, "schedulesEnabled", values["schedules_enabled"], bool, "true or false")
+
+    if "removal_policy" in values and values["removal_policy"] not in _REMOVAL_POLICIES:
+        raise ConfigError(f"{_where(name, 'removalPolicy')} is {values['removal_policy']!r}: expected one of {list(_REMOVAL_POLICIES)}")
+
+    if "notification_emails" in values:
+        values["notification_emails"] = _string_list(name, "notificationEmails", values["notification_emails"], _EMAIL, "email addresses")
+
+    if "network_isolation_exemptions" in values:
+        values["network_isolation_exemptions"] = _string_list(
+            name, "networkIsolationExemptions", values["network_isolation_exemptions"],
+            re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$"), "pipeline names (letters, digits, hyphens)",
+        )
+
+    if values.get("existing_vpc") is not None:
+        values["existing_vpc"] = _parse_existing_vpc(name, values["existing_vpc"])
+    if "existing_vpc" in values and values["existing_vpc"] is None:
+        del values["existing_vpc"]
+
+    return EnvironmentConfig(**values)
+
+
+def load_environments(context: Mapping[str, Any]) -> dict[str, EnvironmentConfig]:
+    """All environments in ``context['environments']``; a lone ``sandbox`` when none are given."""
+    raw = context.get("environments")
+    if raw is None:
+        return {DEFAULT_ENVIRONMENT: EnvironmentConfig(name=DEFAULT_ENVIRONMENT)}
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(f"context 'environments' is {raw!r}: expected a non-empty object mapping environment names to settings")
+    return {name: parse_environment(name=name, raw=settings) for name, settings in sorted(raw.items())}
+
+
+def select_environments(*, environments: Mapping[str, EnvironmentConfig], selected: Any) -> list[EnvironmentConfig]:
+    """The environments to synthesize: all of them, or the one named with ``-c env=NAME``."""
+    if selected is None or selected == "":
+        return [environments[name] for name in sorted(environments)]
+    if not isinstance(selected, str) or selected not in environments:
+        raise ConfigError(f"context 'env' is {selected!r}: expected one of {sorted(environments)}")
+    return [environments[selected]]

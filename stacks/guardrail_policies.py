@@ -1,0 +1,114 @@
+"""The Deny statements that keep SageMaker jobs inside the guardrails.
+
+Each Deny lists only the job and model actions that support its condition key. The widely
+published form, ``Deny sagemaker:Create*`` unless a key is set, also denies CreatePipeline,
+CreateExperiment, CreateTrial and every other Create action that never carries the key.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from aws_cdk import aws_iam as iam
+
+from stacks.config import NVME_INSTANCE_PATTERNS, EnvironmentConfig
+
+NETWORK_ISOLATION_EXEMPTION_TAG = "smp:network-isolation-exempt"
+"""Request tag a job carries when its pipeline is exempt from network isolation."""
+
+# Actions that carry sagemaker:VpcSubnets / VpcSecurityGroupIds / NetworkIsolation.
+VPC_JOB_ACTIONS = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateModel",
+)
+# Actions that carry sagemaker:VolumeKmsKey / OutputKmsKey / InstanceTypes.
+COMPUTE_JOB_ACTIONS = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateTransformJob",
+)
+# Actions that carry sagemaker:InterContainerTrafficEncryption.
+DISTRIBUTED_JOB_ACTIONS = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+)
+# Actions that create a billable or registered resource and accept request tags.
+TAGGED_CREATE_ACTIONS = COMPUTE_JOB_ACTIONS + (
+    "sagemaker:CreateModel",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:CreateModelPackageGroup",
+)
+
+
+def _deny(*, sid: str, actions: Sequence[str], conditions: dict) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid, effect=iam.Effect.DENY, actions=sorted(actions), resources=["*"], conditions=conditions
+    )
+
+
+def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+    """Denies that hold for every role of the environment (they sit in the permission boundary)."""
+    isolation_conditions: dict = {"BoolIfExists": {"sagemaker:NetworkIsolation": "false"}}
+    if config.network_isolation_exemptions:
+        isolation_conditions["StringNotEquals"] = {
+            f"aws:RequestTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": sorted(config.network_isolation_exemptions)
+        }
+    return [
+        _deny(
+            sid="DenyJobsOutsideVpc",
+            actions=VPC_JOB_ACTIONS,
+            conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
+        ),
+        _deny(
+            sid="DenyJobsWithoutVolumeKmsKey",
+            actions=COMPUTE_JOB_ACTIONS,
+            conditions={
+                "Null": {"sagemaker:VolumeKmsKey": "true"},
+                # NVMe instance storage is encrypted by hardware and refuses a volume key.
+                "ForAllValues:StringNotLike": {"sagemaker:InstanceTypes": list(NVME_INSTANCE_PATTERNS)},
+            },
+        ),
+        _deny(
+            sid="DenyJobsWithoutOutputKmsKey",
+            actions=COMPUTE_JOB_ACTIONS,
+            conditions={"Null": {"sagemaker:OutputKmsKey": "true"}},
+        ),
+        _deny(
+            sid="DenyUnencryptedInterContainerTraffic",
+            actions=DISTRIBUTED_JOB_ACTIONS,
+            conditions={"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "false"}},
+        ),
+        _deny(sid="DenyJobsWithoutNetworkIsolation", actions=VPC_JOB_ACTIONS, conditions=isolation_conditions),
+        _deny(
+            sid="DenyInstanceTypesOutsideAllowlist",
+            actions=COMPUTE_JOB_ACTIONS,
+            conditions={"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": list(config.allowed_instance_types)}},
+        ),
+        _deny(
+            sid="DenyUntaggedCreates",
+            actions=TAGGED_CREATE_ACTIONS,
+            conditions={"Null": {f"aws:RequestTag/{config.cost_tag_key}": "true"}},
+        ),
+    ]
+
+
+def network_guardrail_statements(
+    *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
+) -> list[iam.PolicyStatement]:
+    """Denies that pin jobs to this environment's own subnets and security groups."""
+    return [
+        _deny(
+            sid="DenyForeignSubnets",
+            actions=VPC_JOB_ACTIONS,
+            conditions={"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": list(subnet_ids)}},
+        ),
+        _deny(
+            sid="DenyForeignSecurityGroups",
+            actions=VPC_JOB_ACTIONS,
+            conditions={"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": list(security_group_ids)}},
+        ),
+    ]

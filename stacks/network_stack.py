@@ -1,0 +1,59 @@
+"""Network stack: the job VPC (or an existing one) and the Deny that pins jobs to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig
+from stacks.guardrail_policies import network_guardrail_statements
+from stacks.job_network import JobNetwork, JobNetworkIds, existing_job_network_ids
+
+
+class NetworkStack(Stack):
+    """Owns the subnet and security-group ids, so it also owns the Deny that names them.
+
+    The Deny is attached to the execution role from here; putting it in the guardrails stack would
+    make the two stacks depend on each other (flow logs need the guardrails key).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        key: kms.IKey,
+        artifact_bucket: s3.IBucket,
+        execution_role: iam.IRole,
+        removal_policy: RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.job_network: JobNetwork | None = None
+        if config.existing_vpc is None:
+            self.job_network = JobNetwork(
+                self,
+                "JobNetwork",
+                cidr=config.vpc_cidr,
+                max_azs=config.max_azs,
+                key=key,
+                artifact_bucket=artifact_bucket,
+                removal_policy=removal_policy,
+            )
+            self.ids: JobNetworkIds = self.job_network.ids
+        else:
+            self.ids = existing_job_network_ids(existing=config.existing_vpc)
+        iam.Policy(
+            self,
+            "JobNetworkGuardrail",
+            roles=[execution_role],
+            statements=network_guardrail_statements(
+                subnet_ids=self.ids.subnet_ids, security_group_ids=self.ids.job_security_group_ids
+            ),
+        )

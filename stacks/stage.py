@@ -1,0 +1,46 @@
+"""One Stage per environment: guardrails first, then the network that jobs run in."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, RemovalPolicy, Stage, Tags
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.config import APP_NAME, EnvironmentConfig
+from stacks.guardrails_stack import GuardrailsStack
+from stacks.network_stack import NetworkStack
+
+
+class PlatformStage(Stage):
+    """Everything one environment deploys; stack names carry the environment so stages never collide."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        env = None if config.is_env_agnostic else Environment(account=config.account, region=config.region)
+        super().__init__(scope, construct_id, env=env)
+        removal_policy = RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
+        prefix = config.resource_prefix
+
+        self.guardrails = GuardrailsStack(
+            self,
+            "Guardrails",
+            stack_name=f"{prefix}-guardrails",
+            description=f"{prefix}: KMS key, artifact bucket, permission boundary, SageMaker execution role",
+            config=config,
+            removal_policy=removal_policy,
+        )
+        self.network = NetworkStack(
+            self,
+            "Network",
+            stack_name=f"{prefix}-network",
+            description=f"{prefix}: private job VPC, endpoints, flow logs, job network guardrail",
+            config=config,
+            key=self.guardrails.artifact_store.key,
+            artifact_bucket=self.guardrails.artifact_store.bucket,
+            execution_role=self.guardrails.execution_role.role,
+            removal_policy=removal_policy,
+        )
+
+        iam.PermissionsBoundary.of(self).apply(self.guardrails.boundary.policy)
+        Tags.of(self).add(config.cost_tag_key, config.cost_tag_value)
+        Tags.of(self).add("Environment", config.name)
+        Tags.of(self).add("Application", APP_NAME)
