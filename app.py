@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
@@ -11,17 +14,45 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.config import ConfigError, load_environments, select_environments
 from stacks.stage import PlatformStage
 
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+def project_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The context the CDK CLI would pass: its own settings, cdk.json's, then cached lookups."""
+    settings = json.loads((root / "cdk.json").read_text())
+    context = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "aws:cdk:version-reporting": settings.get("versionReporting", True),
+        **settings["context"],
+    }
+    cached = root / "cdk.context.json"
+    if cached.exists():
+        context.update(json.loads(cached.read_text()))
+    return context
+
 
 def build_app(*, app: cdk.App) -> cdk.App:
     """Add the selected environments' stages and the cdk-nag checks to ``app``."""
-    context = {"environments": app.node.try_get_context("environments")}
-    if context["environments"] is None:
-        context = {}
-    environments = load_environments(context)
+    raw = app.node.try_get_context("environments")
+    environments = load_environments({} if raw is None else {"environments": raw})
     for config in select_environments(environments=environments, selected=app.node.try_get_context("env")):
         PlatformStage(app, config.name, config=config)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
     return app
+
+
+def nag_violations(*, outdir: Path) -> list[str]:
+    """Unacknowledged cdk-nag findings of a synthesized assembly, as ``rule at construct path`` lines."""
+    report = Path(outdir) / "validation-report.json"
+    if not report.exists():
+        return []
+    lines = []
+    for plugin in json.loads(report.read_text()).get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            for construct in violation.get("violatingConstructs", []):
+                lines.append(f"{violation['ruleName']} at {construct['constructPath']}")
+    return sorted(lines)
 
 
 def main() -> None:
@@ -30,7 +61,11 @@ def main() -> None:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    app.synth()
+    assembly = app.synth()
+    violations = nag_violations(outdir=Path(assembly.directory))
+    if violations:
+        print("error: cdk-nag findings without an acknowledgment:", *violations, sep="\n  ", file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":
