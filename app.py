@@ -25,11 +25,16 @@ def project_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
         "aws:cdk:enable-asset-metadata": True,
         "aws:cdk:version-reporting": settings.get("versionReporting", True),
         **settings["context"],
+        **REPRODUCIBLE_OUTPUT,
     }
     cached = root / "cdk.context.json"
     if cached.exists():
         context.update(json.loads(cached.read_text()))
     return context
+
+
+# Stack traces in assembly metadata name the jsii kernel's temporary directory: off, so output is byte-stable.
+REPRODUCIBLE_OUTPUT = {"aws:cdk:disable-stack-trace": True, "aws:cdk:disable-creation-stack-traces": True}
 
 
 def build_app(*, app: cdk.App) -> cdk.App:
@@ -57,7 +62,7 @@ def nag_violations(*, outdir: Path) -> list[str]:
 
 def main() -> None:
     try:
-        app = build_app(app=cdk.App())
+        app = build_app(app=cdk.App(context=REPRODUCIBLE_OUTPUT))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

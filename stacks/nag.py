@@ -14,6 +14,9 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
+NAG_PACK = "AwsSolutions"
+"""The validation plugin name that prefixes acknowledgment ids."""
+
 
 def _flatten(value: Any) -> str:
     """Render a resolved CloudFormation value the way cdk-nag names it in a finding."""
@@ -47,11 +50,11 @@ def wildcard_findings(*, scope: IConstruct, document: iam.PolicyDocument) -> dic
         sid = statement.get("Sid", "")
         for action in _as_list(statement.get("Action", [])):
             if "*" in action:
-                findings[f"AwsSolutions-IAM5[Action::{action}]"].append(sid)
+                findings[f"{NAG_PACK}::AwsSolutions-IAM5[Action::{action}]"].append(sid)
         for resource in _as_list(statement.get("Resource", [])):
             name = _flatten(resource)
             if "*" in name:
-                findings[f"AwsSolutions-IAM5[Resource::{name}]"].append(sid)
+                findings[f"{NAG_PACK}::AwsSolutions-IAM5[Resource::{name}]"].append(sid)
     return findings
 
 
@@ -66,5 +69,5 @@ def acknowledge_wildcards(*, scope: IConstruct, document: iam.PolicyDocument, re
 
 
 def acknowledge(*, scope: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge one finding on one construct."""
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+    """Acknowledge one AwsSolutions finding (``AwsSolutions-IAM4[...]``) on one construct."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason))

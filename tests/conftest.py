@@ -14,14 +14,12 @@ from support.assembly import Assembly  # noqa: E402
 
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``cdk.out`` of the app exactly as cdk.json configures it."""
-    import aws_cdk as cdk
+    """``cdk.out`` of the app exactly as the CLI runs it, with the network blocked and no AWS credentials."""
+    from support.synth import synth_in_subprocess
 
-    import app as cdk_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context=cdk_app.project_context())
-    cdk_app.build_app(app=app).synth()
+    workdir = tmp_path_factory.mktemp("synth")
+    outdir = workdir / "cdk.out"
+    synth_in_subprocess(outdir=outdir, cwd=workdir, extra_env={"TZ": "UTC", "PYTHONHASHSEED": "1"}, block_network=True)
     return outdir
 
 

@@ -1,0 +1,65 @@
+"""The offline evaluator's semantics, checked against AWS's documented evaluation rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.iam_evaluator import Decision, Request, evaluate
+
+
+def _policy(*statements: dict) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def _decide(condition: dict, context: dict, effect: str = "Deny") -> Decision:
+    statement = {"Effect": effect, "Action": "s3:GetObject", "Resource": "*", "Condition": condition}
+    identity = [_policy(ALLOW_ALL, statement)] if effect == "Deny" else [_policy(statement)]
+    return evaluate(identity_policies=identity, boundary=None, request=Request("s3:GetObject", "arn:aws:s3:::b/k", context))
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "denied"),
+    [
+        ({"Null": {"k": "true"}}, {}, True),
+        ({"Null": {"k": "true"}}, {"k": "v"}, False),
+        ({"Null": {"k": "false"}}, {"k": "v"}, True),
+        ({"StringNotEquals": {"k": ["a", "b"]}}, {}, True),  # negated operator, key absent: matches
+        ({"StringEquals": {"k": ["a", "b"]}}, {}, False),
+        ({"StringNotEquals": {"k": ["a", "b"]}}, {"k": "b"}, False),
+        ({"StringLike": {"k": "ml.*.xlarge"}}, {"k": "ml.m5.xlarge"}, True),
+        ({"BoolIfExists": {"k": "false"}}, {}, True),
+        ({"BoolIfExists": {"k": "false"}}, {"k": "true"}, False),
+        ({"Bool": {"k": "false"}}, {}, False),
+        ({"ForAnyValue:StringNotLike": {"k": ["ml.m5.*"]}}, {"k": ["ml.m5.large", "ml.p4d.24xlarge"]}, True),
+        ({"ForAnyValue:StringNotLike": {"k": ["ml.m5.*"]}}, {"k": ["ml.m5.large"]}, False),
+        ({"ForAnyValue:StringNotLike": {"k": ["ml.m5.*"]}}, {}, False),  # ForAnyValue, key absent: no match
+        ({"ForAllValues:StringNotLike": {"k": ["ml.g5.*"]}}, {}, True),  # ForAllValues, key absent: match
+        ({"ForAllValues:StringNotLike": {"k": ["ml.g5.*"]}}, {"k": ["ml.g5.xlarge"]}, False),
+        ({"Null": {"k": "true"}, "StringEquals": {"j": "x"}}, {"j": "x"}, True),  # operators are ANDed
+        ({"Null": {"k": "true"}, "StringEquals": {"j": "x"}}, {"j": "y"}, False),
+    ],
+)
+def test_condition_operators(condition: dict, context: dict, denied: bool) -> None:
+    expected = Decision.EXPLICIT_DENY if denied else Decision.ALLOW
+    assert _decide(condition, context) is expected
+
+
+def test_boundary_must_also_allow_and_deny_anywhere_wins() -> None:
+    request = Request("sagemaker:CreatePipeline", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p")
+    identity = [_policy({"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"})]
+    narrow_boundary = _policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    denying_boundary = _policy(ALLOW_ALL, {"Effect": "Deny", "Action": "sagemaker:createpipeline", "Resource": "*"})
+    assert evaluate(identity_policies=identity, boundary=None, request=request) is Decision.ALLOW
+    assert evaluate(identity_policies=identity, boundary=narrow_boundary, request=request) is Decision.IMPLICIT_DENY
+    assert evaluate(identity_policies=identity, boundary=denying_boundary, request=request) is Decision.EXPLICIT_DENY
+    assert evaluate(identity_policies=[], boundary=_policy(ALLOW_ALL), request=request) is Decision.IMPLICIT_DENY
+
+
+def test_unknown_operator_and_multivalued_key_without_set_operator_raise() -> None:
+    with pytest.raises(ValueError, match="NumericLessThan"):
+        _decide({"NumericLessThan": {"k": "3"}}, {"k": "1"})
+    with pytest.raises(ValueError, match="multivalued"):
+        _decide({"StringEquals": {"k": "a"}}, {"k": ["a", "b"]})

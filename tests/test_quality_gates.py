@@ -1,0 +1,87 @@
+"""Gates on the whole synthesized app: cfn-lint, cdk-nag, determinism, and synth with no network."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+
+import app as cdk_app
+from stacks.config import EnvironmentConfig
+from stacks.stage import PlatformStage
+from support.synth import synth_in_subprocess
+
+def _templates(outdir: Path) -> list[Path]:
+    return sorted(outdir.rglob("*.template.json"))
+
+
+def test_every_environment_synthesizes(synth_dir: Path) -> None:
+    names = sorted(p.name for p in _templates(synth_dir))
+    assert len(names) == 4
+    assert {n.split("Network")[0].split("Guardrails")[0] for n in names} == {"prod", "sandbox"}
+
+
+def test_cfn_lint_reports_no_error(synth_dir: Path) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--non-zero-exit-code", "error", "--format", "parseable", *map(str, _templates(synth_dir))],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert result.returncode == 0 and errors == [], result.stdout + result.stderr
+
+
+def test_cdk_nag_has_no_unacknowledged_finding(synth_dir: Path) -> None:
+    assert cdk_app.nag_violations(outdir=synth_dir) == []
+
+
+def _acknowledgments(synth_dir: Path) -> dict[tuple[str, str], str]:
+    found = {}
+    for metadata in synth_dir.rglob("*.metadata.json"):
+        for path, entries in json.loads(metadata.read_text()).items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    found.update({(path, rule): reason for rule, reason in entry["data"].items()})
+    return found
+
+
+def test_every_acknowledgment_is_for_a_named_rule_with_a_specific_reason(synth_dir: Path) -> None:
+    nag = {key: reason for key, reason in _acknowledgments(synth_dir).items() if key[1].startswith("AwsSolutions::")}
+    assert len(nag) >= 40
+    assert all(len(reason) > 40 for reason in nag.values()), nag
+    # Wildcards are acknowledged one by one, never a whole rule.
+    assert all(rule.startswith(("AwsSolutions::AwsSolutions-IAM5[", "AwsSolutions::AwsSolutions-IAM4[")) for _, rule in nag)
+    assert not [key for key in _acknowledgments(synth_dir) if key[1].startswith("Annotation::")]
+    assert len(set(nag.values())) >= 10
+
+
+def test_a_new_wildcard_is_a_finding(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path), context=cdk_app.project_context())
+    stage = PlatformStage(app, "lab", config=EnvironmentConfig(name="lab"))
+    stage.guardrails.execution_role.role.add_to_principal_policy(
+        iam.PolicyStatement(sid="Unreviewed", actions=["s3:*"], resources=["*"])
+    )
+    cdk.Validations.of(app).add_plugins(cdk_app.AwsSolutionsChecks())
+    with pytest.raises(RuntimeError, match=r"(?s)lab/Guardrails/ExecutionRole/Role/DefaultPolicy/Resource.*AwsSolutions-IAM5\[Action::s3:\*\]"):
+        app.synth()
+
+
+def test_two_synths_are_byte_identical(synth_dir: Path, tmp_path: Path) -> None:
+    """The session's synth (network blocked, UTC) against one in another directory, zone and hash seed."""
+    first, second = synth_dir, tmp_path / "elsewhere" / "out-2"
+    synth_in_subprocess(outdir=second, cwd=tmp_path, extra_env={"TZ": "Asia/Tokyo", "PYTHONHASHSEED": "2"}, block_network=False)
+
+    first_files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert first_files == second_files
+    assert any(str(p).endswith(".template.json") for p in first_files)
+    assert any(str(p).endswith(".assets.json") for p in first_files)
+    different = [str(p) for p in first_files if not filecmp.cmp(first / p, second / p, shallow=False)]
+    assert different == []
