@@ -1,0 +1,51 @@
+# Every target installs what it needs: a fresh clone runs `make synth` or `make test` directly.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+ENV ?=
+CDK_ENV := $(if $(ENV),-c env=$(ENV),)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install install-dev synth test lint diff deploy bench clean
+
+$(VENV)/.runtime: requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.runtime node_modules/.installed
+
+install-dev: $(VENV)/.dev node_modules/.installed
+
+## synth: synthesize every stack of every environment into cdk.out (ENV=name for one)
+synth: install
+	$(CDK) synth --quiet $(CDK_ENV)
+
+## test: the whole suite (unit, synth-level, cfn-lint, cdk-nag, determinism, offline)
+test: install-dev
+	$(PY) -m pytest
+
+## diff: what `cdk deploy` would change, per stack (ENV=name for one)
+diff: install
+	$(CDK) diff $(CDK_ENV)
+
+## deploy: deploy one environment, e.g. `make deploy ENV=prod`
+deploy: install
+	@test -n "$(ENV)" || { echo "error: name the environment: make deploy ENV=<name>" >&2; exit 2; }
+	$(CDK) deploy $(CDK_ENV) --all --require-approval broadening
+
+## bench: synth and test-suite wall times against a bare CDK app measured in the same run
+bench: install-dev
+	$(PY) benchmarks/synth.py
+
+clean:
+	rm -rf cdk.out .pytest_cache
