@@ -85,3 +85,15 @@ def test_two_synths_are_byte_identical(synth_dir: Path, tmp_path: Path) -> None:
     assert any(str(p).endswith(".assets.json") for p in first_files)
     different = [str(p) for p in first_files if not filecmp.cmp(first / p, second / p, shallow=False)]
     assert different == []
+
+
+def test_the_network_block_used_for_synth_really_blocks(tmp_path: Path) -> None:
+    """Guards the offline proof above: with the same sitecustomize, a connection attempt fails."""
+    from support.synth import BLOCK_NETWORK
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_NETWORK)
+    probe = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9))\nexcept OSError as e:\n    print(e)\n"
+    result = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    assert "network access during synth" in result.stdout, result.stderr
