@@ -1,0 +1,65 @@
+"""Small helpers pipeline modules share, so each builder states only what is its own."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from pipeline_defs.context import BuildContext
+
+
+def new_pipeline(ctx: BuildContext, *, parameters: Sequence[Any], steps: Sequence[Any]) -> Any:
+    """An SDK ``Pipeline`` with the platform's fixed choices.
+
+    Name and session from the context, job names ``<pipeline>-<step>``, and an experiment named
+    after the pipeline with one trial per execution (the SDK only adds one by default in some
+    regions).
+    """
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.pipeline_experiment_config import PipelineExperimentConfig
+
+    return Pipeline(
+        name=ctx.pipeline_name,
+        parameters=list(parameters),
+        steps=list(steps),
+        sagemaker_session=ctx.session,
+        pipeline_experiment_config=PipelineExperimentConfig(
+            ExecutionVariables.PIPELINE_NAME, ExecutionVariables.PIPELINE_EXECUTION_ID
+        ),
+        pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=True),
+    )
+
+
+def sklearn_image_uri(ctx: BuildContext) -> str:
+    """The scikit-learn container for processing, training and inference in this region."""
+    from sagemaker.core import image_uris
+
+    return image_uris.retrieve(
+        framework="sklearn", region=ctx.region, version="1.4-2", instance_type="ml.m5.large"
+    )
+
+
+def cost_tag_shapes(ctx: BuildContext) -> list[Any]:
+    """The cost tag as ``sagemaker.core.shapes.Tag`` objects, which ``ModelTrainer`` requires."""
+    from sagemaker.core.shapes import Tag
+
+    return [Tag(key=tag["Key"], value=tag["Value"]) for tag in ctx.cost_tags()]
+
+
+def training_output(ctx: BuildContext) -> Any:
+    """Training output under the pipeline's prefix, KMS-encrypted (ModelTrainer sets no key)."""
+    from sagemaker.train.configs import OutputDataConfig
+
+    return OutputDataConfig(s3_output_path=ctx.s3_uri("training-output"), kms_key_id=ctx.kms_key)
+
+
+def model_networking(ctx: BuildContext, *, network_isolation: bool = True) -> Any:
+    """Networking for ``ModelBuilder``, which defaults isolation to False and skips the SDK config."""
+    from sagemaker.train.configs import Networking
+
+    return Networking(
+        subnets=list(ctx.subnet_ids),
+        security_group_ids=list(ctx.security_group_ids),
+        enable_network_isolation=network_isolation,
+    )

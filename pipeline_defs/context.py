@@ -1,0 +1,164 @@
+"""What a pipeline builder gets from the environment: names, placeholders, tags, session.
+
+Pure Python: the stacks build one with :func:`context_for_environment` from their own config,
+and the compiler fills in the pipeline name and the offline session per pipeline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline_defs import placeholders
+from pipeline_defs.errors import PipelineDefinitionError
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_INSTANCE_TYPE = "ml.m5.large"
+PIPELINE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+PACKAGE_ROOT = Path(__file__).resolve().parent
+JOBS_DIR = "jobs"
+JOB_NAME_PREFIX_LENGTH = 39
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Everything a builder may use; deploy-time values are ``${Name}`` placeholders."""
+
+    env_name: str
+    name_prefix: str
+    region: str
+    region_is_pinned: bool
+    cost_tag_key: str
+    cost_tag_value: str
+    default_instance_type: str = DEFAULT_INSTANCE_TYPE
+    allowed_instance_types: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = tuple(p.token for p in placeholders.SUBNET_IDS)
+    security_group_ids: tuple[str, ...] = (placeholders.JOB_SECURITY_GROUP_ID.token,)
+    execution_role_arn: str = placeholders.EXECUTION_ROLE_ARN
+    artifact_bucket: str = placeholders.ARTIFACT_BUCKET.token
+    kms_key: str = placeholders.KMS_KEY_ARN.token
+    step_image_uri: str | None = None
+    pipeline_name: str | None = None
+    session: Any = field(default=None, compare=False, repr=False)
+
+    def full_pipeline_name(self, module_pipeline_name: str) -> str:
+        """Environment prefix + the module's name: stable per environment."""
+        return f"{self.name_prefix}-{module_pipeline_name}"
+
+    def for_pipeline(self, *, pipeline_name: str, session: Any) -> "BuildContext":
+        return dataclasses.replace(self, pipeline_name=pipeline_name, session=session)
+
+    def cost_tags(self) -> list[dict[str, str]]:
+        """A fresh list each call: the SDK may extend a tag list in place."""
+        return [{"Key": self.cost_tag_key, "Value": self.cost_tag_value}]
+
+    def s3_uri(self, *parts: str) -> str:
+        """``s3://<artifact bucket>/<pipeline>/<parts...>`` for data a pipeline owns."""
+        self._require_pipeline()
+        return "/".join(["s3:/", self.artifact_bucket, self.pipeline_name, *parts])
+
+    def job_name(self, step_name: str) -> str:
+        """``<pipeline>-<step>``, the prefix of a step's job names, at most 39 characters.
+
+        The SDK cuts a job name prefix to 39 characters (63 minus its timestamp); a longer name
+        keeps the step and as much of the pipeline as fits, plus a short hash of the pipeline
+        name so two long pipelines never share a prefix.
+        """
+        self._require_pipeline()
+        full = f"{self.pipeline_name}-{step_name}"
+        if len(full) <= JOB_NAME_PREFIX_LENGTH:
+            return full
+        step = step_name[:20]
+        digest = hashlib.sha256(self.pipeline_name.encode()).hexdigest()[:6]
+        room = JOB_NAME_PREFIX_LENGTH - len(step) - len(digest) - 2
+        return f"{self.pipeline_name[:room].rstrip('-')}-{digest}-{step}"
+
+    def job_script(self, file_name: str) -> str:
+        """Path of a job script relative to the package root (the compiler's working dir).
+
+        Relative, because the SDK hashes the path string into the S3 key of the code.
+        """
+        path = PACKAGE_ROOT / JOBS_DIR / file_name
+        if not path.exists():
+            raise PipelineDefinitionError(
+                f"job script {file_name!r} not found under pipeline_defs/{JOBS_DIR}/",
+                pipeline=self.pipeline_name,
+            )
+        return f"{JOBS_DIR}/{file_name}"
+
+    def lambda_function_arn(self, function: str) -> str:
+        """Placeholder for a Lambda the stacks deploy, e.g. ``"FanOut"``."""
+        try:
+            return placeholders.LAMBDA_FUNCTION_ARNS[function].token
+        except KeyError:
+            known = ", ".join(sorted(placeholders.LAMBDA_FUNCTION_ARNS))
+            raise PipelineDefinitionError(
+                f"unknown Lambda function {function!r}; known: {known}",
+                pipeline=self.pipeline_name,
+            ) from None
+
+    def child_pipeline_name(self, module_pipeline_name: str) -> str:
+        """Name another pipeline module of the same environment gets."""
+        return self.full_pipeline_name(module_pipeline_name)
+
+    def _require_pipeline(self) -> None:
+        if not self.pipeline_name:
+            raise RuntimeError("BuildContext has no pipeline yet; the compiler sets it")
+
+
+def context_for_environment(
+    *,
+    env_name: str,
+    region: str | None,
+    cost_tag_key: str,
+    cost_tag_value: str,
+    allowed_instance_types: tuple[str, ...] | list[str] = (),
+    default_instance_type: str | None = None,
+    name_prefix: str | None = None,
+    step_image_uri: str | None = None,
+) -> BuildContext:
+    """Build the context from an environment's settings (the stacks pass their config fields).
+
+    Pipeline names are ``<name_prefix>-<module PIPELINE_NAME>``; the prefix defaults to the
+    environment name (pass e.g. the stage's resource prefix to share one naming scheme).
+    ``step_image_uri`` is the image ``@step`` jobs run in; it must hold the compiling Python
+    version and sagemaker 3.27 (jobs have no internet to install it). Default: the region's
+    PyTorch 2.5 CPU training image for this Python.
+
+    A None region (env-agnostic sandbox) compiles for us-east-1; the result records it so the
+    stack can require the deploy region to match.
+    """
+    if not isinstance(env_name, str) or not ENV_NAME_PATTERN.match(env_name):
+        raise PipelineDefinitionError(
+            f"environment name {env_name!r} must match {ENV_NAME_PATTERN.pattern}"
+        )
+    for label, value in (("cost_tag_key", cost_tag_key), ("cost_tag_value", cost_tag_value)):
+        if not isinstance(value, str) or (label == "cost_tag_key" and not value):
+            raise PipelineDefinitionError(f"{label} must be a non-empty string, got {value!r}")
+    allowed = tuple(allowed_instance_types)
+    instance_type = default_instance_type or (allowed[0] if allowed else DEFAULT_INSTANCE_TYPE)
+    if allowed and instance_type not in allowed:
+        raise PipelineDefinitionError(
+            f"default instance type {instance_type!r} is not in the allowlist {list(allowed)}"
+        )
+    prefix = name_prefix or env_name
+    if not isinstance(prefix, str) or not PIPELINE_NAME_PATTERN.match(prefix):
+        raise PipelineDefinitionError(
+            f"pipeline name prefix {prefix!r} must match {PIPELINE_NAME_PATTERN.pattern}"
+        )
+    return BuildContext(
+        env_name=env_name,
+        name_prefix=prefix,
+        region=region or DEFAULT_REGION,
+        region_is_pinned=region is not None,
+        cost_tag_key=cost_tag_key,
+        cost_tag_value=cost_tag_value,
+        default_instance_type=instance_type,
+        allowed_instance_types=allowed,
+        step_image_uri=step_image_uri,
+    )

@@ -1,0 +1,79 @@
+"""One processing job on several instances, each summarising its share of the input files.
+
+SageMaker splits the input by S3 key (``ShardedByS3Key``): each instance sees a disjoint subset
+under the same local path and writes a summary named after its host, so the outputs merge in one
+S3 prefix without collisions.
+"""
+
+from __future__ import annotations
+
+from pipeline_defs.building import new_pipeline, sklearn_image_uri
+from pipeline_defs.context import BuildContext
+
+PIPELINE_NAME = "parallel-shards"
+
+
+def build_pipeline(ctx: BuildContext):
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    input_uri = ParameterString(
+        name="InputUri", default_value=f"s3://{ctx.artifact_bucket}/datasets/shards/"
+    )
+    instance_count = ParameterInteger(name="InstanceCount", default_value=3)
+
+    processor = ScriptProcessor(
+        image_uri=sklearn_image_uri(ctx),
+        command=["python3"],
+        instance_type=ctx.default_instance_type,
+        instance_count=instance_count,
+        base_job_name=ctx.job_name("SummariseShards"),
+        sagemaker_session=ctx.session,
+    )
+    step = ProcessingStep(
+        name="SummariseShards",
+        step_args=processor.run(
+            code=ctx.job_script("shard_worker.py"),
+            inputs=[
+                ProcessingInput(
+                    input_name="shards",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=input_uri,
+                        local_path="/opt/ml/processing/input",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                        s3_data_distribution_type="ShardedByS3Key",
+                    ),
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="summaries",
+                    s3_output=ProcessingS3Output(
+                        s3_uri=Join(
+                            on="/",
+                            values=[
+                                "s3:/",
+                                ctx.artifact_bucket,
+                                ctx.pipeline_name,
+                                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                                "summaries",
+                            ],
+                        ),
+                        local_path="/opt/ml/processing/output",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+        ),
+    )
+    return new_pipeline(ctx, parameters=[input_uri, instance_count], steps=[step])

@@ -1,0 +1,68 @@
+"""Shared fixtures: one offline compile of every pipeline per test session (the SDK is slow to load)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+TEST_SIGNING_SEED = "tests-only signing seed"
+
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import pd_offline_guard  # noqa: E402
+
+
+@pytest.fixture
+def offline_guard():
+    """Network blocked (and attempts recorded) for one test: compiling must not need it."""
+    with pd_offline_guard.blocked():
+        yield pd_offline_guard
+
+
+@pytest.fixture(scope="session")
+def sandbox_context():
+    from pipeline_defs.context import context_for_environment
+
+    return context_for_environment(
+        env_name="sandbox",
+        region=None,
+        cost_tag_key="CostCenter",
+        cost_tag_value="ml-platform",
+        allowed_instance_types=("ml.m5.large", "ml.m5.xlarge"),
+    )
+
+
+@pytest.fixture(scope="session")
+def compiled(sandbox_context):
+    """Every pipeline compiled once for the sandbox, with the network blocked."""
+    previous = os.environ.get("PIPELINE_DEFS_SIGNING_SEED")
+    os.environ["PIPELINE_DEFS_SIGNING_SEED"] = TEST_SIGNING_SEED
+    attempts_before = len(pd_offline_guard.ATTEMPTS)
+    try:
+        with pd_offline_guard.blocked(), warnings.catch_warnings():
+            from pipeline_defs.compiler import compile_environment
+
+            warnings.simplefilter("error", UserWarning)
+            warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+            results = compile_environment(sandbox_context)
+        assert pd_offline_guard.ATTEMPTS[attempts_before:] == [], "the compile tried to reach the network"
+    finally:
+        if previous is None:
+            os.environ.pop("PIPELINE_DEFS_SIGNING_SEED", None)
+        else:
+            os.environ["PIPELINE_DEFS_SIGNING_SEED"] = previous
+    return {result.module_pipeline_name: result for result in results}
+
+
+@pytest.fixture(scope="session")
+def definitions(compiled):
+    import json
+
+    return {name: json.loads(result.definition) for name, result in compiled.items()}

@@ -1,0 +1,288 @@
+"""Bad pipeline modules stop synth with a message naming the module file and what is wrong."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from pipeline_defs.errors import PipelineDefinitionError
+
+GOOD = '''
+from pipeline_defs.building import new_pipeline, sklearn_image_uri
+
+PIPELINE_NAME = "{name}"
+
+
+def build_pipeline(ctx):
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.workflow.parameters import ParameterString
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+    processor = ScriptProcessor(
+        image_uri=sklearn_image_uri(ctx),
+        command=["python3"],
+        instance_type={instance_type!r},
+        instance_count=1,
+        base_job_name=ctx.job_name("Work"),
+        sagemaker_session=ctx.session,{processor_extra}
+    )
+    step = ProcessingStep(name={step_name!r}, step_args=processor.run(code=ctx.job_script("abalone_preprocess.py"){run_extra}))
+    return {pipeline_call}
+'''
+DEFAULTS = {
+    "name": "probe",
+    "instance_type": "ml.m5.large",
+    "processor_extra": "",
+    "step_name": "Work",
+    "run_extra": "",
+    "pipeline_call": "new_pipeline(ctx, parameters=[], steps=[step])",
+}
+
+
+@pytest.fixture
+def compile_source(tmp_path, offline_guard, sandbox_context):
+    from pipeline_defs.compiler import compile_module
+    from pipeline_defs.loader import load_pipeline_modules
+
+    def run(*sources: str, names: tuple[str, ...] | None = None):
+        paths = []
+        for index, source in enumerate(sources):
+            path = tmp_path / (names[index] if names else f"module_{index}.py")
+            path.write_text(textwrap.dedent(source))
+            paths.append(path)
+        modules = load_pipeline_modules(paths)
+        return [
+            compile_module(m, ctx=sandbox_context, signing_seed=b"bad-input-tests", development_only_key=False)
+            for m in modules
+        ]
+
+    return run
+
+
+def good(**changes) -> str:
+    return GOOD.format(**{**DEFAULTS, **changes})
+
+
+def expect_error(compile_source, *sources, match: str, names=None) -> PipelineDefinitionError:
+    with pytest.raises(PipelineDefinitionError, match=match) as raised:
+        compile_source(*sources, names=names)
+    return raised.value
+
+
+def test_the_template_itself_compiles(compile_source):
+    (result,) = compile_source(good())
+    assert result.pipeline_name == "sandbox-probe"
+
+
+def test_syntax_error_names_the_file(compile_source):
+    error = expect_error(compile_source, "def broken(:\n", match="cannot import: SyntaxError", names=("broken.py",))
+    assert error.module_file.endswith("broken.py")
+
+
+def test_import_failure_names_the_file_and_cause(compile_source):
+    error = expect_error(compile_source, "import not_a_real_module\n", match="ModuleNotFoundError: No module named 'not_a_real_module'", names=("imports.py",))
+    assert error.module_file.endswith("imports.py")
+
+
+def test_module_level_exception_names_the_file(compile_source):
+    expect_error(compile_source, "raise RuntimeError('config missing')\n", match="cannot import: RuntimeError: config missing")
+
+
+def test_missing_pipeline_name(compile_source):
+    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME must be a string")
+    assert error.field == "PIPELINE_NAME"
+
+
+def test_invalid_pipeline_name(compile_source):
+    expect_error(compile_source, good(name="bad name!"), match=r"PIPELINE_NAME must be a string matching .* got 'bad name!'")
+
+
+def test_missing_builder(compile_source):
+    error = expect_error(compile_source, 'PIPELINE_NAME = "lonely"\n', match="must define build_pipeline")
+    assert error.pipeline == "lonely"
+
+
+def test_builder_that_raises_names_module_and_pipeline(compile_source):
+    source = 'PIPELINE_NAME = "raiser"\ndef build_pipeline(ctx):\n    raise ValueError("boom")\n'
+    error = expect_error(compile_source, source, match="build_pipeline raised ValueError: boom", names=("raiser.py",))
+    assert error.pipeline == "sandbox-raiser" and error.module_file.endswith("raiser.py")
+
+
+def test_builder_returning_the_wrong_type(compile_source):
+    source = 'PIPELINE_NAME = "wrong"\ndef build_pipeline(ctx):\n    return {"Steps": []}\n'
+    expect_error(compile_source, source, match="build_pipeline returned dict, expected sagemaker.mlops.workflow.pipeline.Pipeline")
+
+
+def test_two_modules_with_one_pipeline_name(compile_source):
+    error = expect_error(compile_source, good(), good(), match="pipeline name 'probe' is already used by", names=("first.py", "second.py"))
+    assert error.module_file.endswith("second.py") and "first.py" in str(error)
+
+
+def test_pipeline_named_differently_from_the_context(compile_source):
+    call = 'Pipeline(name="other", steps=[step], sagemaker_session=ctx.session)'
+    source = good(pipeline_call=call).replace("from pipeline_defs.building", "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.building")
+    expect_error(compile_source, source, match="use ctx.pipeline_name")
+
+
+def test_pipeline_without_custom_job_prefix(compile_source):
+    call = "Pipeline(name=ctx.pipeline_name, steps=[step], sagemaker_session=ctx.session)"
+    source = good(pipeline_call=call).replace("from pipeline_defs.building", "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.building")
+    error = expect_error(compile_source, source, match="use_custom_job_prefix=True")
+    assert error.field == "pipeline_definition_config"
+
+
+def test_pipeline_with_a_session_that_is_not_the_offline_one(compile_source):
+    call = "Pipeline(name=ctx.pipeline_name, steps=[step], sagemaker_session=OfflinePipelineSession(region='us-east-1', bucket='b'))"
+    source = good(pipeline_call=call).replace(
+        "from pipeline_defs.building",
+        "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.sdk_offline import OfflinePipelineSession\nfrom pipeline_defs.building",
+    )
+    expect_error(compile_source, source, match="must use ctx.session")
+
+
+def test_unknown_placeholder_names_the_pipeline_and_placeholder(compile_source):
+    source = good(run_extra=', arguments=["--input", "s3://${SomeBucket}/x"]')
+    error = expect_error(compile_source, source, match=r"placeholder \$\{SomeBucket\} is not one the stacks resolve")
+    assert error.pipeline == "sandbox-probe" and error.step == "Work"
+
+
+def test_network_isolation_off_without_exemption(compile_source):
+    extra = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=False, encrypt_inter_container_traffic=True, subnets=['${SubnetId0}'], security_group_ids=['${JobSecurityGroupId}']),"
+    error = expect_error(compile_source, good(processor_extra=extra), match="network isolation is off")
+    assert error.step == "Work" and error.field == "NetworkConfig.EnableNetworkIsolation"
+
+
+def test_network_isolation_off_with_explicit_exemption_compiles_and_is_recorded(compile_source):
+    extra = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=False, encrypt_inter_container_traffic=True, subnets=['${SubnetId0}'], security_group_ids=['${JobSecurityGroupId}']),"
+    source = good(processor_extra=extra) + textwrap.dedent(
+        """
+        from pipeline_defs.schedules import Guardrail, GuardrailExemption
+        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="needs PyPI", steps=("Work",)),)
+        """
+    )
+    (result,) = compile_source(source)
+    assert result.guardrail_exemptions[0].reason == "needs PyPI"
+
+
+def test_exemption_without_reason_fails_at_import(compile_source):
+    source = good() + "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason=' '),)\n"
+    expect_error(compile_source, source, match="exemption of vpc needs a reason")
+
+
+def test_instance_type_outside_the_allowlist(compile_source):
+    error = expect_error(compile_source, good(instance_type="ml.p4d.24xlarge"), match="not in the environment's allowlist")
+    assert error.field == "ProcessingResources.ClusterConfig.InstanceType"
+
+
+def test_step_name_the_service_rejects(compile_source):
+    error = expect_error(compile_source, good(step_name="has spaces"), match="must match")
+    assert error.step == "has spaces"
+
+
+def test_schedules_of_the_wrong_type(compile_source):
+    error = expect_error(compile_source, good() + '\nSCHEDULES = ("cron(0 1 * * ? *)",)\n', match="SCHEDULES must be a tuple of Schedule")
+    assert error.field == "SCHEDULES"
+
+
+def test_undeclared_parameter(compile_source):
+    run_extra = ', arguments=["--seed", ParameterString(name="Seed", default_value="1")]'
+    error = expect_error(compile_source, good(run_extra=run_extra), match="undeclared parameter 'Seed'")
+    assert error.step == "Work"
+
+
+def test_dependency_on_a_missing_step(compile_source):
+    call = "new_pipeline(ctx, parameters=[], steps=[step])"
+    source = good(pipeline_call=call).replace("    return new_pipeline", "    step.add_depends_on(['Ghost'])\n    return new_pipeline")
+    expect_error(compile_source, source, match="The input steps do not contain the step of name: Ghost")
+
+
+def test_function_step_without_an_explicit_name(compile_source):
+    source = textwrap.dedent(
+        '''
+        from pipeline_defs.building import new_pipeline
+        from pipeline_defs.schedules import Guardrail, GuardrailExemption
+
+        PIPELINE_NAME = "unnamed"
+        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step"),)
+
+
+        def add_one(x: int) -> int:
+            """Adds one."""
+            return x + 1
+
+
+        def build_pipeline(ctx):
+            from sagemaker.mlops.workflow.function_step import step
+
+            return new_pipeline(ctx, parameters=[], steps=[step(add_one, display_name="AddOne")(1)])
+        '''
+    )
+    error = expect_error(compile_source, source, match="need an explicit name=")
+    assert error.step.startswith("add_one-")
+
+
+def test_model_trainer_upload_outside_the_pipeline_prefix(compile_source):
+    source = textwrap.dedent(
+        '''
+        from pipeline_defs.building import new_pipeline, sklearn_image_uri, cost_tag_shapes, training_output
+
+        PIPELINE_NAME = "trainer"
+
+
+        def build_pipeline(ctx):
+            from sagemaker.mlops.workflow.steps import TrainingStep
+            from sagemaker.train.configs import Compute, SourceCode
+            from sagemaker.train.model_trainer import ModelTrainer
+
+            trainer = ModelTrainer(
+                training_image=sklearn_image_uri(ctx),
+                source_code=SourceCode(source_dir="jobs/abalone_train", entry_script="train.py"),
+                compute=Compute(instance_type="ml.m5.large", instance_count=1, volume_kms_key_id=ctx.kms_key),
+                base_job_name="trainer",
+                role=ctx.execution_role_arn,
+                output_data_config=training_output(ctx),
+                tags=cost_tag_shapes(ctx),
+                sagemaker_session=ctx.session,
+            )
+            return new_pipeline(ctx, parameters=[], steps=[TrainingStep(name="Train", step_args=trainer.train())])
+        '''
+    )
+    expect_error(compile_source, source, match="outside the pipeline's prefix .* input_s3_key_prefix")
+
+
+def test_volume_key_on_an_nvme_instance_type_is_refused_before_sagemaker_does(offline_guard, sandbox_context, tmp_path):
+    import dataclasses
+
+    from pipeline_defs.compiler import compile_module
+    from pipeline_defs.loader import load_pipeline_modules
+
+    ctx = dataclasses.replace(sandbox_context, allowed_instance_types=("ml.g4dn.xlarge",))
+    path = tmp_path / "gpu.py"
+    path.write_text(textwrap.dedent(good(name="gpu", instance_type="ml.g4dn.xlarge")))
+    (module,) = load_pipeline_modules([path])
+    with pytest.raises(PipelineDefinitionError, match="refuses a volume KMS key on ml.g4dn.xlarge") as raised:
+        compile_module(module, ctx=ctx, signing_seed=b"t", development_only_key=False)
+    assert raised.value.field == "ProcessingResources.ClusterConfig.VolumeKmsKeyId"
+
+    exempt = good(name="gpu", instance_type="ml.g4dn.xlarge") + (
+        "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n"
+        "GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason='NVMe volumes are hardware-encrypted'),)\n"
+    )
+    path.write_text(textwrap.dedent(exempt))
+    (module,) = load_pipeline_modules([path])
+    result = compile_module(module, ctx=ctx, signing_seed=b"t", development_only_key=False)
+    cluster = __import__("json").loads(result.definition)["Steps"][0]["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    assert "VolumeKmsKeyId" not in cluster and cluster["InstanceType"] == "ml.g4dn.xlarge"
+
+
+def test_subnets_other_than_the_platforms_are_refused(compile_source):
+    extra = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=True, encrypt_inter_container_traffic=True, subnets=['subnet-0123456789abcdef0'], security_group_ids=['${JobSecurityGroupId}']),"
+    error = expect_error(compile_source, good(processor_extra=extra), match=r"Subnets \['subnet-0123456789abcdef0'\] are not the platform's own")
+    assert error.step == "Work" and error.field == "Subnets"
+
+
+def test_a_kms_key_other_than_the_platforms_is_refused(compile_source):
+    extra = "\n        volume_kms_key='arn:aws:kms:us-east-1:111111111111:key/mine',"
+    error = expect_error(compile_source, good(processor_extra=extra), match="is not the platform's key")
+    assert error.field == "VolumeKmsKeyId"

@@ -1,0 +1,142 @@
+"""The compile needs no network and gives byte-identical output whatever the process around it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO_ROOT, TEST_SIGNING_SEED
+
+GUARD_SOURCE = Path(__file__).resolve().parent / "pd_offline_guard.py"
+SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "pipeline-definition.schema.json"
+
+
+def test_in_process_compile_made_no_network_attempt(compiled):
+    """The shared fixture compiled with sockets, DNS and botocore sends refused and recorded."""
+    import pd_offline_guard
+
+    assert len(compiled) >= 5
+    assert pd_offline_guard.ATTEMPTS == []
+
+
+def test_the_guard_really_blocks(offline_guard):
+    import socket
+
+    import boto3
+    import pytest
+
+    before = len(offline_guard.ATTEMPTS)
+    with pytest.raises(OSError):
+        socket.create_connection(("example.com", 443), timeout=1)
+    client = boto3.client("sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    with pytest.raises(Exception):
+        client.get_caller_identity()
+    assert len(offline_guard.ATTEMPTS) >= before + 2
+    del offline_guard.ATTEMPTS[before:]
+
+
+def _checkout_copy(root: Path) -> Path:
+    """The package at a different absolute path and depth, with stray bytecode, schema alongside."""
+    main = root / "deeper" / "checkout" / "main"
+    shutil.copytree(
+        REPO_ROOT / "pipeline_defs",
+        main / "pipeline_defs",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    bytecode = main / "pipeline_defs" / "jobs" / "abalone_train" / "__pycache__" / "train.cpython-311.pyc"
+    bytecode.parent.mkdir()
+    bytecode.write_bytes(b"left behind by an editor")
+    schema_copy = main.parent / "shared" / "schemas" / SCHEMA.name
+    schema_copy.parent.mkdir(parents=True)
+    shutil.copy(SCHEMA, schema_copy)
+    return main
+
+
+def _start_compile(*, repo: Path, workdir: Path, out: Path, env_changes: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+    guard_dir = workdir / "guard"
+    guard_dir.mkdir(parents=True)
+    shutil.copy(GUARD_SOURCE, guard_dir / "sitecustomize.py")
+    attempts = workdir / "network-attempts.jsonl"
+    home = workdir / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "SAGEMAKER_"))}
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(guard_dir), str(repo)]),
+            "PD_INSTALL_GUARD": "1",
+            "PD_NETWORK_ATTEMPTS_FILE": str(attempts),
+            "PIPELINE_DEFS_SIGNING_SEED": TEST_SIGNING_SEED,
+            "HOME": str(home),
+            "AWS_CONFIG_FILE": str(home / "missing-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "missing-credentials"),
+        }
+    )
+    env.update(env_changes)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline_defs",
+            "compile",
+            "--env",
+            "sandbox",
+            "--out",
+            str(out),
+            "--cdk-json",
+            str(workdir / "no-cdk.json"),
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, attempts
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_two_processes_differing_in_everything_give_identical_bytes(tmp_path):
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    second_repo = _checkout_copy(tmp_path / "elsewhere")
+    runs = [
+        _start_compile(
+            repo=REPO_ROOT,
+            workdir=first_dir,
+            out=first_dir / "out",
+            env_changes={"TZ": "UTC", "PYTHONHASHSEED": "1", "LANG": "C.UTF-8"},
+        ),
+        _start_compile(
+            repo=second_repo,
+            workdir=second_dir,
+            out=second_dir / "out",
+            env_changes={
+                "TZ": "Asia/Kathmandu",
+                "PYTHONHASHSEED": "4242",
+                "PD_SHIFT_CLOCK_DAYS": "400",
+                "LANG": "C",
+            },
+        ),
+    ]
+    for process, _ in runs:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-4000:]
+    for _, attempts in runs:
+        assert not attempts.exists() or attempts.read_text() == "", attempts.read_text()
+
+    first, second = _tree(first_dir / "out"), _tree(second_dir / "out")
+    assert sorted(first) == sorted(second)
+    different = [name for name in first if first[name] != second[name]]
+    assert different == []
+    assert any(name.endswith("/payload.pkl") for name in first), "no @step payload was compared"
+    assert any("/definitions/" in name for name in first)
+    for name, body in first.items():
+        assert str(REPO_ROOT).encode() not in body, f"{name} embeds the checkout path"
+        assert str(tmp_path).encode() not in body, f"{name} embeds a temporary path"

@@ -1,0 +1,175 @@
+"""Every SDK internal that pipeline_defs.sdk_offline relies on, checked against the installed SDK.
+
+When an SDK upgrade moves one of these, this file fails with the assumption that broke instead of
+definitions drifting or the compile reaching AWS.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from conftest import TEST_SIGNING_SEED
+
+
+@pytest.fixture(scope="module")
+def sdk():
+    from pipeline_defs import sdk_offline
+
+    return sdk_offline
+
+
+def test_sdk_versions_are_the_pinned_ones(sdk):
+    assert sdk.SDK_VERSIONS == {
+        "sagemaker": "3.27.0",
+        "sagemaker-core": "2.27.0",
+        "sagemaker-mlops": "1.27.0",
+        "sagemaker-train": "1.27.0",
+        "sagemaker-serve": "1.27.0",
+    }
+
+
+def test_steps_compiler_sets_build_time_and_signing_key_in_init(sdk):
+    from sagemaker.mlops.workflow._steps_compiler import StepsCompiler
+
+    source = inspect.getsource(StepsCompiler.__init__)
+    assert "self.pipeline_build_time = sagemaker_timestamp()" in source
+    assert "self._function_step_secret_token = ec.generate_private_key" in source
+    assert "StepsCompiler(" in inspect.getsource(sdk.sdk_pipeline_module.Pipeline.definition)
+
+
+def test_function_step_payloads_are_signed_with_the_compilers_key(sdk):
+    from sagemaker.core.remote_function import job
+    from sagemaker.core.remote_function.core import serialization
+
+    compile_source = inspect.getsource(job._Job.compile)
+    assert "step_compilation_context.function_step_secret_token" in compile_source
+    assert "step_compilation_context.pipeline_build_time" in compile_source
+    assert "private_key.sign(buffer, ec.ECDSA(hashes.SHA256()))" in inspect.getsource(
+        serialization._sign_payload
+    )
+
+
+def test_deterministic_signatures_verify_with_the_published_public_key(sdk):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = sdk.signing_key_for(seed=TEST_SIGNING_SEED.encode(), pipeline_name="p", development_only=False)
+    first = key.sign(b"payload", ec.ECDSA(hashes.SHA256()))
+    assert first == key.sign(b"payload", ec.ECDSA(hashes.SHA256()))
+    key.public_key().verify(first, b"payload", ec.ECDSA(hashes.SHA256()))
+    other = sdk.signing_key_for(seed=TEST_SIGNING_SEED.encode(), pipeline_name="q", development_only=False)
+    assert other.sign(b"payload", ec.ECDSA(hashes.SHA256())) != first
+
+
+def test_missing_seed_warns_and_marks_the_key_development_only(sdk, monkeypatch):
+    monkeypatch.delenv(sdk.SIGNING_SEED_ENV, raising=False)
+    with pytest.warns(UserWarning, match="DEVELOPMENT-ONLY"):
+        seed, development_only = sdk.signing_seed_from_environment()
+    assert development_only and seed == sdk.DEVELOPMENT_SIGNING_SEED
+
+
+def test_pinned_attributes_exist_where_the_pins_expect_them(sdk):
+    import sagemaker.mlops.workflow.steps as steps
+    import sagemaker.train.model_trainer as model_trainer
+    from sagemaker.core.config.config_manager import SageMakerConfig
+
+    assert "LocalSagemakerClient().create_processing_job.__name__" in inspect.getsource(
+        steps.ProcessingStep.__init__
+    )
+    assert "LocalSagemakerClient().create_transform_job.__name__" in inspect.getsource(
+        steps.TransformStep.__init__
+    )
+    assert isinstance(SageMakerConfig.__dict__["validate_sagemaker_config"], staticmethod)
+    assert "_get_unique_name(self.base_job_name)" in inspect.getsource(
+        model_trainer.ModelTrainer._create_training_job_args
+    )
+    assert "simulate_principal_policy" in inspect.getsource(
+        model_trainer.ModelTrainer._resolve_staging_bucket
+    )
+
+
+def test_pins_are_restored_after_a_build(sdk):
+    import sagemaker.mlops.workflow.steps as steps
+
+    before = (sdk.sdk_pipeline_module.StepsCompiler, steps.LocalSagemakerClient)
+    key = sdk.signing_key_for(seed=b"s", pipeline_name="p", development_only=True)
+    with sdk.pinned_sdk(signing_key=key):
+        assert sdk.sdk_pipeline_module.StepsCompiler is not before[0]
+    assert (sdk.sdk_pipeline_module.StepsCompiler, steps.LocalSagemakerClient) == before
+
+
+def test_config_lookups_revalidate_the_whole_config_each_time(sdk):
+    """Why the validation is trusted once: the SDK validates on every single lookup."""
+    from sagemaker.core import common_utils
+
+    assert "SageMakerConfig().validate_sagemaker_config(config_to_check)" in inspect.getsource(
+        common_utils.get_sagemaker_config_value
+    )
+
+
+def test_placeholder_role_is_rejected_by_the_sdk_config_schema(sdk):
+    """Why configs are validated with stand-ins: the SDK's role pattern needs a 12-digit account."""
+    import jsonschema
+
+    config = sdk.sdk_defaults_config(
+        role_arn="arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ExecutionRoleName}",
+        bucket="${ArtifactBucket}",
+        subnet_ids=("${SubnetId0}",),
+        security_group_ids=("${JobSecurityGroupId}",),
+        volume_kms_key="${KmsKeyArn}",
+        output_kms_key="${KmsKeyArn}",
+        tags=[{"Key": "CostCenter", "Value": "x"}],
+        network_isolation=True,
+        inter_container_encryption=True,
+        step_instance_type="ml.m5.large",
+        step_image_uri="image",
+    )
+    with pytest.raises(jsonschema.ValidationError, match="RoleArn|does not match"):
+        sdk.original_validate(config)
+    assert sdk.trust_config(config) is config
+
+
+def test_transformer_cannot_take_kms_keys_from_the_sdk_config():
+    """Why TransformJob KMS keys are passed by builders: the SDK merges PascalCase keys into
+    snake_case dicts. When this starts passing, move the keys back into the SDK config."""
+    from sagemaker.core import transformer
+
+    source = inspect.getsource(transformer.Transformer.transform)
+    assert "[KMS_KEY_ID]" in source and "[VOLUME_KMS_KEY_ID]" in source
+    assert 'config["kms_key_id"]' in inspect.getsource(transformer.Transformer._prepare_output_config)
+
+
+def test_model_builder_defaults_isolation_to_false_without_reading_config():
+    from sagemaker.serve import model_builder
+
+    source = inspect.getsource(model_builder)
+    assert 'self._enable_network_isolation = False' in source
+
+
+def test_function_steps_always_disable_network_isolation():
+    from sagemaker.core.remote_function import job
+
+    assert "self.enable_network_isolation = False" in inspect.getsource(job._JobSettings.__init__)
+
+
+def test_offline_session_refuses_and_records_aws_requests(sdk):
+    session = sdk.OfflinePipelineSession(region="eu-west-1", bucket="${ArtifactBucket}")
+    with pytest.raises(sdk.OfflineCallError):
+        session.boto_session.client("sts").get_caller_identity()
+    assert session.request_guard.attempts and "sts" in session.request_guard.attempts[0]
+    assert session.expand_role("arn:aws:iam::${AWS::AccountId}:role/x") == "arn:aws:iam::${AWS::AccountId}:role/x"
+    with pytest.raises(sdk.OfflineCallError):
+        session.get_caller_identity_arn()
+    assert session.default_bucket() == "${ArtifactBucket}"
+
+
+def test_staging_refuses_other_buckets_and_conflicting_bytes(sdk):
+    staged = sdk.StagedFiles(bucket="${ArtifactBucket}")
+    staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"1")
+    staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"1")
+    with pytest.raises(sdk.StagingConflictError, match="same S3 key"):
+        staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"2")
+    with pytest.raises(sdk.StagingConflictError, match="only the artifact bucket"):
+        staged.put(bucket="someone-elses", key="p/b", body=b"1")

@@ -1,0 +1,130 @@
+"""The schema's known gaps (each shown necessary on SDK output) and the cross-reference checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jsonschema
+import pytest
+
+from pipeline_defs import validation
+from pipeline_defs.errors import PipelineDefinitionError
+from pipeline_defs.validation import KNOWN_GAPS, iter_steps
+
+
+def _schema_with(gap_ids: set[str]) -> dict:
+    schema = copy.deepcopy(validation.published_schema())
+    for gap in KNOWN_GAPS:
+        if gap.gap_id in gap_ids:
+            gap.amend(schema)
+    return schema
+
+
+def _valid(schema: dict, instance, definition_name: str | None) -> bool:
+    if definition_name is not None:
+        schema = {"$ref": f"#/definitions/{definition_name}", "definitions": schema["definitions"]}
+    return jsonschema.Draft7Validator(schema).is_valid(instance)
+
+
+def _step(definitions, pipeline, name):
+    return copy.deepcopy({s["Name"]: s for s, _ in iter_steps(definitions[pipeline]["Steps"])}[name])
+
+
+def _top_level(definitions, pipeline, keep):
+    definition = definitions[pipeline]
+    return {k: v for k, v in definition.items() if k in keep} | {"Steps": []}
+
+
+def _condition_only(definitions, pipeline, name, *, if_steps=()):
+    step = _step(definitions, pipeline, name)
+    step["Arguments"]["IfSteps"] = [_step(definitions, pipeline, s) for s in if_steps]
+    step["Arguments"]["ElseSteps"] = []
+    return step
+
+
+# What the SDK emitted for each gap, taken from the compiled example pipelines.
+GAP_EVIDENCE = {
+    "pipeline-experiment-config": lambda d: (_top_level(d, "train-evaluate-register", {"Version", "Parameters", "PipelineExperimentConfig"}), None),
+    "mlflow-config": lambda d: (_top_level(d, "train-evaluate-register", {"Version", "MlflowConfig"}), None),
+    "property-files": lambda d: (_step(d, "train-evaluate-register", "Evaluate"), "ProcessingStep"),
+    "std-functions-as-values": lambda d: (_condition_only(d, "train-evaluate-register", "CheckMse"), "ConditionStep"),
+    "branch-lambda-and-model-steps": lambda d: (_condition_only(d, "train-evaluate-register", "CheckMse", if_steps=["CreateModel"]), "ConditionStep"),
+    "function-step-training-fields": lambda d: (_step(d, "batch-inference", "ListBatches"), "TrainingStep"),
+    "training-output-compression": lambda d: (_step(d, "train-evaluate-register", "Train"), "TrainingStep"),
+    "model-data-url-get": lambda d: (_step(d, "train-evaluate-register", "CreateModel"), "CreateModelStep"),
+    "register-model-approval": lambda d: (_step(d, "train-evaluate-register", "RegisterModel"), "RegisterModelStep"),
+}
+
+
+def test_every_known_gap_has_evidence():
+    assert sorted(GAP_EVIDENCE) == sorted(gap.gap_id for gap in KNOWN_GAPS)
+
+
+@pytest.mark.parametrize("gap_id", sorted(GAP_EVIDENCE))
+def test_known_gap_is_emitted_by_the_sdk_and_needed(gap_id, definitions):
+    instance, definition_name = GAP_EVIDENCE[gap_id](definitions)
+    all_gaps = {gap.gap_id for gap in KNOWN_GAPS}
+    assert not _valid(validation.published_schema(), instance, definition_name), "published schema accepts it"
+    assert not _valid(_schema_with(all_gaps - {gap_id}), instance, definition_name), "another gap already covers it"
+    assert _valid(_schema_with(all_gaps), instance, definition_name)
+
+
+def _definition(steps, parameters=()):
+    return {"Version": "2020-12-01", "Metadata": {}, "Parameters": list(parameters), "Steps": steps}
+
+
+def _fail_step(name, message="x", depends_on=None):
+    step = {"Name": name, "Type": "Fail", "Arguments": {"ErrorMessage": message}}
+    if depends_on:
+        step["DependsOn"] = depends_on
+    return step
+
+
+def _validate(definition):
+    validation.validate_definition(
+        definition,
+        definition_text=json.dumps(definition),
+        pipeline_name="sandbox-p",
+        module_file="pipeline_defs/pipelines/p.py",
+        cost_tag_key="CostCenter",
+    )
+
+
+def test_a_valid_hand_written_definition_passes():
+    _validate(_definition([_fail_step("A"), _fail_step("B", depends_on=["A"])]))
+
+
+@pytest.mark.parametrize(
+    ("definition", "step", "field", "needle"),
+    [
+        (_definition([_fail_step("A", depends_on=["Missing"])]), "A", "DependsOn", "does not exist: 'Missing'"),
+        (_definition([_fail_step("A", depends_on=["B"]), _fail_step("B", depends_on=["A"])]), "B", "DependsOn", "dependency cycle: A -> B -> A"),
+        (_definition([_fail_step("A"), _fail_step("A")]), "A", "Name", "duplicate step name"),
+        (_definition([_fail_step("A", {"Get": "Parameters.Nope"})]), "A", "Arguments", "undeclared parameter 'Nope'"),
+        (_definition([_fail_step("A", {"Get": "Steps.Ghost.ProcessingOutputConfig"})]), "A", "Arguments", "step that does not exist"),
+        (_definition([_fail_step("A", {"Std:JsonGet": {"Path": "a", "PropertyFile": {"Get": "Steps.B.PropertyFiles.Report"}}}), _fail_step("B")]), "A", "Arguments", "property file 'Report' is not declared"),
+        (_definition([_fail_step("bad name")]), "bad name", "Name", "must match"),
+        (_definition([_fail_step("A", "${NotAPlaceholder}")]), "A", "Arguments", "${NotAPlaceholder}"),
+        (_definition([{"Name": "A", "Type": "Fail", "Arguments": {"ErrorMessage": "x", "Extra": 1}, "Surprise": True}]), "A", "(root)", "schema"),
+    ],
+)
+def test_cross_reference_and_schema_errors_name_pipeline_step_and_field(definition, step, field, needle):
+    with pytest.raises(PipelineDefinitionError) as raised:
+        _validate(definition)
+    error = raised.value
+    assert needle in str(error)
+    assert error.pipeline == "sandbox-p" and error.module_file == "pipeline_defs/pipelines/p.py"
+    assert error.step == step and error.field == field
+
+
+def test_duplicate_parameter_names_fail():
+    parameters = [{"Name": "P", "Type": "String"}, {"Name": "P", "Type": "String"}]
+    with pytest.raises(PipelineDefinitionError, match="duplicate parameter name 'P'"):
+        _validate(_definition([_fail_step("A")], parameters))
+
+
+def test_definition_size_limit():
+    definition = _definition([_fail_step("A", "x" * validation.MAX_DEFINITION_CHARACTERS)])
+    with pytest.raises(PipelineDefinitionError, match="the limit is 1048576"):
+        _validate(definition)
