@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+
+def artifact_bucket_name(*, resource_prefix: str) -> str:
+    """``<prefix>-artifacts-<account>-<region>``: known to every stack without a cross-stack reference."""
+    return f"{resource_prefix}-artifacts-{Aws.ACCOUNT_ID}-{Aws.REGION}"
 
 
 class ArtifactStore(Construct):
@@ -59,6 +64,7 @@ class ArtifactStore(Construct):
         self.bucket = s3.Bucket(
             self,
             "Artifacts",
+            bucket_name=artifact_bucket_name(resource_prefix=resource_prefix),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,

@@ -12,6 +12,9 @@ from stacks.config import EnvironmentConfig
 from stacks.guardrail_policies import job_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 
+STEP_FUNCTION_INFIX = "step"
+"""Lambda functions that pipelines may invoke are named ``<prefix>-step-<name>``."""
+
 # The ceiling of what any role of the platform may ever do; identity policies grant within it.
 BOUNDARY_CEILING_ACTIONS = (
     "cloudwatch:PutMetricData",
@@ -58,7 +61,7 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
     "EcrPull": "SageMaker framework images live in AWS-owned accounts that differ per region; pulls stay in this region.",
     "JobLogs": "SageMaker names one log stream per job under the /aws/sagemaker/ log groups.",
     "JobMetrics": "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits it to SageMaker namespaces.",
-    "InvokeEnvironmentFunctions": "Lambda steps may invoke only this environment's functions, all named with its prefix.",
+    "InvokeEnvironmentFunctions": "Lambda steps may invoke only this environment's step functions, named <prefix>-step-*; the upsert function is not among them.",
     "PipelineJobs": "Jobs and models are named per execution under the environment prefix (<pipeline>-<step>-<suffix>).",
     "ModelRegistry": "Model package groups are named per pipeline under the environment prefix; versions are numbered inside them.",
     "ExperimentTracking": "Trials and trial components are named after pipeline execution ids, which carry no prefix; experiments do.",
@@ -167,7 +170,7 @@ class ExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="InvokeEnvironmentFunctions",
                 actions=["lambda:InvokeFunction"],
-                resources=[arn(f"function:{prefix}-*", "lambda")],
+                resources=[arn(f"function:{prefix}-{STEP_FUNCTION_INFIX}-*", "lambda")],
             ),
             iam.PolicyStatement(
                 sid="PipelineJobs",

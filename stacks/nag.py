@@ -7,6 +7,7 @@ reason of the statement that grants the wildcard, so a new wildcard without a re
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from typing import Any, Mapping
 
@@ -31,9 +32,11 @@ def _flatten(value: Any) -> str:
             return f"<{argument}>"
         if function == "Fn::GetAtt":
             return f"<{argument[0]}.{argument[1]}>"
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: f"<{m.group(1)}>", argument)
         if function == "Fn::ImportValue":
             return f"<{_flatten(argument)}>"
-    return json.dumps(value, sort_keys=True)
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _as_list(value: Any) -> list[Any]:

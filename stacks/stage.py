@@ -1,6 +1,9 @@
-"""One Stage per environment: guardrails first, then the network that jobs run in."""
+"""One Stage per environment: guardrails first, then the network jobs run in, then the pipelines."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from aws_cdk import Environment, RemovalPolicy, Stage, Tags
 from aws_cdk import aws_iam as iam
@@ -9,16 +12,31 @@ from constructs import Construct
 from stacks.config import APP_NAME, EnvironmentConfig
 from stacks.guardrails_stack import GuardrailsStack
 from stacks.network_stack import NetworkStack
+from stacks.pipeline_compilation import compile_pipelines, with_isolation_exemptions
+from stacks.pipelines_stack import PipelinesStack
+
+if TYPE_CHECKING:
+    from pipeline_defs.compiler import CompiledPipeline
 
 
 class PlatformStage(Stage):
     """Everything one environment deploys; stack names carry the environment so stages never collide."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        compiled: Sequence["CompiledPipeline"] | None = None,
+    ) -> None:
         env = None if config.is_env_agnostic else Environment(account=config.account, region=config.region)
         super().__init__(scope, construct_id, env=env)
         removal_policy = RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         prefix = config.resource_prefix
+        self.compiled = tuple(compiled) if compiled is not None else compile_pipelines(config=config)
+        config = with_isolation_exemptions(config=config, compiled=self.compiled)
+        self.config = config
 
         self.guardrails = GuardrailsStack(
             self,
@@ -37,6 +55,19 @@ class PlatformStage(Stage):
             key=self.guardrails.artifact_store.key,
             artifact_bucket=self.guardrails.artifact_store.bucket,
             execution_role=self.guardrails.execution_role.role,
+            removal_policy=removal_policy,
+        )
+
+        self.pipelines = PipelinesStack(
+            self,
+            "Pipelines",
+            stack_name=f"{prefix}-pipelines",
+            description=f"{prefix}: SageMaker pipelines, their job files and the upsert custom resource",
+            config=config,
+            compiled=self.compiled,
+            guardrails=self.guardrails,
+            network_ids=self.network.ids,
+            staging_dir=Path(self.outdir) / "pipeline-files",
             removal_policy=removal_policy,
         )
 

@@ -66,10 +66,8 @@ def test_s3_gateway_endpoint_policy_names_only_the_artifact_bucket_and_ecr_layer
     policy = assembly.resolve(network, gateway["Properties"]["PolicyDocument"])
     resources = sorted(r for s in policy["Statement"] for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
-    assert len(resources) == 3
-    assert resources[0].startswith("arn:aws:s3:::artifactstoreartifacts")
-    assert resources[1] == resources[0] + "/*"
-    assert resources[2] == f"arn:aws:s3:::prod-{network.region}-starport-layer-bucket/*"
+    bucket = f"arn:aws:s3:::smp-sandbox-artifacts-{network.account}-{network.region}"
+    assert resources == sorted([bucket, bucket + "/*", f"arn:aws:s3:::prod-{network.region}-starport-layer-bucket/*"])
 
 
 def test_job_security_group_talks_only_to_itself_endpoints_and_s3(assembly: Assembly) -> None:

@@ -1,8 +1,8 @@
-"""A parent pipeline whose Lambda step starts child pipelines, failing if none started.
+"""A parent pipeline whose Lambda step starts one child execution per item, failing if none started.
 
-The FanOut Lambda (``${FanOutFunctionArn}``, delivered with the schedules work) receives the
-child pipeline names as a JSON list, the parameters to start them with as a JSON object, and the
-parent's execution id for tracing; it returns ``started_count`` (Integer) and
+The FanOut Lambda (``${FanOutFunctionArn}``, ``lambda_src/fan_out``) receives the child pipeline's
+name, the items as a JSON list of parameter objects (one child execution each), and the parent's
+execution id, from which it derives idempotency tokens; it returns ``started_count`` (Integer) and
 ``started_executions`` (String, a JSON list of execution ARNs).
 """
 
@@ -15,7 +15,8 @@ from pipeline_defs.context import BuildContext
 from pipeline_defs.schedules import Schedule
 
 PIPELINE_NAME = "fan-out-parent"
-CHILD_MODULE_PIPELINES = ("parallel-shards", "lambda-data-passing")
+CHILD_MODULE_PIPELINE = "parallel-shards"
+DEFAULT_ITEMS = [{"InputUri": f"s3://${{ArtifactBucket}}/datasets/shards/{region}/"} for region in ("emea", "amer", "apac")]
 SCHEDULES = (
     Schedule(name="daily", expression="cron(0 5 * * ? *)", parameter_values={}, enabled=False),
 )
@@ -31,15 +32,14 @@ def build_pipeline(ctx: BuildContext):
     from sagemaker.mlops.workflow.fail_step import FailStep
     from sagemaker.mlops.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
 
-    child_parameters = ParameterString(name="ChildParametersJson", default_value="{}")
-    children = [ctx.child_pipeline_name(name) for name in CHILD_MODULE_PIPELINES]
+    items = ParameterString(name="ItemsJson", default_value=json.dumps(DEFAULT_ITEMS, sort_keys=True))
 
     fan_out = LambdaStep(
         name="FanOut",
         lambda_func=Lambda(function_arn=ctx.lambda_function_arn("FanOut"), session=ctx.session),
         inputs={
-            "child_pipelines_json": json.dumps(children),
-            "child_parameters_json": child_parameters,
+            "child_pipeline": ctx.child_pipeline_name(CHILD_MODULE_PIPELINE),
+            "items_json": items,
             "parent_execution_id": ExecutionVariables.PIPELINE_EXECUTION_ID,
         },
         outputs=[
@@ -58,4 +58,4 @@ def build_pipeline(ctx: BuildContext):
         if_steps=[nothing_started],
         else_steps=[],
     )
-    return new_pipeline(ctx, parameters=[child_parameters], steps=[fan_out, check])
+    return new_pipeline(ctx, parameters=[items], steps=[fan_out, check])

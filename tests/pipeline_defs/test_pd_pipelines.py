@@ -220,11 +220,14 @@ def test_parallel_shards_split_input_by_key_over_several_instances(compiled, def
     assert step["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
 
 
-def test_fan_out_parent_names_its_children_with_the_environment_prefix(definitions):
+def test_fan_out_parent_names_its_children_with_the_environment_prefix(definitions, compiled):
     steps = steps_by_name(definitions["fan-out-parent"])
     fan_out = steps["FanOut"]
     assert fan_out["FunctionArn"] == "${FanOutFunctionArn}"
-    assert json.loads(fan_out["Arguments"]["child_pipelines_json"]) == ["sandbox-parallel-shards", "sandbox-lambda-data-passing"]
+    assert fan_out["Arguments"]["child_pipeline"] == "sandbox-parallel-shards"
+    assert fan_out["Arguments"]["items_json"] == {"Get": "Parameters.ItemsJson"}
+    declared = {p.name: p.default for p in compiled["fan-out-parent"].parameters}
+    assert [item["InputUri"] for item in json.loads(declared["ItemsJson"])][0] == "s3://${ArtifactBucket}/datasets/shards/emea/"
     assert fan_out["Arguments"]["parent_execution_id"] == {"Get": "Execution.PipelineExecutionId"}
     condition = steps["CheckStarted"]["Arguments"]["Conditions"][0]
     assert condition["LeftValue"] == {"Get": "Steps.FanOut.OutputParameters['started_count']"}

@@ -117,6 +117,8 @@ class Assembly:
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role":
             return properties.get("RoleName", name)
+        if resource["Type"] == "AWS::S3::Bucket":
+            return self.resolve(stack, properties.get("BucketName", name.lower()))
         if resource["Type"] == "AWS::IAM::ManagedPolicy":
             return f"arn:{PARTITION}:iam::{stack.account}:policy/{properties.get('ManagedPolicyName', name)}"
         return name
@@ -128,7 +130,7 @@ class Assembly:
             if kind == "AWS::IAM::Role":
                 return f"arn:{PARTITION}:iam::{stack.account}:role/{self._ref(stack, name)}"
             if kind == "AWS::S3::Bucket":
-                return f"arn:{PARTITION}:s3:::{name.lower()}"
+                return f"arn:{PARTITION}:s3:::{self._ref(stack, name)}"
             if kind == "AWS::KMS::Key":
                 return f"arn:{PARTITION}:kms:{stack.region}:{stack.account}:key/{name}"
             return f"arn:{PARTITION}:{kind.split('::')[1].lower()}:{stack.region}:{stack.account}:{name}"

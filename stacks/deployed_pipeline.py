@@ -1,0 +1,131 @@
+"""One compiled pipeline in the template: its job files in the artifact bucket, then the pipeline itself."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+from aws_cdk import CfnOutput, CustomResource, Fn
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from stacks.definition_parts import split_definition
+
+if TYPE_CHECKING:
+    from pipeline_defs.compiler import CompiledPipeline
+
+INLINE_DEFINITION_LIMIT = 200_000
+"""Characters above which a definition travels as an S3 asset instead of template properties."""
+
+PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix")
+
+
+class PlaceholderError(ValueError):
+    """A definition uses a ``${Name}`` this stack has no value for."""
+
+
+def substitute(*, text: str, names: list[str], values: Mapping[str, str]) -> str:
+    """``Fn::Sub`` of ``text`` with only the variables it uses (pseudo parameters need none)."""
+    used = {name: values[name] for name in names if name not in PSEUDO_PARAMETERS and f"${{{name}}}" in text}
+    if not used and "${" not in text:
+        return text
+    return Fn.sub(text, used) if used else Fn.sub(text)
+
+
+def source_version(*, compiled: "CompiledPipeline") -> str:
+    """Changes exactly when the pipeline's definition or job files change (not on every commit)."""
+    digest = hashlib.sha256((compiled.definition + compiled.manifest_json()).encode()).hexdigest()
+    return f"sha256-{digest[:16]}"
+
+
+class DeployedPipeline(Construct):
+    """Job files at the exact keys the definition names, then a custom resource that upserts the pipeline."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        compiled: "CompiledPipeline",
+        service_token: str,
+        role_arn: str,
+        values: Mapping[str, str],
+        bucket: s3.IBucket,
+        key: kms.IKey,
+        staging_dir: Path,
+        tags: Mapping[str, str],
+        retain_on_delete: bool,
+        max_parallel_steps: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = compiled.pipeline_name
+        missing = sorted(n for n in compiled.placeholders_used if n not in values and n not in PSEUDO_PARAMETERS)
+        if missing:
+            raise PlaceholderError(f"pipeline {name} uses {', '.join('${' + n + '}' for n in missing)}, which this environment does not provide")
+        names = sorted(values)
+
+        files = None
+        if compiled.staged_files:
+            directory = staging_dir / name
+            for object_key, body in sorted(compiled.staged_files.items()):
+                target = directory / object_key
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(body)
+            files = s3deploy.BucketDeployment(
+                self,
+                "JobFiles",
+                sources=[s3deploy.Source.asset(str(directory))],
+                destination_bucket=bucket,
+                # Executions already running keep reading the files of their own version.
+                prune=False,
+                retain_on_delete=True,
+                server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
+                server_side_encryption_aws_kms_key_id=key.key_id,
+                memory_limit=512,
+            )
+
+        if len(compiled.definition) > INLINE_DEFINITION_LIMIT:
+            path = staging_dir / f"{name}.definition.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(compiled.definition, encoding="utf-8")
+            asset = s3_assets.Asset(self, "Definition", path=str(path))
+            self.definition_asset: s3_assets.Asset | None = asset
+            definition: dict = {
+                "S3Bucket": asset.s3_bucket_name,
+                "S3Key": asset.s3_object_key,
+                "Substitutions": {n: values[n] for n in names if n in compiled.placeholders_used},
+            }
+        else:
+            self.definition_asset = None
+            parts = split_definition(definition=compiled.definition)
+            definition = {
+                "Head": substitute(text=parts["Head"], names=names, values=values),
+                "StepOrder": parts["StepOrder"],
+                "Steps": {step: substitute(text=body, names=names, values=values) for step, body in parts["Steps"].items()},
+            }
+
+        self.resource = CustomResource(
+            self,
+            "Pipeline",
+            service_token=service_token,
+            resource_type="Custom::SageMakerPipeline",
+            properties={
+                "PipelineName": name,
+                "RoleArn": role_arn,
+                "DisplayName": name,
+                "Description": f"{compiled.module_pipeline_name} ({compiled.source_module})",
+                "Definition": definition,
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted({**tags, "Pipeline": compiled.module_pipeline_name, "SourceVersion": source_version(compiled=compiled)}.items())],
+                "MaxParallelExecutionSteps": str(max_parallel_steps),
+                "RetainOnDelete": "true" if retain_on_delete else "false",
+            },
+        )
+        if files is not None:
+            self.resource.node.add_dependency(files)
+        self.pipeline_arn = self.resource.get_att_string("PipelineArn")
+        CfnOutput(self, "Name", value=name, description=f"SageMaker pipeline name of {compiled.module_pipeline_name}")
+        CfnOutput(self, "Arn", value=self.pipeline_arn, description=f"SageMaker pipeline ARN of {compiled.module_pipeline_name}")

@@ -1,0 +1,38 @@
+"""Synth-time bridge to ``pipeline_defs``: compile an environment's pipelines from its config."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Sequence
+
+from stacks.config import EnvironmentConfig
+
+if TYPE_CHECKING:
+    from pipeline_defs.compiler import CompiledPipeline
+
+
+def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline", ...]:
+    """Every pipeline module, compiled offline for this environment (names ``<prefix>-<module name>``)."""
+    from pipeline_defs.compiler import compile_environment
+    from pipeline_defs.context import context_for_environment
+
+    context = context_for_environment(
+        env_name=config.name,
+        region=config.region,
+        cost_tag_key=config.cost_tag_key,
+        cost_tag_value=config.cost_tag_value,
+        allowed_instance_types=config.allowed_instance_types,
+        name_prefix=config.resource_prefix,
+    )
+    return compile_environment(context)
+
+
+def with_isolation_exemptions(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"]) -> EnvironmentConfig:
+    """The config plus every pipeline that declares a network-isolation exemption in its module."""
+    declared = {
+        item.pipeline_name
+        for item in compiled
+        if any(exemption.guardrail.value == "network-isolation" for exemption in item.guardrail_exemptions)
+    }
+    names = tuple(sorted(set(config.network_isolation_exemptions) | declared))
+    return dataclasses.replace(config, network_isolation_exemptions=names)

@@ -1,0 +1,96 @@
+"""The custom resource provider that upserts SageMaker pipelines (``lambda_src/pipeline_upsert``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from stacks.nag import acknowledge, acknowledge_wildcards
+
+LAMBDA_SRC = Path(__file__).resolve().parents[1] / "lambda_src"
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Interpreter caches written by local test runs must not change the asset hash.
+ASSET_EXCLUDES = ["__pycache__", "*.pyc"]
+
+
+class PipelineUpsertProvider(Construct):
+    """One handler function and Provider per environment; each pipeline is a resource of it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resource_prefix: str,
+        execution_role: iam.IRole,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=f"{resource_prefix}-pipeline-upsert",
+            description="Creates, updates and deletes the environment's SageMaker pipelines",
+            runtime=PYTHON_RUNTIME,
+            handler="handler.on_event",
+            code=lambda_.Code.from_asset(str(LAMBDA_SRC / "pipeline_upsert"), exclude=ASSET_EXCLUDES),
+            timeout=Duration.minutes(5),
+            memory_size=256,
+            reserved_concurrent_executions=5,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+        )
+        pipelines = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*"
+        statements = [
+            iam.PolicyStatement(
+                sid="ManageEnvironmentPipelines",
+                actions=[
+                    "sagemaker:AddTags",
+                    "sagemaker:CreatePipeline",
+                    "sagemaker:DeletePipeline",
+                    "sagemaker:DeleteTags",
+                    "sagemaker:DescribePipeline",
+                    "sagemaker:ListTags",
+                    "sagemaker:UpdatePipeline",
+                ],
+                resources=[pipelines],
+            ),
+            iam.PolicyStatement(
+                sid="PassExecutionRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        ]
+        policy = iam.Policy(self, "Policy", statements=statements, roles=[self.function.role])
+        acknowledge_wildcards(
+            scope=policy,
+            document=policy.document,
+            reasons={"ManageEnvironmentPipelines": "Only pipelines named with this environment's prefix; their names come from pipeline modules."},
+        )
+        self.provider = cr.Provider(self, "Provider", on_event_handler=self.function)
+        acknowledge(
+            scope=self.function,
+            rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            reason="The upsert function writes only its own logs with this policy; its SageMaker rights are the inline policy.",
+        )
+        framework = self.provider.node.find_child("framework-onEvent")
+        acknowledge(
+            scope=framework,
+            rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            reason="CDK's Provider framework function writes only its own logs with this policy.",
+        )
+        framework_policy = framework.node.find_child("ServiceRole").node.find_child("DefaultPolicy")
+        acknowledge_wildcards(
+            scope=framework_policy,
+            document=framework_policy.document,
+            reasons={"": "CDK's Provider framework invokes the upsert function and its versions (<arn>:*), nothing else."},
+        )

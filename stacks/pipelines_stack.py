@@ -1,0 +1,127 @@
+"""Pipelines stack: every compiled pipeline of the environment, upserted by one custom resource provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IConstruct
+
+from stacks.artifact_store import artifact_bucket_name
+from stacks.config import EnvironmentConfig
+from stacks.deployed_pipeline import DeployedPipeline
+from stacks.guardrails_stack import GuardrailsStack
+from stacks.job_network import JobNetworkIds
+from stacks.pipeline_upsert import PipelineUpsertProvider
+from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, StepFunctions
+
+if TYPE_CHECKING:
+    from pipeline_defs.compiler import CompiledPipeline
+
+MAX_PARALLEL_STEPS = 10
+
+
+class PipelinesStack(Stack):
+    """Deployed last: the pipelines reference the guardrails' role, key and bucket and the network's ids."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        compiled: Sequence["CompiledPipeline"],
+        guardrails: GuardrailsStack,
+        network_ids: JobNetworkIds,
+        staging_dir: Path,
+        removal_policy: RemovalPolicy,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        store = guardrails.artifact_store
+        role = guardrails.execution_role.role
+        # Imported by its fixed name, so grants on it need no cross-stack reference.
+        bucket = s3.Bucket.from_bucket_name(self, "ArtifactBucket", artifact_bucket_name(resource_prefix=config.resource_prefix))
+        regions = sorted({c.region for c in compiled if not c.region_is_pinned})
+        if regions:
+            # Image URIs in the definitions are regional: an env-agnostic stage must deploy where it compiled.
+            CfnRule(
+                self,
+                "DeployRegionMatchesDefinitions",
+                assertions=[
+                    CfnRuleAssertion(
+                        assert_=Fn.condition_equals(Aws.REGION, regions[0]),
+                        assert_description=f"The pipelines of {config.name} were compiled for {regions[0]}; deploy them there.",
+                    )
+                ],
+            )
+        self.provider = PipelineUpsertProvider(
+            self,
+            "Upsert",
+            resource_prefix=config.resource_prefix,
+            execution_role=role,
+            removal_policy=removal_policy,
+        )
+        self.step_functions = StepFunctions(
+            self, "StepFunctions", resource_prefix=config.resource_prefix, removal_policy=removal_policy
+        )
+        values = {
+            "ExecutionRoleName": role.role_name,
+            "ArtifactBucket": bucket.bucket_name,
+            "KmsKeyArn": store.key.key_arn,
+            "JobSecurityGroupId": network_ids.job_security_group_ids[0],
+            **{f"SubnetId{i}": subnet for i, subnet in enumerate(network_ids.subnet_ids)},
+            **self.step_functions.placeholder_values,
+        }
+        tags = {config.cost_tag_key: config.cost_tag_value, "Environment": config.name}
+        self.pipelines = {
+            item.module_pipeline_name: DeployedPipeline(
+                self,
+                _construct_id(item.module_pipeline_name),
+                compiled=item,
+                service_token=self.provider.provider.service_token,
+                role_arn=role.role_arn,
+                values=values,
+                bucket=bucket,
+                key=store.key,
+                staging_dir=staging_dir,
+                tags=tags,
+                retain_on_delete=removal_policy == RemovalPolicy.RETAIN,
+                max_parallel_steps=MAX_PARALLEL_STEPS,
+            )
+            for item in compiled
+        }
+        for child in self.node.children:
+            if child.node.id.startswith("Custom::CDKBucketDeployment"):
+                acknowledge_bucket_deployment(function=child)
+
+
+def acknowledge_bucket_deployment(*, function: IConstruct) -> None:
+    """CDK's shared BucketDeployment function: its managed-policy, runtime and grant findings."""
+    acknowledge(
+        scope=function,
+        rule=BASIC_EXECUTION_ROLE_FINDING,
+        reason="CDK's BucketDeployment function writes only its own logs with this policy.",
+    )
+    acknowledge(
+        scope=function,
+        rule="AwsSolutions-L1",
+        reason="CDK's BucketDeployment function pins its Python runtime to match its AWS CLI layer; it moves with aws-cdk-lib.",
+    )
+    policy = function.node.find_child("ServiceRole").node.find_child("DefaultPolicy")
+    acknowledge_wildcards(
+        scope=policy,
+        document=policy.document,
+        reasons={
+            "": "CDK's BucketDeployment grants: read the CDK asset bucket, write job files into this environment's "
+            "artifact bucket, and data-key operations on the environment key; nothing beyond those two buckets."
+        },
+    )
+
+
+def _construct_id(module_pipeline_name: str) -> str:
+    """``train-evaluate-register`` → ``TrainEvaluateRegister``: readable logical ids in cdk diff."""
+    return "".join(part.capitalize() for part in module_pipeline_name.replace("_", "-").split("-"))

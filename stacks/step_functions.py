@@ -1,0 +1,105 @@
+"""Lambda functions that pipelines call from Lambda steps (named ``<prefix>-step-<name>``)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.execution_role import STEP_FUNCTION_INFIX
+from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.pipeline_upsert import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
+
+BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+
+
+class StepFunction(Construct):
+    """One Lambda step function: JSON logs with retention, reserved concurrency, code from ``lambda_src/<folder>``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resource_prefix: str,
+        folder: str,
+        description: str,
+        timeout: Duration,
+        reserved_concurrency: int,
+        removal_policy: RemovalPolicy,
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=f"{resource_prefix}-{STEP_FUNCTION_INFIX}-{folder.replace('_', '-')}",
+            description=description,
+            runtime=PYTHON_RUNTIME,
+            handler="handler.on_event",
+            code=lambda_.Code.from_asset(str(LAMBDA_SRC / folder), exclude=ASSET_EXCLUDES),
+            timeout=timeout,
+            memory_size=256,
+            reserved_concurrent_executions=reserved_concurrency,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            environment=environment,
+        )
+        acknowledge(
+            scope=self.function,
+            rule=BASIC_EXECUTION_ROLE_FINDING,
+            reason=f"The {folder} step function writes only its own logs with this policy; anything else is an inline policy.",
+        )
+
+
+class StepFunctions(Construct):
+    """The step functions the example pipelines reference, and the placeholder values that name them."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, resource_prefix: str, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.data_passing = StepFunction(
+            self,
+            "DataPassing",
+            resource_prefix=resource_prefix,
+            folder="data_passing",
+            description="Lambda step: derives typed run settings for the data-passing pipeline",
+            timeout=Duration.seconds(30),
+            reserved_concurrency=5,
+            removal_policy=removal_policy,
+        )
+        self.fan_out = StepFunction(
+            self,
+            "FanOut",
+            resource_prefix=resource_prefix,
+            folder="fan_out",
+            description="Lambda step: starts one child pipeline execution per item",
+            timeout=Duration.minutes(10),
+            reserved_concurrency=5,
+            removal_policy=removal_policy,
+            environment={"MAX_CONCURRENCY": "20"},
+        )
+        policy = iam.Policy(
+            self,
+            "FanOutPolicy",
+            roles=[self.fan_out.function.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartChildPipelines",
+                    actions=["sagemaker:StartPipelineExecution"],
+                    resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*"],
+                )
+            ],
+        )
+        acknowledge_wildcards(
+            scope=policy,
+            document=policy.document,
+            reasons={"StartChildPipelines": "Children are any pipeline of this environment (named with its prefix), chosen per parent step."},
+        )
+        self.placeholder_values = {
+            "DataPassingFunctionArn": self.data_passing.function.function_arn,
+            "FanOutFunctionArn": self.fan_out.function.function_arn,
+        }
