@@ -27,7 +27,7 @@ from pipeline_defs.loader import (
     load_pipeline_modules,
     registered_module,
 )
-from pipeline_defs.schedules import Guardrail, GuardrailExemption, Schedule
+from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG, Guardrail, GuardrailExemption, Schedule
 from pipeline_defs.validation import PlatformValues, validate_definition
 
 MANIFEST_FILE_NAME = "manifest.json"
@@ -238,6 +238,49 @@ def _build_offline(
         return pipeline, sdk_offline.finish_definition(raw=raw, staged=staged, root=REPO_ROOT)
 
 
+ISOLATABLE_STEP_TYPES = ("Training", "Processing", "Model")
+
+
+def _isolation_is_on(step: dict) -> bool:
+    arguments = step.get("Arguments") or {}
+    if step.get("Type") == "Processing":
+        return (arguments.get("NetworkConfig") or {}).get("EnableNetworkIsolation") is True
+    return arguments.get("EnableNetworkIsolation") is True
+
+
+def tag_isolation_exemptions(definition: dict, *, pipeline_name: str) -> list[str]:
+    """Tag every job that runs without network isolation with the exemption tag; returns those steps.
+
+    The environment's IAM Deny lets a non-isolated job through only with this tag naming an exempt
+    pipeline, so the tag is what makes a declared exemption work at run time. Validation still
+    refuses the same steps unless the module declared the exemption.
+    """
+    tagged = []
+    for step in sdk_offline.iter_steps(definition.get("Steps", [])):
+        if step.get("Type") not in ISOLATABLE_STEP_TYPES or _isolation_is_on(step):
+            continue
+        tags = step["Arguments"].setdefault("Tags", [])
+        if not any(isinstance(t, dict) and t.get("Key") == NETWORK_ISOLATION_EXEMPTION_TAG for t in tags):
+            tags.append({"Key": NETWORK_ISOLATION_EXEMPTION_TAG, "Value": pipeline_name})
+        tagged.append(step["Name"])
+    return tagged
+
+
+def name_unnamed_training_jobs(definition: dict, *, ctx: BuildContext) -> list[str]:
+    """Give Training steps the ``<pipeline>-<step>`` job name prefix the SDK dropped.
+
+    Under a pipeline session ``ModelTrainer`` leaves ``TrainingJobName`` out, and the service would
+    then name the job ``pipelines-...``, outside the execution role's ``<prefix>-*`` scope.
+    """
+    named = []
+    for step in sdk_offline.iter_steps(definition.get("Steps", [])):
+        arguments = step.get("Arguments")
+        if step.get("Type") == "Training" and isinstance(arguments, dict) and not arguments.get("TrainingJobName"):
+            arguments["TrainingJobName"] = ctx.job_name(step["Name"])
+            named.append(step["Name"])
+    return named
+
+
 def compile_module(
     item: PipelineModule,
     *,
@@ -285,6 +328,8 @@ def compile_module(
             step=unnamed[0],
             field="name",
         )
+    tag_isolation_exemptions(built.definition, pipeline_name=full_name)
+    name_unnamed_training_jobs(built.definition, ctx=pipeline_ctx)
     definition_text = sdk_offline.canonical_json(built.definition)
     validate_definition(
         built.definition,
@@ -299,6 +344,7 @@ def compile_module(
             security_group_ids=ctx.security_group_ids,
             kms_key=ctx.kms_key,
         ),
+        job_name_prefix=ctx.name_prefix,
     )
     files = {key: built.staged_files[key] for key in sorted(built.staged_files)}
     for key, body in files.items():

@@ -65,18 +65,22 @@ class BuildContext:
     def job_name(self, step_name: str) -> str:
         """``<pipeline>-<step>``, the prefix of a step's job names, at most 39 characters.
 
-        The SDK cuts a job name prefix to 39 characters (63 minus its timestamp); a longer name
-        keeps the step and as much of the pipeline as fits, plus a short hash of the pipeline
-        name so two long pipelines never share a prefix.
+        The SDK cuts a job name prefix to 39 characters (63 minus its timestamp). A longer name
+        keeps the environment prefix (the execution role's IAM scope), a short hash of the
+        pipeline name so two long pipelines never share a prefix, then as much as fits of the
+        pipeline's own name and the step.
         """
         self._require_pipeline()
         full = f"{self.pipeline_name}-{step_name}"
         if len(full) <= JOB_NAME_PREFIX_LENGTH:
             return full
-        step = step_name[:20]
         digest = hashlib.sha256(self.pipeline_name.encode()).hexdigest()[:6]
-        room = JOB_NAME_PREFIX_LENGTH - len(step) - len(digest) - 2
-        return f"{self.pipeline_name[:room].rstrip('-')}-{digest}-{step}"
+        own = self.pipeline_name.removeprefix(f"{self.name_prefix}-")
+        head = f"{self.name_prefix}-"
+        step = step_name[: max(1, JOB_NAME_PREFIX_LENGTH - len(head) - len(digest) - 2)]
+        room = JOB_NAME_PREFIX_LENGTH - len(head) - len(digest) - len(step) - 2
+        middle = f"{own[:room].rstrip('-')}-" if room > 1 else ""
+        return f"{head}{middle}{digest}-{step}"[:JOB_NAME_PREFIX_LENGTH].rstrip("-")
 
     def job_script(self, file_name: str) -> str:
         """Path of a job script relative to the package root (the compiler's working dir).

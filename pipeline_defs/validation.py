@@ -359,6 +359,30 @@ class _Failure:
         )
 
 
+JOB_NAME_FIELDS = {
+    "Training": "TrainingJobName",
+    "Processing": "ProcessingJobName",
+    "Transform": "TransformJobName",
+    "Model": "ModelName",
+}
+
+
+def _check_job_names(definition: dict, fail: _Failure, *, prefix: str) -> None:
+    """Job and model names are the execution role's IAM scope (``<prefix>-*``): each must carry it."""
+    for step, _ in iter_steps(definition.get("Steps", [])):
+        field = JOB_NAME_FIELDS.get(step.get("Type", ""))
+        if field is None:
+            continue
+        name = (step.get("Arguments") or {}).get(field)
+        if not isinstance(name, str) or not name.startswith(f"{prefix}-"):
+            raise fail(
+                f"{field} is {name!r}: job and model names must start with {prefix + '-'!r} "
+                "(the execution role may only create those); use ctx.job_name(step)",
+                step=step.get("Name"),
+                field=field,
+            )
+
+
 def _check_schema(definition: dict, fail: _Failure) -> None:
     top = {key: value for key, value in definition.items() if key != "Steps"}
     top["Steps"] = []
@@ -622,6 +646,7 @@ def validate_definition(
     allowed_instance_types: tuple[str, ...] = (),
     cost_tag_key: str,
     platform: PlatformValues | None = None,
+    job_name_prefix: str | None = None,
 ) -> None:
     """Raise :class:`PipelineDefinitionError` for the first problem found."""
     fail = _Failure(pipeline_name=pipeline_name, module_file=module_file)
@@ -632,6 +657,8 @@ def validate_definition(
     _check_schema(definition, fail)
     graph = _check_references(definition, fail, step_names, parameter_names)
     _check_cycles(graph, fail)
+    if job_name_prefix:
+        _check_job_names(definition, fail, prefix=job_name_prefix)
     _check_guardrails(
         definition,
         fail,

@@ -11,10 +11,8 @@ from typing import Sequence
 
 from aws_cdk import aws_iam as iam
 
+from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
 from stacks.config import NVME_INSTANCE_PATTERNS, EnvironmentConfig
-
-NETWORK_ISOLATION_EXEMPTION_TAG = "smp:network-isolation-exempt"
-"""Request tag a job carries when its pipeline is exempt from network isolation."""
 
 # Actions that carry sagemaker:VpcSubnets / VpcSecurityGroupIds / NetworkIsolation.
 VPC_JOB_ACTIONS = (
@@ -36,12 +34,9 @@ DISTRIBUTED_JOB_ACTIONS = (
     "sagemaker:CreateProcessingJob",
     "sagemaker:CreateHyperParameterTuningJob",
 )
-# Actions that create a billable or registered resource and accept request tags.
-TAGGED_CREATE_ACTIONS = COMPUTE_JOB_ACTIONS + (
-    "sagemaker:CreateModel",
-    "sagemaker:CreateModelPackage",
-    "sagemaker:CreateModelPackageGroup",
-)
+# Actions that create a billable resource and that pipelines can tag. Model package versions are
+# left out: the RegisterModel step has no tags in the pipeline definition.
+TAGGED_CREATE_ACTIONS = COMPUTE_JOB_ACTIONS + ("sagemaker:CreateModel",)
 
 
 def _deny(*, sid: str, actions: Sequence[str], conditions: dict) -> iam.PolicyStatement:

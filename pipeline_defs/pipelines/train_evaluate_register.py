@@ -220,7 +220,7 @@ def build_pipeline(ctx: BuildContext):
         sagemaker_session=ctx.session,
         instance_type=ctx.default_instance_type,
     )
-    step_create_model = ModelStep(name="CreateModel", step_args=model_builder.build(model_name="abalone"))
+    step_create_model = ModelStep(name="CreateModel", step_args=model_builder.build(model_name=ctx.job_name("CreateModel")))
     step_register = ModelStep(
         name="RegisterModel",
         step_args=model_builder.register(

@@ -286,3 +286,10 @@ def test_a_kms_key_other_than_the_platforms_is_refused(compile_source):
     extra = "\n        volume_kms_key='arn:aws:kms:us-east-1:111111111111:key/mine',"
     error = expect_error(compile_source, good(processor_extra=extra), match="is not the platform's key")
     assert error.field == "VolumeKmsKeyId"
+
+
+def test_job_name_outside_the_environment_prefix(compile_source):
+    source = good().replace('base_job_name=ctx.job_name("Work")', 'base_job_name="adhoc-work"')
+    error = expect_error(compile_source, source, match="must start with 'sandbox-'")
+    assert (error.step, error.field) == ("Work", "ProcessingJobName")
+    assert "module_0.py" in str(error)

@@ -59,9 +59,14 @@ def test_context_values_are_the_registered_placeholders():
 def test_job_names_read_pipeline_then_step_and_survive_the_sdks_39_character_cut():
     ctx = context_for_environment(env_name="dev", region=None, cost_tag_key="K", cost_tag_value="v")
     assert ctx.for_pipeline(pipeline_name="dev-batch", session=None).job_name("Score") == "dev-batch-Score"
-    long = ctx.for_pipeline(pipeline_name="smp-prod-train-evaluate-register", session=None)
+    prod = context_for_environment(env_name="prod", region=None, cost_tag_key="K", cost_tag_value="v", name_prefix="smp-prod")
+    long = prod.for_pipeline(pipeline_name="smp-prod-train-evaluate-register", session=None)
     names = {long.job_name(step) for step in ("Preprocess", "Evaluate", "BatchTransform")}
     assert len(names) == 3
     for name in names:
         assert len(name) <= 39 and name.startswith("smp-prod-train")
     assert long.job_name("Preprocess").endswith("-Preprocess")
+    # A long environment prefix and step still keep the whole prefix, the role's IAM scope.
+    wide = context_for_environment(env_name="analytics", region=None, cost_tag_key="K", cost_tag_value="v", name_prefix="smp-analytics123")
+    name = wide.for_pipeline(pipeline_name="smp-analytics123-train-evaluate-register", session=None).job_name("AVeryLongStepNameIndeed")
+    assert len(name) <= 39 and name.startswith("smp-analytics123-")
