@@ -364,11 +364,12 @@ JOB_NAME_FIELDS = {
     "Processing": "ProcessingJobName",
     "Transform": "TransformJobName",
     "Model": "ModelName",
+    "RegisterModel": "ModelPackageGroupName",
 }
 
 
 def _check_job_names(definition: dict, fail: _Failure, *, prefix: str) -> None:
-    """Job and model names are the execution role's IAM scope (``<prefix>-*``): each must carry it."""
+    """Job, model and model package group names are the execution role's IAM scope (``<prefix>-*``)."""
     for step, _ in iter_steps(definition.get("Steps", [])):
         field = JOB_NAME_FIELDS.get(step.get("Type", ""))
         if field is None:
@@ -376,8 +377,8 @@ def _check_job_names(definition: dict, fail: _Failure, *, prefix: str) -> None:
         name = (step.get("Arguments") or {}).get(field)
         if not isinstance(name, str) or not name.startswith(f"{prefix}-"):
             raise fail(
-                f"{field} is {name!r}: job and model names must start with {prefix + '-'!r} "
-                "(the execution role may only create those); use ctx.job_name(step)",
+                f"{field} is {name!r}: job, model and model package group names must start with "
+                f"{prefix + '-'!r} (the execution role may only create those); use ctx.job_name(step)",
                 step=step.get("Name"),
                 field=field,
             )

@@ -20,6 +20,7 @@ ACTIONS = {
     "Training": ("sagemaker:CreateTrainingJob", "training-job", "TrainingJobName"),
     "Model": ("sagemaker:CreateModel", "model", "ModelName"),
     "Transform": ("sagemaker:CreateTransformJob", "transform-job", "TransformJobName"),
+    "RegisterModel": ("sagemaker:CreateModelPackage", "model-package", "ModelPackageGroupName"),
 }
 
 
@@ -53,6 +54,9 @@ def _request(step: dict, *, pipeline: str, account: str, region: str, parameters
         vpc = a.get("VpcConfig", {})
         volume, output = a["ResourceConfig"].get("VolumeKmsKeyId"), a.get("OutputDataConfig", {}).get("KmsKeyId")
         ict, isolation, instance = a.get("EnableInterContainerTrafficEncryption"), a.get("EnableNetworkIsolation"), a["ResourceConfig"]["InstanceType"]
+    elif kind == "RegisterModel":
+        group = a["ModelPackageGroupName"]
+        return Request(action=action, resource=f"arn:aws:sagemaker:{region}:{account}:{resource_kind}/{group}/1", context={})
     elif kind == "Model":
         vpc, volume, output, ict, instance = a.get("VpcConfig", {}), None, None, None, None
         isolation = a.get("EnableNetworkIsolation")

@@ -25,6 +25,7 @@ SCHEDULES = (
     ),
 )
 MODEL_PACKAGE_GROUP = "abalone-regression"
+"""Registered as ``<environment prefix>-abalone-regression``: the execution role's registry scope."""
 
 
 def build_pipeline(ctx: BuildContext):
@@ -224,7 +225,7 @@ def build_pipeline(ctx: BuildContext):
     step_register = ModelStep(
         name="RegisterModel",
         step_args=model_builder.register(
-            model_package_group_name=MODEL_PACKAGE_GROUP,
+            model_package_group_name=f"{ctx.name_prefix}-{MODEL_PACKAGE_GROUP}",
             approval_status=approval_status,
             content_types=["text/csv"],
             response_types=["text/csv"],
