@@ -11,8 +11,12 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from pipeline_defs.errors import PipelineDefinitionError
 from stacks.config import ConfigError, load_environments, select_environments
+from stacks.deployed_pipeline import PlaceholderError
+from stacks.schedule_plan import ScheduleError
 from stacks.stage import PlatformStage
+from stacks.summary import print_synth_summary
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 
@@ -63,7 +67,7 @@ def nag_violations(*, outdir: Path) -> list[str]:
 def main() -> None:
     try:
         app = build_app(app=cdk.App(context=REPRODUCIBLE_OUTPUT))
-    except ConfigError as error:
+    except (ConfigError, PipelineDefinitionError, ScheduleError, PlaceholderError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     assembly = app.synth()
@@ -71,6 +75,7 @@ def main() -> None:
     if violations:
         print("error: cdk-nag findings without an acknowledgment:", *violations, sep="\n  ", file=sys.stderr)
         sys.exit(3)
+    print_synth_summary(app=app)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,20 @@ from typing import Mapping
 
 @dataclass(frozen=True)
 class Schedule:
-    """An EventBridge schedule the stacks create for a pipeline, carried as declared."""
+    """An EventBridge schedule the stacks create for a pipeline, carried as declared.
+
+    ``timezone`` (an IANA name) makes it an EventBridge Scheduler schedule, since rules run in UTC
+    only; ``skip_if_running`` starts an execution only when none of the pipeline is running.
+    Environments override ``enabled``, ``expression``, ``timezone`` and parameter values in
+    ``cdk.json``; the stacks validate the result.
+    """
 
     name: str
     expression: str
-    parameter_values: Mapping[str, str | int | float] = field(default_factory=dict)
+    parameter_values: Mapping[str, str | int | float | bool] = field(default_factory=dict)
     enabled: bool = True
+    timezone: str | None = None
+    skip_if_running: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameter_values", MappingProxyType(dict(self.parameter_values)))

@@ -46,6 +46,17 @@ class ArtifactStore(Construct):
             )
         )
 
+        # EventBridge (rule dead letters, notifications) and CloudWatch alarms write to queues and topics
+        # encrypted with this key.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventDelivery",
+                principals=[iam.ServicePrincipal("events.amazonaws.com"), iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         # Server access logs cannot be delivered to a KMS-encrypted bucket, hence S3-managed keys here.
         self.access_log_bucket = s3.Bucket(
             self,

@@ -61,6 +61,18 @@ class ExistingVpc:
 
 
 @dataclass(frozen=True)
+class ScheduleOverride:
+    """An environment's change to one schedule a pipeline module declares (None: keep the module's)."""
+
+    pipeline: str
+    schedule: str
+    enabled: bool | None = None
+    expression: str | None = None
+    timezone: str | None = None
+    parameter_values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything one environment's stage needs, validated."""
 
@@ -84,6 +96,7 @@ class EnvironmentConfig:
     notification_emails: tuple[str, ...] = ()
     existing_vpc: ExistingVpc | None = None
     network_isolation_exemptions: tuple[str, ...] = field(default=())
+    schedule_overrides: tuple[ScheduleOverride, ...] = field(default=())
 
     @property
     def is_env_agnostic(self) -> bool:
@@ -142,6 +155,36 @@ def _parse_existing_vpc(env: str, raw: Any) -> ExistingVpc:
     return ExistingVpc(vpc_id=vpc_id, subnet_ids=subnets, security_group_ids=groups, availability_zones=azs)
 
 
+_OVERRIDE_KEYS = {"enabled": bool, "expression": str, "timezone": str, "parameterValues": dict}
+
+
+def _parse_schedule_overrides(env: str, raw: Any) -> tuple[ScheduleOverride, ...]:
+    key = "schedules"
+    _expect_type(env, key, raw, dict, "an object: pipeline name → schedule name → overrides")
+    overrides = []
+    for pipeline, schedules in sorted(raw.items()):
+        _expect_type(env, f"{key}.{pipeline}", schedules, dict, "an object: schedule name → overrides")
+        for schedule, settings in sorted(schedules.items()):
+            where = f"{key}.{pipeline}.{schedule}"
+            _expect_type(env, where, settings, dict, f"an object with some of {sorted(_OVERRIDE_KEYS)}")
+            for setting, value in settings.items():
+                if setting not in _OVERRIDE_KEYS:
+                    raise ConfigError(f"{_where(env, where + '.' + setting)} is not a known setting: allowed keys are {sorted(_OVERRIDE_KEYS)}")
+                kind = _OVERRIDE_KEYS[setting]
+                _expect_type(env, f"{where}.{setting}", value, kind, {bool: "true or false", str: "a string", dict: "an object of parameter values"}[kind])
+            overrides.append(
+                ScheduleOverride(
+                    pipeline=pipeline,
+                    schedule=schedule,
+                    enabled=settings.get("enabled"),
+                    expression=settings.get("expression"),
+                    timezone=settings.get("timezone"),
+                    parameter_values=settings.get("parameterValues"),
+                )
+            )
+    return tuple(overrides)
+
+
 def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig:
     """Validate one environment's context object into an :class:`EnvironmentConfig`."""
     if not _ENV_NAME.match(name):
@@ -161,6 +204,7 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
         "notificationEmails": "notification_emails",
         "existingVpc": "existing_vpc",
         "networkIsolationExemptions": "network_isolation_exemptions",
+        "schedules": "schedule_overrides",
     }
     unknown = sorted(set(raw) - set(keys))
     if unknown:
@@ -224,6 +268,9 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
             name, "networkIsolationExemptions", values["network_isolation_exemptions"],
             re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$"), "pipeline names (letters, digits, hyphens)",
         )
+
+    if "schedule_overrides" in values:
+        values["schedule_overrides"] = _parse_schedule_overrides(name, values["schedule_overrides"])
 
     if values.get("existing_vpc") is not None:
         values["existing_vpc"] = _parse_existing_vpc(name, values["existing_vpc"])

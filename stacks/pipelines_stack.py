@@ -16,6 +16,9 @@ from stacks.guardrails_stack import GuardrailsStack
 from stacks.job_network import JobNetworkIds
 from stacks.pipeline_upsert import PipelineUpsertProvider
 from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.notifications import FailureNotifications
+from stacks.schedule_plan import PlannedSchedule
+from stacks.schedules import PipelineSchedules
 from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, StepFunctions
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ class PipelinesStack(Stack):
         *,
         config: EnvironmentConfig,
         compiled: Sequence["CompiledPipeline"],
+        schedule_plan: Sequence[PlannedSchedule],
         guardrails: GuardrailsStack,
         network_ids: JobNetworkIds,
         staging_dir: Path,
@@ -94,6 +98,19 @@ class PipelinesStack(Stack):
             )
             for item in compiled
         }
+        self.notifications = FailureNotifications(
+            self, "Notifications", resource_prefix=config.resource_prefix, key=store.key, emails=config.notification_emails
+        )
+        self.schedules = PipelineSchedules(
+            self,
+            "Schedules",
+            resource_prefix=config.resource_prefix,
+            plan=schedule_plan,
+            pipeline_arns={item.pipeline_name: self.pipelines[item.module_pipeline_name].pipeline_arn for item in compiled},
+            key=store.key,
+            topic=self.notifications.topic,
+            removal_policy=removal_policy,
+        )
         for child in self.node.children:
             if child.node.id.startswith("Custom::CDKBucketDeployment"):
                 acknowledge_bucket_deployment(function=child)

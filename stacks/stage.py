@@ -14,6 +14,7 @@ from stacks.guardrails_stack import GuardrailsStack
 from stacks.network_stack import NetworkStack
 from stacks.pipeline_compilation import compile_pipelines, with_isolation_exemptions
 from stacks.pipelines_stack import PipelinesStack
+from stacks.schedule_plan import plan_schedules
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
@@ -37,6 +38,7 @@ class PlatformStage(Stage):
         self.compiled = tuple(compiled) if compiled is not None else compile_pipelines(config=config)
         config = with_isolation_exemptions(config=config, compiled=self.compiled)
         self.config = config
+        self.schedule_plan = plan_schedules(config=config, compiled=self.compiled)
 
         self.guardrails = GuardrailsStack(
             self,
@@ -65,6 +67,7 @@ class PlatformStage(Stage):
             description=f"{prefix}: SageMaker pipelines, their job files and the upsert custom resource",
             config=config,
             compiled=self.compiled,
+            schedule_plan=self.schedule_plan,
             guardrails=self.guardrails,
             network_ids=self.network.ids,
             staging_dir=Path(self.outdir) / "pipeline-files",

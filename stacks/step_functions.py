@@ -1,4 +1,4 @@
-"""Lambda functions that pipelines call from Lambda steps (named ``<prefix>-step-<name>``)."""
+"""Lambda functions of the platform: the ones pipelines call from Lambda steps (``<prefix>-step-<name>``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.execution_role import STEP_FUNCTION_INFIX
@@ -15,8 +16,8 @@ from stacks.pipeline_upsert import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
 BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 
 
-class StepFunction(Construct):
-    """One Lambda step function: JSON logs with retention, reserved concurrency, code from ``lambda_src/<folder>``."""
+class HandlerFunction(Construct):
+    """A Python Lambda from ``lambda_src/<folder>``: JSON logs with retention, reserved concurrency, no bundling."""
 
     def __init__(
         self,
@@ -24,19 +25,21 @@ class StepFunction(Construct):
         construct_id: str,
         *,
         resource_prefix: str,
+        name: str,
         folder: str,
         description: str,
         timeout: Duration,
         reserved_concurrency: int,
         removal_policy: RemovalPolicy,
         environment: dict[str, str] | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
         self.function = lambda_.Function(
             self,
             "Function",
-            function_name=f"{resource_prefix}-{STEP_FUNCTION_INFIX}-{folder.replace('_', '-')}",
+            function_name=f"{resource_prefix}-{name}",
             description=description,
             runtime=PYTHON_RUNTIME,
             handler="handler.on_event",
@@ -47,11 +50,12 @@ class StepFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             environment=environment,
+            dead_letter_queue=dead_letter_queue,
         )
         acknowledge(
             scope=self.function,
             rule=BASIC_EXECUTION_ROLE_FINDING,
-            reason=f"The {folder} step function writes only its own logs with this policy; anything else is an inline policy.",
+            reason=f"The {name} function writes only its own logs with this policy; anything else is an inline policy.",
         )
 
 
@@ -61,20 +65,22 @@ class StepFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, resource_prefix: str, removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.data_passing = StepFunction(
+        self.data_passing = HandlerFunction(
             self,
             "DataPassing",
             resource_prefix=resource_prefix,
+            name=f"{STEP_FUNCTION_INFIX}-data-passing",
             folder="data_passing",
             description="Lambda step: derives typed run settings for the data-passing pipeline",
             timeout=Duration.seconds(30),
             reserved_concurrency=5,
             removal_policy=removal_policy,
         )
-        self.fan_out = StepFunction(
+        self.fan_out = HandlerFunction(
             self,
             "FanOut",
             resource_prefix=resource_prefix,
+            name=f"{STEP_FUNCTION_INFIX}-fan-out",
             folder="fan_out",
             description="Lambda step: starts one child pipeline execution per item",
             timeout=Duration.minutes(10),

@@ -136,3 +136,28 @@ def test_app_exits_non_zero_with_the_message_and_keeps_the_previous_output(tmp_p
     result = _run_app(tmp_path, {"environments": {"dev": {"vpcCidr": "10.0.0.0/33"}}})
     assert result.returncode == 2
     assert "context 'environments.dev.vpcCidr' is '10.0.0.0/33'" in result.stderr
+
+
+def test_schedule_overrides_are_parsed_per_pipeline_and_schedule() -> None:
+    config = parse_environment(
+        name="prod",
+        raw={"schedules": {"abalone": {"weekly": {"enabled": False, "expression": "rate(1 day)", "parameterValues": {"Threshold": 5}}}}},
+    )
+    (override,) = config.schedule_overrides
+    assert (override.pipeline, override.schedule, override.enabled, override.expression) == ("abalone", "weekly", False, "rate(1 day)")
+    assert override.parameter_values == {"Threshold": 5}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"schedules": []}, "'environments.dev.schedules' is [] (list): expected an object"),
+        ({"schedules": {"abalone": {"weekly": {"enabeld": True}}}}, "'environments.dev.schedules.abalone.weekly.enabeld' is not a known setting"),
+        ({"schedules": {"abalone": {"weekly": {"enabled": "yes"}}}}, "'environments.dev.schedules.abalone.weekly.enabled' is 'yes' (str): expected true or false"),
+        ({"schedules": {"abalone": {"weekly": {"parameterValues": [1]}}}}, "'environments.dev.schedules.abalone.weekly.parameterValues' is [1] (list): expected an object"),
+    ],
+)
+def test_bad_schedule_overrides(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_environments({"environments": {"dev": raw}})
+    assert message in str(caught.value)

@@ -17,7 +17,8 @@ SCHEDULES = (
         name="nightly",
         expression="cron(30 1 * * ? *)",
         parameter_values={"BatchSize": 4},
-        enabled=False,
+        enabled=True,
+        timezone="Europe/Paris",
     ),
 )
 GUARDRAIL_EXEMPTIONS = (

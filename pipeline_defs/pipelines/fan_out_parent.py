@@ -18,6 +18,7 @@ PIPELINE_NAME = "fan-out-parent"
 CHILD_MODULE_PIPELINE = "parallel-shards"
 DEFAULT_ITEMS = [{"InputUri": f"s3://${{ArtifactBucket}}/datasets/shards/{region}/"} for region in ("emea", "amer", "apac")]
 SCHEDULES = (
+    # Off unless an environment enables it in cdk.json (prod does).
     Schedule(name="daily", expression="cron(0 5 * * ? *)", parameter_values={}, enabled=False),
 )
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from pipeline_defs.building import new_pipeline, sklearn_image_uri
 from pipeline_defs.context import BuildContext
+from pipeline_defs.schedules import Schedule
 
 PIPELINE_NAME = "parallel-shards"
+SCHEDULES = (
+    # A long shard run must not overlap the next one: start only when none is running.
+    Schedule(name="every-6-hours", expression="rate(6 hours)", parameter_values={"InstanceCount": 3}, skip_if_running=True),
+)
 
 
 def build_pipeline(ctx: BuildContext):
