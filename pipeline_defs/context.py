@@ -16,6 +16,8 @@ from typing import Any
 from pipeline_defs import placeholders
 from pipeline_defs.errors import PipelineDefinitionError
 
+PIPELINE_TAG = "smp:pipeline"
+"""Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
 DEFAULT_REGION = "us-east-1"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 PIPELINE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
@@ -54,8 +56,14 @@ class BuildContext:
         return dataclasses.replace(self, pipeline_name=pipeline_name, session=session)
 
     def cost_tags(self) -> list[dict[str, str]]:
-        """A fresh list each call: the SDK may extend a tag list in place."""
-        return [{"Key": self.cost_tag_key, "Value": self.cost_tag_value}]
+        """The cost tag, and the pipeline tag the cost report groups by.
+
+        A fresh list each call: the SDK may extend a tag list in place.
+        """
+        tags = [{"Key": self.cost_tag_key, "Value": self.cost_tag_value}]
+        if self.pipeline_name:
+            tags.append({"Key": PIPELINE_TAG, "Value": self.pipeline_name})
+        return tags
 
     def s3_uri(self, *parts: str) -> str:
         """``s3://<artifact bucket>/<pipeline>/<parts...>`` for data a pipeline owns."""
