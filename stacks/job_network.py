@@ -96,6 +96,16 @@ class JobNetwork(Construct):
         self.endpoint_security_group.add_ingress_rule(
             self.job_security_group, ec2.Port.tcp(443), "HTTPS from SageMaker jobs"
         )
+        # Platform functions that call only AWS APIs with endpoints here run in the VPC too.
+        self.function_security_group = ec2.SecurityGroup(
+            self, "FunctionSecurityGroup", vpc=self.vpc, description="Platform Lambda functions", allow_all_outbound=False
+        )
+        self.function_security_group.add_egress_rule(
+            self.endpoint_security_group, ec2.Port.tcp(443), "AWS APIs through the interface endpoints"
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            self.function_security_group, ec2.Port.tcp(443), "HTTPS from platform functions"
+        )
 
         for name, service in INTERFACE_ENDPOINTS.items():
             self.vpc.add_interface_endpoint(

@@ -13,6 +13,7 @@ from constructs import Construct
 from stacks.config import EnvironmentConfig
 from stacks.guardrail_policies import network_guardrail_statements
 from stacks.job_network import JobNetwork, JobNetworkIds, existing_job_network_ids
+from stacks.step_functions import FunctionPlacement
 
 
 class NetworkStack(Stack):
@@ -47,8 +48,13 @@ class NetworkStack(Stack):
                 removal_policy=removal_policy,
             )
             self.ids: JobNetworkIds = self.job_network.ids
+            self.function_placement: FunctionPlacement | None = FunctionPlacement(
+                vpc=self.job_network.vpc, security_group=self.job_network.function_security_group
+            )
         else:
             self.ids = existing_job_network_ids(existing=config.existing_vpc)
+            # A VPC owned elsewhere may lack the endpoints the functions need: they run outside it.
+            self.function_placement = None
         iam.Policy(
             self,
             "JobNetworkGuardrail",

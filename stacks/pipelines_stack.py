@@ -19,7 +19,7 @@ from stacks.nag import acknowledge, acknowledge_wildcards
 from stacks.notifications import FailureNotifications
 from stacks.schedule_plan import PlannedSchedule
 from stacks.schedules import PipelineSchedules
-from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, StepFunctions
+from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, FunctionPlacement, StepFunctions
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
@@ -40,6 +40,7 @@ class PipelinesStack(Stack):
         schedule_plan: Sequence[PlannedSchedule],
         guardrails: GuardrailsStack,
         network_ids: JobNetworkIds,
+        function_placement: FunctionPlacement | None,
         staging_dir: Path,
         removal_policy: RemovalPolicy,
         **kwargs: Any,
@@ -70,7 +71,11 @@ class PipelinesStack(Stack):
             removal_policy=removal_policy,
         )
         self.step_functions = StepFunctions(
-            self, "StepFunctions", resource_prefix=config.resource_prefix, removal_policy=removal_policy
+            self,
+            "StepFunctions",
+            resource_prefix=config.resource_prefix,
+            removal_policy=removal_policy,
+            placement=function_placement,
         )
         values = {
             "ExecutionRoleName": role.role_name,
@@ -110,6 +115,7 @@ class PipelinesStack(Stack):
             key=store.key,
             topic=self.notifications.topic,
             removal_policy=removal_policy,
+            placement=function_placement,
         )
         for child in self.node.children:
             if child.node.id.startswith("Custom::CDKBucketDeployment"):

@@ -25,7 +25,7 @@ from constructs import Construct
 
 from stacks.nag import acknowledge, acknowledge_wildcards
 from stacks.schedule_plan import PlannedSchedule
-from stacks.step_functions import HandlerFunction
+from stacks.step_functions import FunctionPlacement, HandlerFunction
 
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE = Duration.hours(2)
@@ -49,6 +49,7 @@ class PipelineSchedules(Construct):
         key: kms.IKey,
         topic: sns.ITopic,
         removal_policy: RemovalPolicy,
+        placement: FunctionPlacement | None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -105,6 +106,7 @@ class PipelineSchedules(Construct):
                 reserved_concurrency=2,
                 removal_policy=removal_policy,
                 dead_letter_queue=guard_dead_letters,
+                placement=placement,
             )
             guarded = sorted({pipeline_arns[p.pipeline_name] for p in deployed if p.skip_if_running}, key=str)
             self.guard.function.add_to_role_policy(

@@ -70,6 +70,7 @@ class PlatformStage(Stage):
             schedule_plan=self.schedule_plan,
             guardrails=self.guardrails,
             network_ids=self.network.ids,
+            function_placement=self.network.function_placement,
             staging_dir=Path(self.outdir) / "pipeline-files",
             removal_policy=removal_policy,
         )

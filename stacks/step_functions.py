@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,6 +17,15 @@ from stacks.nag import acknowledge, acknowledge_wildcards
 from stacks.pipeline_upsert import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
 
 BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+VPC_ACCESS_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
+
+
+@dataclass(frozen=True)
+class FunctionPlacement:
+    """Where functions that only call AWS APIs with VPC endpoints run: isolated subnets, their own group."""
+
+    vpc: ec2.IVpc
+    security_group: ec2.ISecurityGroup
 
 
 class HandlerFunction(Construct):
@@ -33,6 +45,7 @@ class HandlerFunction(Construct):
         removal_policy: RemovalPolicy,
         environment: dict[str, str] | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
+        placement: FunctionPlacement | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
@@ -51,7 +64,16 @@ class HandlerFunction(Construct):
             log_group=log_group,
             environment=environment,
             dead_letter_queue=dead_letter_queue,
+            vpc=placement.vpc if placement else None,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if placement else None,
+            security_groups=[placement.security_group] if placement else None,
         )
+        if placement:
+            acknowledge(
+                scope=self.function,
+                rule=VPC_ACCESS_ROLE_FINDING,
+                reason=f"The {name} function runs in the job VPC; this policy only manages its network interfaces.",
+            )
         acknowledge(
             scope=self.function,
             rule=BASIC_EXECUTION_ROLE_FINDING,
@@ -62,7 +84,15 @@ class HandlerFunction(Construct):
 class StepFunctions(Construct):
     """The step functions the example pipelines reference, and the placeholder values that name them."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, resource_prefix: str, removal_policy: RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resource_prefix: str,
+        removal_policy: RemovalPolicy,
+        placement: FunctionPlacement | None,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.data_passing = HandlerFunction(
@@ -87,6 +117,7 @@ class StepFunctions(Construct):
             reserved_concurrency=5,
             removal_policy=removal_policy,
             environment={"MAX_CONCURRENCY": "20"},
+            placement=placement,
         )
         policy = iam.Policy(
             self,

@@ -207,3 +207,19 @@ def test_a_definition_too_large_for_the_template_travels_as_an_s3_asset(tmp_path
     body = asset.read_text().replace("${AWS::Region}", "us-east-1").replace("${AWS::AccountId}", "123456789012").replace("${AWS::Partition}", "aws")
     assembled = json.loads(handler.assemble_definition(parts={**parts, "Substitutions": values}, s3_text=body))
     assert "${" not in json.dumps(assembled)
+
+
+def test_functions_calling_only_sagemaker_run_in_the_job_vpc(assembly: Assembly) -> None:
+    network = assembly.stack("smp-prod-network")
+    pipelines = assembly.stack("smp-prod-pipelines")
+    function_sg = network.logical_id("AWS::EC2::SecurityGroup", "FunctionSecurityGroup")
+    endpoint_sg = network.logical_id("AWS::EC2::SecurityGroup", "EndpointSecurityGroup")
+    placed = {}
+    for function in pipelines.resources("AWS::Lambda::Function").values():
+        properties = function["Properties"]
+        if "VpcConfig" in properties:
+            placed[properties["FunctionName"]] = assembly.resolve(pipelines, properties["VpcConfig"]["SecurityGroupIds"])
+    assert sorted(placed) == ["smp-prod-schedule-guard", "smp-prod-step-fan-out"]
+    assert all(groups == [f"{function_sg}.GroupId"] for groups in placed.values())
+    egress = [r["Properties"] for r in network.resources("AWS::EC2::SecurityGroupEgress").values() if r["Properties"]["GroupId"] == {"Fn::GetAtt": [function_sg, "GroupId"]}]
+    assert [(e["DestinationSecurityGroupId"], e["FromPort"]) for e in egress] == [({"Fn::GetAtt": [endpoint_sg, "GroupId"]}, 443)]

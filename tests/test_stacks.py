@@ -88,7 +88,8 @@ def test_job_security_group_talks_only_to_itself_endpoints_and_s3(assembly: Asse
     job_ingress = [i for i in ingress if i["GroupId"] == {"Fn::GetAtt": [job_sg, "GroupId"]}]
     endpoint_ingress = [i for i in ingress if i["GroupId"] == {"Fn::GetAtt": [endpoint_sg, "GroupId"]}]
     assert [i["SourceSecurityGroupId"] for i in job_ingress] == [{"Fn::GetAtt": [job_sg, "GroupId"]}]
-    assert [(i["SourceSecurityGroupId"], i["FromPort"]) for i in endpoint_ingress] == [({"Fn::GetAtt": [job_sg, "GroupId"]}, 443)]
+    function_sg = network.logical_id("AWS::EC2::SecurityGroup", "FunctionSecurityGroup")
+    assert sorted((i["SourceSecurityGroupId"]["Fn::GetAtt"][0], i["FromPort"]) for i in endpoint_ingress) == sorted([(job_sg, 443), (function_sg, 443)])
 
 
 def test_artifact_bucket_is_encrypted_versioned_logged_and_private(sandbox_guardrails: assertions.Template) -> None:

@@ -1,0 +1,112 @@
+"""After synth, one table on stderr: what each environment will run, when, and with which exemptions.
+
+Console output only (``cdk synth`` keeps stdout for templates); next run times are relative to now
+and never written into cdk.out.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import IO, Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from pipeline_defs.sdk_offline import iter_steps
+from stacks.schedule_expressions import ScheduleExpressionError, next_runs
+
+HEADERS = ("environment", "pipeline", "steps", "schedules (next run)", "guardrail exemptions")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    environment: str
+    pipeline: str
+    steps: int
+    schedules: str
+    exemptions: str
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.environment, self.pipeline, str(self.steps), self.schedules, self.exemptions)
+
+
+def next_run_text(*, expression: str, timezone_name: str | None, now: datetime) -> str:
+    """``2026-11-23 03:00 UTC``: the next time ``expression`` fires in its time zone, or why it cannot say."""
+    zone = ZoneInfo(timezone_name) if timezone_name else timezone.utc
+    local_now = now.astimezone(zone).replace(tzinfo=None)
+    try:
+        runs = next_runs(expression, after=local_now, count=1)
+    except ScheduleExpressionError as error:
+        return f"invalid: {error}"
+    return f"{runs[0]:%Y-%m-%d %H:%M} {timezone_name or 'UTC'}" if runs else "not computed"
+
+
+def _planned_schedules(stage: Any) -> list[Any]:
+    """The stage's schedule plan, or the modules' declarations when the stage has no plan."""
+    plan = getattr(stage, "schedule_plan", None)
+    if plan is not None:
+        return list(plan)
+    return [
+        _Declared(pipeline_name=item.pipeline_name, schedule_name=s.name, expression=s.expression, enabled=s.enabled)
+        for item in stage.compiled
+        for s in item.schedules
+    ]
+
+
+@dataclass(frozen=True)
+class _Declared:
+    pipeline_name: str
+    schedule_name: str
+    expression: str
+    enabled: bool
+    timezone: str | None = None
+    deployed: bool = True
+
+
+def _schedule_text(schedule: Any, *, now: datetime) -> str:
+    text = f"{schedule.schedule_name} {schedule.expression}"
+    if not getattr(schedule, "deployed", True):
+        return f"{text} (not deployed)"
+    if not schedule.enabled:
+        return f"{text} (disabled)"
+    return f"{text} → {next_run_text(expression=schedule.expression, timezone_name=schedule.timezone, now=now)}"
+
+
+def summary_rows(*, stages: Iterable[Any], now: datetime) -> list[SummaryRow]:
+    """One row per pipeline of every stage (``config.name``, ``compiled``, optional ``schedule_plan``)."""
+    rows = []
+    for stage in stages:
+        schedules = _planned_schedules(stage)
+        for item in sorted(stage.compiled, key=lambda c: c.pipeline_name):
+            own = [_schedule_text(s, now=now) for s in schedules if s.pipeline_name == item.pipeline_name]
+            exemptions = [
+                e.guardrail.value + (f" ({', '.join(e.steps)})" if e.steps else "") for e in item.guardrail_exemptions
+            ]
+            rows.append(
+                SummaryRow(
+                    environment=stage.config.name,
+                    pipeline=item.pipeline_name,
+                    steps=sum(1 for _ in iter_steps(json.loads(item.definition).get("Steps", []))),
+                    schedules="; ".join(own) or "-",
+                    exemptions="; ".join(exemptions) or "-",
+                )
+            )
+    return rows
+
+
+def format_table(rows: Sequence[SummaryRow]) -> str:
+    """Left-aligned columns, one header line, one line per pipeline."""
+    table = [HEADERS, *(row.cells() for row in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
+
+
+def print_synth_summary(*, app: Any, stream: IO[str] | None = None, now: datetime | None = None) -> None:
+    """The table for every environment stage of ``app``, on stderr unless told otherwise."""
+    from stacks.stage import PlatformStage
+
+    stages = [child for child in app.node.children if isinstance(child, PlatformStage)]
+    rows = summary_rows(stages=stages, now=now or datetime.now(timezone.utc))
+    (stream or sys.stderr).write(format_table(rows))
