@@ -27,10 +27,9 @@ from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.schedules import Guardrail, GuardrailExemption
 
 SCHEMA_ENV = "PIPELINE_DEFS_SCHEMA"
-SCHEMA_PATH = Path(
-    os.environ.get(SCHEMA_ENV)
-    or Path(__file__).resolve().parents[2] / "shared" / "schemas" / "pipeline-definition.schema.json"
-)
+# AWS's published schema (aws-sagemaker-mlops/sagemaker-model-building-pipeline-definition-JSON-schema,
+# commit b4012b0, April 2025), kept in the repository so any clone validates on its own.
+SCHEMA_PATH = Path(os.environ.get(SCHEMA_ENV) or Path(__file__).resolve().parent / "schema" / "pipeline-definition.schema.json")
 MAX_DEFINITION_CHARACTERS = 1_048_576
 STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 
@@ -272,7 +271,7 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
 
 @functools.lru_cache(maxsize=1)
 def published_schema() -> dict:
-    """AWS's published schema, from ../shared/schemas next to the checkout (or $PIPELINE_DEFS_SCHEMA)."""
+    """AWS's published schema, from pipeline_defs/schema (or $PIPELINE_DEFS_SCHEMA)."""
     if not SCHEMA_PATH.is_file():
         raise PipelineDefinitionError(
             f"pipeline definition schema not found at {SCHEMA_PATH}; set {SCHEMA_ENV} to its path"

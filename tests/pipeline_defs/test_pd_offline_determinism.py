@@ -11,7 +11,6 @@ from pathlib import Path
 from conftest import REPO_ROOT, TEST_SIGNING_SEED
 
 GUARD_SOURCE = Path(__file__).resolve().parent / "pd_offline_guard.py"
-SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "pipeline-definition.schema.json"
 
 
 def test_in_process_compile_made_no_network_attempt(compiled):
@@ -39,7 +38,7 @@ def test_the_guard_really_blocks(offline_guard):
 
 
 def _checkout_copy(root: Path) -> Path:
-    """The package at a different absolute path and depth, with stray bytecode, schema alongside."""
+    """The package at a different absolute path and depth, with stray bytecode."""
     main = root / "deeper" / "checkout" / "main"
     shutil.copytree(
         REPO_ROOT / "pipeline_defs",
@@ -49,9 +48,6 @@ def _checkout_copy(root: Path) -> Path:
     bytecode = main / "pipeline_defs" / "jobs" / "abalone_train" / "__pycache__" / "train.cpython-311.pyc"
     bytecode.parent.mkdir()
     bytecode.write_bytes(b"left behind by an editor")
-    schema_copy = main.parent / "shared" / "schemas" / SCHEMA.name
-    schema_copy.parent.mkdir(parents=True)
-    shutil.copy(SCHEMA, schema_copy)
     return main
 
 

@@ -128,3 +128,15 @@ def test_definition_size_limit():
     definition = _definition([_fail_step("A", "x" * validation.MAX_DEFINITION_CHARACTERS)])
     with pytest.raises(PipelineDefinitionError, match="the limit is 1048576"):
         _validate(definition)
+
+
+def test_the_schema_in_the_repository_is_awss_published_one():
+    """The copy in pipeline_defs/schema matches the published schema the project was given."""
+    from pathlib import Path
+
+    from pipeline_defs.validation import SCHEMA_PATH
+
+    published = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "pipeline-definition.schema.json"
+    if not published.is_file():
+        pytest.skip("the published schema is not beside this checkout")
+    assert SCHEMA_PATH.read_bytes() == published.read_bytes()
