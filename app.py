@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,10 @@ def nag_violations(*, outdir: Path) -> list[str]:
 
 
 def main() -> None:
+    # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `python app.py` reads cdk.json itself.
+    context = REPRODUCIBLE_OUTPUT if "CDK_CONTEXT_JSON" in os.environ else project_context()
     try:
-        app = build_app(app=cdk.App(context=REPRODUCIBLE_OUTPUT))
+        app = build_app(app=cdk.App(context=context))
     except (ConfigError, PipelineDefinitionError, ScheduleError, PlaceholderError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
