@@ -1,0 +1,58 @@
+"""Template bytes per pipeline: definitions inline (one property per step) against the S3-asset form.
+
+Both forms are synthesized in this run from the same compiled sandbox pipelines; the ratio shows
+what the per-step layout costs in template size, next to CloudFormation's 1 MB template limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+
+import app as cdk_app  # noqa: E402
+import stacks.deployed_pipeline as deployed_pipeline  # noqa: E402
+from stacks.config import EnvironmentConfig  # noqa: E402
+from stacks.pipeline_compilation import compile_pipelines  # noqa: E402
+from stacks.stage import PlatformStage  # noqa: E402
+
+TEMPLATE_LIMIT = 1_000_000
+
+
+def _sizes(*, outdir: Path, compiled: tuple) -> tuple[dict[str, int], int]:
+    app = cdk.App(outdir=str(outdir), context=cdk_app.project_context())
+    PlatformStage(app, "sandbox", config=EnvironmentConfig(name="sandbox"), compiled=compiled)
+    app.synth()
+    (path,) = (outdir / "assembly-sandbox").glob("sandboxPipelines*.template.json")
+    template = json.loads(path.read_text())
+    sizes = {
+        r["Properties"]["PipelineName"]: len(json.dumps(r, separators=(",", ":")))
+        for r in template["Resources"].values()
+        if r["Type"] == "Custom::SageMakerPipeline"
+    }
+    return sizes, path.stat().st_size
+
+
+def main() -> None:
+    compiled = compile_pipelines(config=EnvironmentConfig(name="sandbox"))
+    with tempfile.TemporaryDirectory() as scratch:
+        inline, inline_total = _sizes(outdir=Path(scratch, "inline"), compiled=compiled)
+        deployed_pipeline.INLINE_DEFINITION_LIMIT = 0
+        in_s3, s3_total = _sizes(outdir=Path(scratch, "s3"), compiled=compiled)
+    definitions = {c.pipeline_name: len(c.definition) for c in compiled}
+    print(f"{'pipeline':<38} {'definition':>10} {'inline':>8} {'S3 asset':>9} {'inline/definition':>18}")
+    for name in sorted(inline):
+        print(f"{name:<38} {definitions[name]:>10} {inline[name]:>8} {in_s3[name]:>9} {inline[name] / definitions[name]:>17.2f}x")
+    print(f"pipelines stack template: inline {inline_total} bytes ({inline_total / TEMPLATE_LIMIT:.1%} of 1 MB), all in S3 {s3_total} bytes")
+
+
+if __name__ == "__main__":
+    main()
