@@ -63,3 +63,28 @@ def model_networking(ctx: BuildContext, *, network_isolation: bool = True) -> An
         security_group_ids=list(ctx.security_group_ids),
         enable_network_isolation=network_isolation,
     )
+
+
+def script_processor(ctx: BuildContext, *, step: str, image_uri: str | None = None, instance_count: Any = 1) -> Any:
+    """A ``python3`` ScriptProcessor for one step: scikit-learn image by default, ``<pipeline>-<step>`` jobs."""
+    from sagemaker.core.processing import ScriptProcessor
+
+    return ScriptProcessor(
+        image_uri=image_uri or sklearn_image_uri(ctx),
+        command=["python3"],
+        instance_type=ctx.default_instance_type,
+        instance_count=instance_count,
+        base_job_name=ctx.job_name(step),
+        sagemaker_session=ctx.session,
+    )
+
+
+def s3_processing_input(*, name: str, s3_uri: Any, local_path: str, sharded: bool = False) -> Any:
+    """A processing input copied from an S3 prefix; ``sharded`` gives each instance its own share of keys."""
+    from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
+
+    extra = {"s3_data_distribution_type": "ShardedByS3Key"} if sharded else {}
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(s3_uri=s3_uri, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File", **extra),
+    )

@@ -58,17 +58,9 @@ class PipelineSchedules(Construct):
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
         if not deployed:
             return
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{resource_prefix}-schedule-dead-letters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
+        self.dead_letters = self._dead_letter_queue(
+            "DeadLetters", name=f"{resource_prefix}-schedule-dead-letters", holds="the schedules'", key=key, removal_policy=removal_policy
         )
-        acknowledge(scope=self.dead_letters, rule="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the schedules; it has none of its own.")
         alarm = cloudwatch.Alarm(
             self,
             "DeadLettersAlarm",
@@ -84,17 +76,9 @@ class PipelineSchedules(Construct):
 
         self.guard: HandlerFunction | None = None
         if any(p.skip_if_running for p in deployed):
-            guard_dead_letters = sqs.Queue(
-                self,
-                "GuardDeadLetters",
-                queue_name=f"{resource_prefix}-schedule-guard-dead-letters",
-                encryption=sqs.QueueEncryption.KMS,
-                encryption_master_key=key,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
-                removal_policy=removal_policy,
+            guard_dead_letters = self._dead_letter_queue(
+                "GuardDeadLetters", name=f"{resource_prefix}-schedule-guard-dead-letters", holds="the guard function's", key=key, removal_policy=removal_policy
             )
-            acknowledge(scope=guard_dead_letters, rule="AwsSolutions-SQS3", reason="This queue is the guard function's dead-letter queue; it has none of its own.")
             self.guard = HandlerFunction(
                 self,
                 "Guard",
@@ -123,6 +107,21 @@ class PipelineSchedules(Construct):
                 self.schedules[planned.resource_name] = self._scheduler(planned=planned, pipeline_arn=arn, stack=stack)
             else:
                 self.rules[planned.resource_name] = self._rule(planned=planned, pipeline_arn=arn, stack=stack)
+
+    def _dead_letter_queue(self, construct_id: str, *, name: str, holds: str, key: kms.IKey, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """KMS-encrypted, TLS-only, two weeks of retention: long enough to notice and replay."""
+        queue = sqs.Queue(
+            self,
+            construct_id,
+            queue_name=name,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        acknowledge(scope=queue, rule="AwsSolutions-SQS3", reason=f"This queue is {holds} dead-letter queue; it has none of its own.")
+        return queue
 
     def _guard_input(self, planned: PlannedSchedule, *, delivery_id: str) -> str:
         template = {"pipeline_name": planned.pipeline_name, "schedule": planned.schedule_name, "parameters": [{"Name": k, "Value": v} for k, v in sorted(planned.parameter_values.items())]}

@@ -10,7 +10,7 @@ import pytest
 
 from stacks.config import EnvironmentConfig
 from stacks.pipeline_compilation import compile_pipelines
-from support.assembly import Assembly, StackTemplate
+from support.assembly import Assembly, StackTemplate, unsubstituted
 from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
 
@@ -28,18 +28,6 @@ def pipelines(assembly: Assembly) -> StackTemplate:
     return assembly.stack("smp-sandbox-pipelines")
 
 
-def _unsubstituted(value: Any) -> Any:
-    """What CloudFormation's Fn::Sub receives, before it substitutes anything."""
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        body = value["Fn::Sub"]
-        return body if isinstance(body, str) else body[0]
-    if isinstance(value, dict):
-        return {k: _unsubstituted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unsubstituted(v) for v in value]
-    return value
-
-
 def test_one_pipeline_resource_per_compiled_pipeline(pipelines: StackTemplate, sandbox_compiled: dict) -> None:
     resources = pipelines.resources("Custom::SageMakerPipeline")
     assert sorted(r["Properties"]["PipelineName"] for r in resources.values()) == sorted(sandbox_compiled)
@@ -48,7 +36,7 @@ def test_one_pipeline_resource_per_compiled_pipeline(pipelines: StackTemplate, s
 
 def test_handler_reassembles_the_compiler_output_byte_for_byte(pipelines: StackTemplate, sandbox_compiled: dict) -> None:
     for resource in pipelines.resources("Custom::SageMakerPipeline").values():
-        properties = json.loads(json.dumps(_unsubstituted(resource["Properties"])))
+        properties = json.loads(json.dumps(unsubstituted(resource["Properties"])))
         compiled = sandbox_compiled[properties["PipelineName"]]
         assert handler.assemble_definition(parts=properties["Definition"]) == compiled.definition
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from support.assembly import Assembly, StackTemplate
+from support.assembly import Assembly, StackTemplate, unsubstituted
 from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
 
@@ -120,19 +120,10 @@ def sagemaker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield boto3.client("sagemaker", region_name="eu-west-1")
 
 
-def _unsubstituted(value: Any) -> Any:
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        body = value["Fn::Sub"]
-        return body if isinstance(body, str) else body[0]
-    if isinstance(value, dict):
-        return {k: _unsubstituted(v) for k, v in value.items()}
-    return value
-
-
 def test_simulated_firing_starts_the_pipeline_with_the_rules_parameters(prod: StackTemplate, sagemaker: Any) -> None:
     (target,) = _scheduled_rules(prod)["smp-prod-train-evaluate-register-weekly-retrain"]["Targets"]
     logical_id = target["Arn"]["Fn::GetAtt"][0]
-    properties = json.loads(json.dumps(_unsubstituted(prod.template["Resources"][logical_id]["Properties"])))
+    properties = json.loads(json.dumps(unsubstituted(prod.template["Resources"][logical_id]["Properties"])))
     properties["RoleArn"] = "arn:aws:iam::111111111111:role/smp-prod-sagemaker-execution"
     event = {"RequestType": "Create", "StackId": "arn:aws:cloudformation:eu-west-1:111111111111:stack/smp-prod-pipelines/1", "RequestId": "r-1", "ResourceProperties": properties}
     created = upsert.handle(event=event, client=sagemaker)

@@ -9,7 +9,7 @@ every value as a string argument; the job parses each one, reading the JSON with
 
 from __future__ import annotations
 
-from pipeline_defs.building import new_pipeline, sklearn_image_uri
+from pipeline_defs.building import new_pipeline, script_processor
 from pipeline_defs.context import BuildContext
 
 PIPELINE_NAME = "lambda-data-passing"
@@ -24,7 +24,6 @@ OUTPUTS = {
 
 def build_pipeline(ctx: BuildContext):
     from sagemaker.core.lambda_helper import Lambda
-    from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
@@ -50,14 +49,7 @@ def build_pipeline(ctx: BuildContext):
     )
     outputs = step_settings.properties.Outputs
 
-    processor = ScriptProcessor(
-        image_uri=sklearn_image_uri(ctx),
-        command=["python3"],
-        instance_type=ctx.default_instance_type,
-        instance_count=1,
-        base_job_name=ctx.job_name("UseSettings"),
-        sagemaker_session=ctx.session,
-    )
+    processor = script_processor(ctx, step="UseSettings")
     step_use = ProcessingStep(
         name="UseSettings",
         step_args=processor.run(

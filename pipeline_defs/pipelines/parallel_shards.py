@@ -7,7 +7,7 @@ S3 prefix without collisions.
 
 from __future__ import annotations
 
-from pipeline_defs.building import new_pipeline, sklearn_image_uri
+from pipeline_defs.building import new_pipeline, s3_processing_input, script_processor
 from pipeline_defs.context import BuildContext
 from pipeline_defs.schedules import Schedule
 
@@ -19,11 +19,8 @@ SCHEDULES = (
 
 
 def build_pipeline(ctx: BuildContext):
-    from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import (
-        ProcessingInput,
         ProcessingOutput,
-        ProcessingS3Input,
         ProcessingS3Output,
     )
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -36,29 +33,13 @@ def build_pipeline(ctx: BuildContext):
     )
     instance_count = ParameterInteger(name="InstanceCount", default_value=3)
 
-    processor = ScriptProcessor(
-        image_uri=sklearn_image_uri(ctx),
-        command=["python3"],
-        instance_type=ctx.default_instance_type,
-        instance_count=instance_count,
-        base_job_name=ctx.job_name("SummariseShards"),
-        sagemaker_session=ctx.session,
-    )
+    processor = script_processor(ctx, step="SummariseShards", instance_count=instance_count)
     step = ProcessingStep(
         name="SummariseShards",
         step_args=processor.run(
             code=ctx.job_script("shard_worker.py"),
             inputs=[
-                ProcessingInput(
-                    input_name="shards",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=input_uri,
-                        local_path="/opt/ml/processing/input",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                        s3_data_distribution_type="ShardedByS3Key",
-                    ),
-                )
+                s3_processing_input(name="shards", s3_uri=input_uri, local_path="/opt/ml/processing/input", sharded=True)
             ],
             outputs=[
                 ProcessingOutput(

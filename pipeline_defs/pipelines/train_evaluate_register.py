@@ -9,6 +9,8 @@ from pipeline_defs.building import (
     cost_tag_shapes,
     model_networking,
     new_pipeline,
+    s3_processing_input,
+    script_processor,
     sklearn_image_uri,
     training_output,
 )
@@ -29,11 +31,8 @@ MODEL_PACKAGE_GROUP = "abalone-regression"
 
 
 def build_pipeline(ctx: BuildContext):
-    from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.shapes import (
-        ProcessingInput,
         ProcessingOutput,
-        ProcessingS3Input,
         ProcessingS3Output,
     )
     from sagemaker.core.transformer import Transformer
@@ -87,29 +86,14 @@ def build_pipeline(ctx: BuildContext):
             ],
         )
 
-    processor = ScriptProcessor(
-        image_uri=image,
-        command=["python3"],
-        instance_type=ctx.default_instance_type,
-        instance_count=processing_instance_count,
-        base_job_name=ctx.job_name("Preprocess"),
-        sagemaker_session=ctx.session,
-    )
+    processor = script_processor(ctx, step="Preprocess", image_uri=image, instance_count=processing_instance_count)
     splits = ("train", "validation", "test")
     step_process = ProcessingStep(
         name="Preprocess",
         step_args=processor.run(
             code=ctx.job_script("abalone_preprocess.py"),
             inputs=[
-                ProcessingInput(
-                    input_name="raw",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=input_data,
-                        local_path="/opt/ml/processing/input",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                )
+                s3_processing_input(name="raw", s3_uri=input_data, local_path="/opt/ml/processing/input")
             ],
             outputs=[
                 ProcessingOutput(
@@ -158,37 +142,14 @@ def build_pipeline(ctx: BuildContext):
     evaluation_report = PropertyFile(
         name="EvaluationReport", output_name="evaluation", path="evaluation.json"
     )
-    evaluator = ScriptProcessor(
-        image_uri=image,
-        command=["python3"],
-        instance_type=ctx.default_instance_type,
-        instance_count=1,
-        base_job_name=ctx.job_name("Evaluate"),
-        sagemaker_session=ctx.session,
-    )
+    evaluator = script_processor(ctx, step="Evaluate", image_uri=image)
     step_evaluate = ProcessingStep(
         name="Evaluate",
         step_args=evaluator.run(
             code=ctx.job_script("abalone_evaluate.py"),
             inputs=[
-                ProcessingInput(
-                    input_name="model",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=model_data,
-                        local_path="/opt/ml/processing/model",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                ),
-                ProcessingInput(
-                    input_name="test",
-                    s3_input=ProcessingS3Input(
-                        s3_uri=split_uri("test"),
-                        local_path="/opt/ml/processing/test",
-                        s3_data_type="S3Prefix",
-                        s3_input_mode="File",
-                    ),
-                ),
+                s3_processing_input(name="model", s3_uri=model_data, local_path="/opt/ml/processing/model"),
+                s3_processing_input(name="test", s3_uri=split_uri("test"), local_path="/opt/ml/processing/test"),
             ],
             outputs=[
                 ProcessingOutput(

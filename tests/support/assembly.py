@@ -156,3 +156,15 @@ class Assembly:
                     if self._ref(stack, logical_id) == boundary_arn:
                         boundary = self.resolve(stack, policy["Properties"]["PolicyDocument"])
         return identity, boundary
+
+
+def unsubstituted(value: Any) -> Any:
+    """``value`` with each ``Fn::Sub`` replaced by its template string, as CloudFormation receives it."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        body = value["Fn::Sub"]
+        return body if isinstance(body, str) else body[0]
+    if isinstance(value, dict):
+        return {k: unsubstituted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unsubstituted(v) for v in value]
+    return value
