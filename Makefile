@@ -49,3 +49,27 @@ bench: install-dev
 
 clean:
 	rm -rf cdk.out .pytest_cache
+
+.PHONY: review local-run
+
+# Checked before any prerequisite runs, so a usage error installs nothing.
+ifneq ($(filter review,$(MAKECMDGOALS)),)
+ifeq ($(BASE),)
+$(error name the base ref: make review BASE=origin/main [MARKDOWN=1])
+endif
+endif
+ifneq ($(filter local-run,$(MAKECMDGOALS)),)
+ifeq ($(PIPELINE),)
+$(error name the pipeline: make local-run PIPELINE=<name> [BUCKET=<s3 bucket>] [ENV=sandbox])
+endif
+endif
+
+## review: what the working tree changes against BASE, per environment; exit 1 when security-relevant
+##         e.g. `make review BASE=origin/main` (MARKDOWN=1 for a pull-request comment)
+review: install
+	$(PY) -m stacks.review --base $(BASE) $(if $(MARKDOWN),--markdown,)
+
+## local-run: one pipeline with LocalPipelineSession (needs Docker; without it, names the job tests)
+##            e.g. `make local-run PIPELINE=train-evaluate-register BUCKET=my-scratch-bucket`
+local-run: install
+	$(PY) -m pipeline_defs run-local $(PIPELINE) --env $(or $(ENV),sandbox) $(if $(BUCKET),--bucket $(BUCKET),)

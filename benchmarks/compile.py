@@ -6,7 +6,11 @@ are answered locally by a botocore ``before-send`` stub, so only the SDK's own w
 Both paths run builder + ``Pipeline.definition()``; the offline path also validates, hashes and
 packages. The SDK import and the one-off session creation are reported separately.
 
-    python benchmarks/compile.py [--repeat 5]
+A second table scales the whole compile (``compile_environment``: load, build, validate, package)
+to 1, 10 and 50 generated pipelines, variants of train-evaluate-register written to a temporary
+directory; ratios are to the 1-pipeline compile measured in the same run.
+
+    python benchmarks/compile.py [--repeat 5] [--generated-repeat 3] [--generated-only]
 """
 
 from __future__ import annotations
@@ -133,12 +137,64 @@ def timed(function, repeat: int) -> list[float]:
     return samples
 
 
+GENERATED_COUNTS = (1, 10, 50)
+GENERATED_TEMPLATE = REPO_ROOT / "pipeline_defs" / "pipelines" / "train_evaluate_register.py"
+
+
+def write_generated_modules(*, directory: Path, count: int) -> list[Path]:
+    """``count`` copies of the train-evaluate-register module, each with its own PIPELINE_NAME."""
+    source = GENERATED_TEMPLATE.read_text(encoding="utf-8")
+    marker = 'PIPELINE_NAME = "train-evaluate-register"'
+    if marker not in source:
+        raise SystemExit(f"error: {GENERATED_TEMPLATE} no longer contains {marker!r}; update the generator")
+    paths = []
+    for index in range(count):
+        path = directory / f"generated_{index:03d}.py"
+        path.write_text(source.replace(marker, f'PIPELINE_NAME = "generated-{index:03d}"'), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def generated_scale(*, repeat: int) -> list[tuple[int, float]]:
+    """Median wall time of compiling 1, 10 and 50 generated pipelines, after one warm-up."""
+    import tempfile
+
+    from pipeline_defs.compiler import compile_environment
+    from pipeline_defs.context import context_for_environment
+
+    ctx = context_for_environment(
+        env_name="sandbox", region="us-east-1", cost_tag_key="CostCenter", cost_tag_value="ml-platform"
+    )
+    with tempfile.TemporaryDirectory(prefix="generated-pipelines-") as scratch:
+        paths = write_generated_modules(directory=Path(scratch), count=max(GENERATED_COUNTS))
+        compile_environment(ctx, module_paths=paths[:1])
+        return [
+            (count, statistics.median(timed(lambda: compile_environment(ctx, module_paths=paths[:count]), repeat)))
+            for count in GENERATED_COUNTS
+        ]
+
+
+def print_generated_scale(results: list[tuple[int, float]]) -> None:
+    baseline = results[0][1]
+    print()
+    print("compile_environment of generated train-evaluate-register variants (baseline: 1 pipeline, same run)")
+    print(f"{'pipelines':>9} {'median s':>9} {'per pipeline s':>15} {'ratio':>7}")
+    for count, seconds in results:
+        print(f"{count:9d} {seconds:9.3f} {seconds / count:15.3f} {seconds / baseline:7.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--generated-repeat", type=int, default=3)
+    parser.add_argument("--generated-only", action="store_true", help="only the 1/10/50 generated-pipelines table")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
+    if args.generated_only:
+        logging.disable(logging.CRITICAL)
+        print_generated_scale(generated_scale(repeat=args.generated_repeat))
+        return 0
 
     started = time.perf_counter()
     from pipeline_defs import compiler
@@ -178,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'total':28} {total_offline:10.3f} {total_stock:10.3f} {total_offline / total_stock:7.2f}")
     over = [name for name, offline_s, _ in rows if offline_s > BUDGET_SECONDS]
     print(f"budget {BUDGET_SECONDS} s per pipeline: {'met' if not over else 'exceeded by ' + ', '.join(over)}")
+    print_generated_scale(generated_scale(repeat=args.generated_repeat))
     return 0 if not over else 1
 
 

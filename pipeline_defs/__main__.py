@@ -1,5 +1,8 @@
 """``python -m pipeline_defs compile --env sandbox --out DIR``: compile without CDK.
 
+``python -m pipeline_defs run-local PIPELINE --bucket NAME``: run one pipeline with the SDK's
+``LocalPipelineSession`` (needs a Docker engine; without one it exits 3 naming the job tests).
+
 Environment settings come from cdk.json's context ``environments`` through ``stacks.config``
 when both exist; otherwise from ``--region`` and the defaults, so a checkout without the stacks
 (or without cdk.json) still compiles.
@@ -55,9 +58,62 @@ def build_context(args: argparse.Namespace) -> BuildContext:
     )
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def run_local(args: argparse.Namespace) -> int:
+    """Exit 0 when the local execution succeeded, 1 when it failed, 2 for a bad name, 3 without Docker."""
+    from pipeline_defs.loader import load_pipeline_modules
+    from pipeline_defs.local_run import (
+        EXIT_NO_DOCKER,
+        docker_engine_problem,
+        job_tests_for,
+        no_docker_message,
+        run_with_local_session,
+    )
+
+    ctx = build_context(args)
+    modules = {item.pipeline_name: item for item in load_pipeline_modules()}
+    by_full_name = {ctx.full_pipeline_name(name): item for name, item in modules.items()}
+    item = modules.get(args.pipeline) or by_full_name.get(args.pipeline)
+    if item is None:
+        print(f"error: no pipeline module named {args.pipeline!r} (known: {', '.join(sorted(modules))})", file=sys.stderr)
+        return 2
+    full_name = ctx.full_pipeline_name(item.pipeline_name)
+    problem = docker_engine_problem()
+    if problem is not None:
+        print(no_docker_message(pipeline=full_name, problem=problem, tests=job_tests_for(item=item)), file=sys.stderr)
+        return EXIT_NO_DOCKER
+    if not args.bucket:
+        print("error: --bucket is required for a local run (local mode stages code and data in S3)", file=sys.stderr)
+        return 2
+    description = run_with_local_session(
+        item=item, ctx=ctx, role_arn=args.role_arn, bucket=args.bucket, parameters=dict(args.parameter)
+    )
+    for step in description["Steps"]:
+        print(f"{step.get('StepName')}: {step.get('StepStatus')} {step.get('FailureReason', '')}".rstrip())
+    status = description.get("PipelineExecutionStatus")
+    print(f"{full_name}: {status}")
+    return 0 if status == "Succeeded" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline_defs")
     commands = parser.add_subparsers(dest="command", required=True)
+    local_parser = commands.add_parser("run-local", help="run one pipeline with LocalPipelineSession (needs Docker)")
+    local_parser.add_argument("pipeline", help="the module's PIPELINE_NAME, e.g. train-evaluate-register")
+    local_parser.add_argument("--env", default="sandbox")
+    local_parser.add_argument("--region", default=None)
+    local_parser.add_argument("--cost-tag-key", default="CostCenter")
+    local_parser.add_argument("--cost-tag-value", default="ml-platform")
+    local_parser.add_argument("--cdk-json", default=str(REPO_ROOT / "cdk.json"))
+    local_parser.add_argument("--bucket", help="S3 bucket local mode stages code and data in")
+    local_parser.add_argument("--role-arn", default="arn:aws:iam::000000000000:role/local-run", help="recorded only; containers use your credentials")
+    local_parser.add_argument("--parameter", action="append", type=_parameter, default=[], metavar="NAME=VALUE")
     compile_parser = commands.add_parser("compile", help="compile every pipeline module")
     compile_parser.add_argument("--env", default="sandbox")
     compile_parser.add_argument("--out", required=True, type=Path)
@@ -66,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     compile_parser.add_argument("--cost-tag-value", default="ml-platform")
     compile_parser.add_argument("--cdk-json", default=str(REPO_ROOT / "cdk.json"))
     args = parser.parse_args(argv)
+    if args.command == "run-local":
+        try:
+            return run_local(args)
+        except PipelineDefinitionError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
     try:
         ctx = build_context(args)

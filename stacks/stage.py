@@ -14,6 +14,7 @@ from stacks.guardrails_stack import GuardrailsStack
 from stacks.network_stack import NetworkStack
 from stacks.pipeline_compilation import compile_pipelines, with_isolation_exemptions
 from stacks.pipelines_stack import PipelinesStack
+from stacks.review_files import write_review_files
 from stacks.schedule_plan import plan_schedules
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class PlatformStage(Stage):
         config = with_isolation_exemptions(config=config, compiled=self.compiled)
         self.config = config
         self.schedule_plan = plan_schedules(config=config, compiled=self.compiled)
+        write_review_files(outdir=Path(self.outdir), compiled=self.compiled)
 
         self.guardrails = GuardrailsStack(
             self,

@@ -42,31 +42,9 @@ def next_run_text(*, expression: str, timezone_name: str | None, now: datetime) 
     return f"{runs[0]:%Y-%m-%d %H:%M} {timezone_name or 'UTC'}" if runs else "not computed"
 
 
-def _planned_schedules(stage: Any) -> list[Any]:
-    """The stage's schedule plan, or the modules' declarations when the stage has no plan."""
-    plan = getattr(stage, "schedule_plan", None)
-    if plan is not None:
-        return list(plan)
-    return [
-        _Declared(pipeline_name=item.pipeline_name, schedule_name=s.name, expression=s.expression, enabled=s.enabled)
-        for item in stage.compiled
-        for s in item.schedules
-    ]
-
-
-@dataclass(frozen=True)
-class _Declared:
-    pipeline_name: str
-    schedule_name: str
-    expression: str
-    enabled: bool
-    timezone: str | None = None
-    deployed: bool = True
-
-
 def _schedule_text(schedule: Any, *, now: datetime) -> str:
     text = f"{schedule.schedule_name} {schedule.expression}"
-    if not getattr(schedule, "deployed", True):
+    if not schedule.deployed:
         return f"{text} (not deployed)"
     if not schedule.enabled:
         return f"{text} (disabled)"
@@ -74,10 +52,10 @@ def _schedule_text(schedule: Any, *, now: datetime) -> str:
 
 
 def summary_rows(*, stages: Iterable[Any], now: datetime) -> list[SummaryRow]:
-    """One row per pipeline of every stage (``config.name``, ``compiled``, optional ``schedule_plan``)."""
+    """One row per pipeline of every stage (its ``config.name``, ``compiled`` and ``schedule_plan``)."""
     rows = []
     for stage in stages:
-        schedules = _planned_schedules(stage)
+        schedules = stage.schedule_plan
         for item in sorted(stage.compiled, key=lambda c: c.pipeline_name):
             own = [_schedule_text(s, now=now) for s in schedules if s.pipeline_name == item.pipeline_name]
             exemptions = [

@@ -1,0 +1,106 @@
+"""``python -m stacks.review --base <ref>``: what a change does to each environment, for a reviewer.
+
+Synthesizes the base ref and the working tree offline and prints, per environment, pipelines added
+or removed, step changes with JSON paths, parameter and schedule changes, and a security section.
+
+Exit codes: 0 nothing security-relevant changed, 1 something security-relevant changed,
+2 usage or synth error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import tempfile
+from pathlib import Path
+
+from stacks.review_assembly import AssemblyReadError, load_environments
+from stacks.review_diff import Review, compare_outputs
+from stacks.review_render import render_markdown, render_plain
+from stacks.review_synth import (
+    ROOT,
+    ReviewError,
+    cdk_security_table,
+    export_commit,
+    resolve_ref,
+    start_synth,
+    wait_for_synth,
+)
+
+EXIT_CLEAN = 0
+EXIT_SECURITY = 1
+EXIT_ERROR = 2
+
+
+def review_outputs(*, base_outdir: Path, head_outdir: Path, base: str, head: str, cdk_tables: bool) -> Review:
+    """Compare two synthesized outputs; with ``cdk_tables``, add CDK's IAM and security group tables."""
+    old = load_environments(outdir=base_outdir)
+    new = load_environments(outdir=head_outdir)
+    review = compare_outputs(old=old, new=new, base=base, head=head)
+    if not cdk_tables:
+        return review
+    environments = []
+    for env in review.environments:
+        tables = {}
+        for selector in env.cdk_table_stacks:
+            stack = next(s for s in new[env.name].stacks.values() if s.selector == selector)
+            base_stack = old[env.name].stacks.get(stack.name) if env.name in old else None
+            table = cdk_security_table(
+                head_outdir=head_outdir,
+                base_template=base_stack.template_path if base_stack else None,
+                selector=selector,
+            )
+            if table:
+                tables[selector] = table
+        environments.append(dataclasses.replace(env, cdk_tables=tables))
+    return dataclasses.replace(review, environments=tuple(environments))
+
+
+def synthesize_and_review(*, ref: str, head_outdir: Path | None, cdk_tables: bool) -> Review:
+    """Synthesize ``ref`` (and the working tree unless ``head_outdir`` is given) in a temporary directory."""
+    commit = resolve_ref(ref=ref)
+    with tempfile.TemporaryDirectory(prefix="smp-review-") as scratch:
+        scratch_dir = Path(scratch)
+        tree = scratch_dir / "base"
+        export_commit(commit=commit, destination=tree)
+        base_out = scratch_dir / "base.out"
+        print(f"synthesizing {ref} ({commit[:12]}){'' if head_outdir else ' and the working tree'} ...", file=sys.stderr)
+        base_process = start_synth(tree=tree, outdir=base_out, workdir=scratch_dir / "base-work")
+        head_process = None
+        if head_outdir is None:
+            head_outdir = scratch_dir / "head.out"
+            head_process = start_synth(tree=ROOT, outdir=head_outdir, workdir=scratch_dir / "head-work")
+        try:
+            wait_for_synth(process=base_process, label=ref)
+            if head_process is not None:
+                wait_for_synth(process=head_process, label="the working tree")
+        finally:
+            for process in (base_process, head_process):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.communicate()
+        return review_outputs(base_outdir=base_out, head_outdir=head_outdir, base=ref, head="working tree", cdk_tables=cdk_tables)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks.review", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="git ref to compare the working tree with, e.g. origin/main")
+    parser.add_argument("--markdown", action="store_true", help="print markdown for a pull-request comment")
+    parser.add_argument("--head-outdir", type=Path, help="an existing cdk.out of the working tree (skips its synth)")
+    parser.add_argument("--no-cdk-tables", action="store_true", help="skip `cdk diff --security-only` tables")
+    args = parser.parse_args(argv)
+    if args.head_outdir is not None and not (args.head_outdir / "manifest.json").exists():
+        print(f"error: --head-outdir {args.head_outdir} has no manifest.json (not a cdk.out)", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        review = synthesize_and_review(ref=args.base, head_outdir=args.head_outdir, cdk_tables=not args.no_cdk_tables)
+    except (ReviewError, AssemblyReadError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    sys.stdout.write(render_markdown(review) if args.markdown else render_plain(review))
+    return EXIT_SECURITY if review.security_relevant else EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

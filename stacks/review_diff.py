@@ -1,0 +1,366 @@
+"""Compare two synthesized outputs the way a reviewer reads them: pipelines, steps, parameters, schedules, security.
+
+Pure functions over :mod:`stacks.review_assembly` objects, so the comparison is testable on
+outputs derived from one synth, without git or a second synth.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from stacks.review_assembly import PIPELINE_RESOURCE_TYPE, PipelineDefinition, SynthesizedEnvironment
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+MISSING: Any = _Missing()
+"""Stands for a value one side does not have."""
+
+SECURITY_KEY = re.compile(
+    r"InstanceType|Kms|Vpc|Subnet|SecurityGroup|NetworkIsolation|InterContainerTraffic|NetworkConfig"
+    r"|Encrypt|Role|Policy|PublicAccess|Principal|Boundary"
+)
+"""Property names whose change alters network config, isolation, encryption, roles or instance types."""
+
+SECURITY_RESOURCE_PREFIXES = (
+    "AWS::IAM::",
+    "AWS::KMS::",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::Route",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::EgressOnlyInternetGateway",
+    "AWS::EC2::NetworkAcl",
+    "AWS::EC2::FlowLog",
+    "AWS::EC2::TransitGateway",
+    "AWS::S3::BucketPolicy",
+    "AWS::Lambda::Permission",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+    "Custom::VpcRestrictDefaultSG",
+)
+"""Resource types where any change is security-relevant (IAM and security groups also get CDK's tables)."""
+
+CDK_TABLE_PREFIXES = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::Lambda::Permission", "AWS::S3::BucketPolicy")
+"""Types whose changes ``cdk diff --security-only`` renders as IAM statement and security group tables."""
+
+SCHEDULE_RESOURCE_TYPES = ("AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup")
+
+ISOLATION_EXEMPTION_TAG = "smp:network-isolation-exempt"
+
+IGNORED_RESOURCE_KEYS = ("Metadata",)
+DERIVED_TAGS = ("SourceVersion",)
+"""Tags that only echo a hash of what the review already compares."""
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    path: str
+    old: Any
+    new: Any
+
+    @property
+    def security_relevant(self) -> bool:
+        """The path, or a key inside a value that appeared or went, names a security setting."""
+        if SECURITY_KEY.search(self.path) or ISOLATION_EXEMPTION_TAG in repr((self.old, self.new)):
+            return True
+        return any(SECURITY_KEY.search(key) for value in (self.old, self.new) for key in _keys(value))
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield str(key)
+            yield from _keys(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _keys(child)
+
+
+@dataclass(frozen=True)
+class StepChange:
+    step: str
+    kind: str  # "added", "removed" or "changed"
+    step_type: str
+    changes: tuple[ValueChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class PipelineChange:
+    pipeline: str
+    steps: tuple[StepChange, ...]
+    parameters: tuple[str, ...]
+    settings: tuple[ValueChange, ...]
+
+
+@dataclass(frozen=True)
+class SecurityFinding:
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+@dataclass(frozen=True)
+class EnvironmentReview:
+    name: str
+    status: str = "changed"  # "added", "removed" or "changed"
+    pipelines_added: tuple[str, ...] = ()
+    pipelines_removed: tuple[str, ...] = ()
+    pipelines_changed: tuple[PipelineChange, ...] = ()
+    schedules: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    security: tuple[SecurityFinding, ...] = ()
+    cdk_table_stacks: tuple[str, ...] = ()
+    """Selectors of stacks whose IAM or security group resources changed (for ``cdk diff --security-only``)."""
+    cdk_tables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unchanged(self) -> bool:
+        return self.status == "changed" and not (
+            self.pipelines_added or self.pipelines_removed or self.pipelines_changed or self.schedules or self.resources or self.security
+        )
+
+
+@dataclass(frozen=True)
+class Review:
+    base: str
+    head: str
+    environments: tuple[EnvironmentReview, ...]
+
+    @property
+    def security_relevant(self) -> bool:
+        return any(env.security or env.status in ("added", "removed") for env in self.environments)
+
+
+def value_changes(old: Any, new: Any, *, path: str = "") -> Iterator[ValueChange]:
+    """Leaf-level differences with JSON paths (``a.b[2].c``); a list of different length differs per index."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            child = f"{path}.{key}" if path else str(key)
+            yield from value_changes(old.get(key, MISSING), new.get(key, MISSING), path=child)
+    elif isinstance(old, list) and isinstance(new, list):
+        for index in range(max(len(old), len(new))):
+            yield from value_changes(
+                old[index] if index < len(old) else MISSING,
+                new[index] if index < len(new) else MISSING,
+                path=f"{path}[{index}]",
+            )
+    elif old != new or type(old) is not type(new):
+        yield ValueChange(path=path, old=old, new=new)
+
+
+def _security_leaves(value: Any, *, path: str = "") -> Iterator[ValueChange]:
+    """Security-relevant values of something new (a step or resource), as changes from nothing."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            yield from _security_leaves(value[key], path=f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _security_leaves(child, path=f"{path}[{index}]")
+    else:
+        change = ValueChange(path=path, old=MISSING, new=value)
+        if change.security_relevant:
+            yield change
+
+
+def _new_step_findings(*, where: str, name: str, step: dict[str, Any]) -> list[SecurityFinding]:
+    """One line per new step with its security-relevant settings, named by their last key."""
+    leaves = [f"{_leaf_name(leaf.path)}={show_value(leaf.new, limit=60)}" for leaf in _security_leaves(step)]
+    return [SecurityFinding(where=f"{where} new step {name}", what=", ".join(leaves))] if leaves else []
+
+
+def _leaf_name(path: str) -> str:
+    """The last key of a path that says what the value is (``InstanceType`` rather than ``Get``)."""
+    parts = path.split(".")
+    return parts[-2] if parts[-1] == "Get" and len(parts) > 1 else parts[-1]
+
+
+def _parameter_changes(old: list[dict], new: list[dict]) -> tuple[list[str], list[SecurityFinding]]:
+    """Lines per added, removed or changed parameter; an instance-type (or role, key...) parameter is security-relevant."""
+    before = {p["Name"]: p for p in old}
+    after = {p["Name"]: p for p in new}
+    lines, security = [], []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            own = [f"- parameter {name}"]
+        elif name not in before:
+            own = [f"+ parameter {name} ({after[name].get('Type')}, default {show_value(after[name].get('DefaultValue', MISSING))})"]
+        else:
+            own = [
+                f"~ parameter {name}: {change.path} {show_value(change.old)} → {show_value(change.new)}"
+                for change in value_changes(before[name], after[name])
+            ]
+        lines.extend(own)
+        if SECURITY_KEY.search(name):
+            security.extend(SecurityFinding(where=f"parameter {name}", what=line[2:]) for line in own)
+    return lines, security
+
+
+def compare_pipeline(*, old: PipelineDefinition, new: PipelineDefinition) -> tuple[PipelineChange | None, list[SecurityFinding]]:
+    """Step, parameter and setting changes of one pipeline, and which of them are security-relevant."""
+    where = new.name
+    security: list[SecurityFinding] = []
+    steps: list[StepChange] = []
+    for name in _ordered_union(list(old.steps), list(new.steps)):
+        before, after = old.steps.get(name), new.steps.get(name)
+        if before is None:
+            steps.append(StepChange(step=name, kind="added", step_type=after.get("Type", "?")))
+            security.extend(_new_step_findings(where=where, name=name, step=after))
+        elif after is None:
+            steps.append(StepChange(step=name, kind="removed", step_type=before.get("Type", "?")))
+        else:
+            changes = tuple(value_changes(before, after))
+            if changes:
+                steps.append(StepChange(step=name, kind="changed", step_type=after.get("Type", "?"), changes=changes))
+                security.extend(
+                    SecurityFinding(where=f"{where} step {name}", what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}")
+                    for c in changes
+                    if c.security_relevant
+                )
+    parameters, parameter_security = _parameter_changes(old.head.get("Parameters") or [], new.head.get("Parameters") or [])
+    security.extend(SecurityFinding(where=f"{where} {f.where}", what=f.what) for f in parameter_security)
+    head_old = {k: v for k, v in old.head.items() if k != "Parameters"}
+    head_new = {k: v for k, v in new.head.items() if k != "Parameters"}
+    settings = list(value_changes(head_old, head_new, path="Definition"))
+    settings += value_changes(_without_derived_tags(old.properties), _without_derived_tags(new.properties))
+    settings += value_changes(old.substitutions, new.substitutions, path="Substitutions")
+    security.extend(
+        SecurityFinding(where=where, what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}") for c in settings if c.security_relevant
+    )
+    if not (steps or parameters or settings):
+        return None, security
+    return PipelineChange(pipeline=where, steps=tuple(steps), parameters=tuple(parameters), settings=tuple(settings)), security
+
+
+def _without_derived_tags(properties: dict[str, Any]) -> dict[str, Any]:
+    tags = properties.get("Tags")
+    if not isinstance(tags, list):
+        return properties
+    kept = [t for t in tags if not (isinstance(t, dict) and t.get("Key") in DERIVED_TAGS)]
+    return {**properties, "Tags": kept}
+
+
+def _ordered_union(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*second, *first]))
+
+
+def show_value(value: Any, *, limit: int = 120) -> str:
+    """A value as JSON on one line, cut at ``limit`` characters so one change stays one line."""
+    if value is MISSING:
+        return "(absent)"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _resource_label(stack: str, logical_id: str, resource: dict[str, Any]) -> str:
+    path = (resource.get("Metadata") or {}).get("aws:cdk:path", "")
+    shown = path.split("/", 1)[1] if "/" in path else logical_id
+    return f"{resource.get('Type')} {shown} ({stack})"
+
+
+def _security_resource(resource_type: str) -> bool:
+    return resource_type.startswith(SECURITY_RESOURCE_PREFIXES)
+
+
+def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedEnvironment | None) -> EnvironmentReview:
+    """Everything that differs between two syntheses of one environment."""
+    if old is None or new is None:
+        present = new or old
+        return EnvironmentReview(
+            name=present.name,
+            status="added" if old is None else "removed",
+            pipelines_added=tuple(sorted(new.pipelines())) if new else (),
+            pipelines_removed=tuple(sorted(old.pipelines())) if old else (),
+            security=(SecurityFinding(where=present.name, what=f"environment {'added' if old is None else 'removed'}"),),
+        )
+    old_pipelines, new_pipelines = old.pipelines(), new.pipelines()
+    security: list[SecurityFinding] = []
+    changed: list[PipelineChange] = []
+    for name in sorted(set(old_pipelines) & set(new_pipelines)):
+        change, findings = compare_pipeline(old=old_pipelines[name], new=new_pipelines[name])
+        security.extend(findings)
+        if change is not None:
+            changed.append(change)
+    for name in sorted(set(new_pipelines) - set(old_pipelines)):
+        for step_name, step in new_pipelines[name].steps.items():
+            security.extend(_new_step_findings(where=name, name=step_name, step=step))
+
+    schedules: list[str] = []
+    resources: list[str] = []
+    table_stacks: list[str] = []
+    for stack_name in sorted(set(old.stacks) | set(new.stacks)):
+        before_stack, after_stack = old.stacks.get(stack_name), new.stacks.get(stack_name)
+        if before_stack is None or after_stack is None:
+            resources.append(f"{'+' if before_stack is None else '-'} stack {stack_name}")
+            security.append(SecurityFinding(where=stack_name, what=f"stack {'added' if before_stack is None else 'removed'}"))
+            continue
+        before, after = before_stack.resources(), after_stack.resources()
+        table = False
+        for logical_id in sorted(set(before) | set(after)):
+            a, b = before.get(logical_id), after.get(logical_id)
+            resource_type = (b or a).get("Type", "?")
+            if resource_type == PIPELINE_RESOURCE_TYPE:
+                continue
+            label = _resource_label(stack_name, logical_id, b or a)
+            if a is None or b is None:
+                mark = "+" if a is None else "-"
+                line = f"{mark} {label}"
+                changes: list[ValueChange] = []
+                if b is not None:
+                    changes = list(_security_leaves(b.get("Properties", {}), path="Properties"))
+            else:
+                changes = list(
+                    value_changes(
+                        {k: v for k, v in a.items() if k not in IGNORED_RESOURCE_KEYS},
+                        {k: v for k, v in b.items() if k not in IGNORED_RESOURCE_KEYS},
+                    )
+                )
+                if not changes:
+                    continue
+                line = f"~ {label}: " + ", ".join(sorted({c.path for c in changes})[:4]) + (" …" if len({c.path for c in changes}) > 4 else "")
+            (schedules if resource_type in SCHEDULE_RESOURCE_TYPES else resources).append(line)
+            if resource_type in SCHEDULE_RESOURCE_TYPES and a is not None and b is not None:
+                schedules.extend(f"    {c.path}: {show_value(c.old)} → {show_value(c.new)}" for c in changes)
+            if _security_resource(resource_type):
+                security.append(SecurityFinding(where=label, what="added" if a is None else "removed" if b is None else "changed"))
+            else:
+                security.extend(
+                    SecurityFinding(where=label, what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}") for c in changes if c.security_relevant
+                )
+            table = table or resource_type.startswith(CDK_TABLE_PREFIXES)
+        for section in ("Outputs", "Rules", "Conditions", "Parameters"):
+            for change in value_changes(before_stack.template.get(section, {}), after_stack.template.get(section, {}), path=section):
+                resources.append(f"~ {stack_name} {change.path}: {show_value(change.old, limit=60)} → {show_value(change.new, limit=60)}")
+        if table:
+            table_stacks.append(after_stack.selector)
+    return EnvironmentReview(
+        name=new.name,
+        pipelines_added=tuple(sorted(set(new_pipelines) - set(old_pipelines))),
+        pipelines_removed=tuple(sorted(set(old_pipelines) - set(new_pipelines))),
+        pipelines_changed=tuple(changed),
+        schedules=tuple(schedules),
+        resources=tuple(resources),
+        security=tuple(security),
+        cdk_table_stacks=tuple(table_stacks),
+    )
+
+
+def compare_outputs(
+    *, old: dict[str, SynthesizedEnvironment], new: dict[str, SynthesizedEnvironment], base: str, head: str
+) -> Review:
+    """The review of every environment either side synthesized, in name order."""
+    return Review(
+        base=base,
+        head=head,
+        environments=tuple(compare_environment(old=old.get(name), new=new.get(name)) for name in sorted(set(old) | set(new))),
+    )

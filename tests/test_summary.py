@@ -1,0 +1,85 @@
+"""The synth summary table: steps, schedules with their next run, exemptions, per environment."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from pipeline_defs.compiler import CompiledPipeline
+from pipeline_defs.schedules import Guardrail, GuardrailExemption
+from stacks.summary import format_table, next_run_text, summary_rows
+
+NOW = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)  # a Sunday
+
+
+def _compiled(name: str, steps: list[dict], *, schedules=(), exemptions=()) -> CompiledPipeline:
+    return CompiledPipeline(
+        pipeline_name=name,
+        module_pipeline_name=name.removeprefix("smp-sandbox-"),
+        env_name="sandbox",
+        definition=json.dumps({"Steps": steps}),
+        staged_files={},
+        manifest={},
+        parameters=(),
+        schedules=tuple(schedules),
+        guardrail_exemptions=tuple(exemptions),
+        region="us-east-1",
+        region_is_pinned=False,
+        source_module="pipeline_defs/pipelines/x.py",
+        placeholders_used=(),
+        build_id="test",
+        signing_key_development_only=True,
+    )
+
+
+CONDITION = {
+    "Name": "Check",
+    "Type": "Condition",
+    "Arguments": {"IfSteps": [{"Name": "Register", "Type": "RegisterModel"}], "ElseSteps": [{"Name": "Stop", "Type": "Fail"}]},
+}
+
+
+def _planned(pipeline: str, name: str, expression: str, *, timezone_name=None, enabled=True, deployed=True):
+    return SimpleNamespace(
+        pipeline_name=pipeline, schedule_name=name, expression=expression, timezone=timezone_name, enabled=enabled, deployed=deployed
+    )
+
+
+def test_rows_count_nested_steps_and_show_next_runs_in_their_time_zone() -> None:
+    train = _compiled("smp-sandbox-train", [{"Name": "Prepare", "Type": "Processing"}, CONDITION])
+    batch = _compiled(
+        "smp-sandbox-batch",
+        [{"Name": "Score", "Type": "Training"}],
+        exemptions=[GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step", steps=("Score",))],
+    )
+    stage = SimpleNamespace(
+        config=SimpleNamespace(name="sandbox"),
+        compiled=(train, batch),
+        schedule_plan=(
+            _planned("smp-sandbox-train", "weekly", "cron(0 3 ? * MON *)"),
+            _planned("smp-sandbox-train", "hourly", "rate(1 hour)", enabled=False),
+            _planned("smp-sandbox-batch", "nightly", "cron(30 1 * * ? *)", timezone_name="Europe/Paris"),
+        ),
+    )
+    rows = summary_rows(stages=[stage], now=NOW)
+    assert [(r.pipeline, r.steps, r.schedules, r.exemptions) for r in rows] == [
+        ("smp-sandbox-batch", 1, "nightly cron(30 1 * * ? *) → 2026-11-23 01:30 Europe/Paris", "network-isolation (Score)"),
+        ("smp-sandbox-train", 4, "weekly cron(0 3 ? * MON *) → 2026-11-23 03:00 UTC; hourly rate(1 hour) (disabled)", "-"),
+    ]
+    table = format_table(rows).splitlines()
+    assert table[0].split() == ["environment", "pipeline", "steps", "schedules", "(next", "run)", "guardrail", "exemptions"]
+    assert set(table[1]) == {"-", " "} and len(table) == 4
+
+
+def test_schedules_that_are_not_deployed_say_so() -> None:
+    stage = SimpleNamespace(
+        config=SimpleNamespace(name="sandbox"),
+        compiled=(_compiled("smp-sandbox-train", []),),
+        schedule_plan=(_planned("smp-sandbox-train", "weekly", "cron(0 3 ? * MON *)", deployed=False),),
+    )
+    assert summary_rows(stages=[stage], now=NOW)[0].schedules == "weekly cron(0 3 ? * MON *) (not deployed)"
+
+
+def test_next_run_of_an_invalid_expression_names_the_problem() -> None:
+    assert next_run_text(expression="cron(0 3 * * * *)", timezone_name=None, now=NOW).startswith("invalid: ")
