@@ -47,6 +47,7 @@ def build_context(args: argparse.Namespace) -> BuildContext:
             region=args.region,
             cost_tag_key=args.cost_tag_key,
             cost_tag_value=args.cost_tag_value,
+            step_image_uri=args.step_image_uri,
         )
     return context_for_environment(
         env_name=settings.name,
@@ -54,7 +55,8 @@ def build_context(args: argparse.Namespace) -> BuildContext:
         cost_tag_key=settings.cost_tag_key,
         cost_tag_value=settings.cost_tag_value,
         allowed_instance_types=settings.allowed_instance_types,
-        name_prefix=getattr(settings, "resource_prefix", None),
+        name_prefix=settings.resource_prefix,
+        step_image_uri=args.step_image_uri or settings.step_image_uri,
     )
 
 
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     local_parser.add_argument("--cost-tag-key", default="CostCenter")
     local_parser.add_argument("--cost-tag-value", default="ml-platform")
     local_parser.add_argument("--cdk-json", default=str(REPO_ROOT / "cdk.json"))
+    local_parser.add_argument("--step-image-uri", default=None, help="image for @step jobs (overrides cdk.json's stepImageUri)")
     local_parser.add_argument("--bucket", help="S3 bucket local mode stages code and data in")
     local_parser.add_argument("--role-arn", default="arn:aws:iam::000000000000:role/local-run", help="recorded only; containers use your credentials")
     local_parser.add_argument("--parameter", action="append", type=_parameter, default=[], metavar="NAME=VALUE")
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_parser.add_argument("--cost-tag-key", default="CostCenter")
     compile_parser.add_argument("--cost-tag-value", default="ml-platform")
     compile_parser.add_argument("--cdk-json", default=str(REPO_ROOT / "cdk.json"))
+    compile_parser.add_argument("--step-image-uri", default=None, help="image for @step jobs (overrides cdk.json's stepImageUri)")
     args = parser.parse_args(argv)
     if args.command == "run-local":
         try:

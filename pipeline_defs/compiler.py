@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -108,6 +109,27 @@ def step_image_uri(region: str) -> str:
         instance_type="ml.m5.large",
         image_scope="training",
     )
+
+
+STEP_IMAGE_SETTING = "stepImageUri"
+
+
+def check_step_image(*, definition_text: str, ctx: BuildContext, pipeline_name: str, module_file: str | None) -> None:
+    """``@step`` jobs need an image with this SDK version installed: jobs have no internet to pip-install it.
+
+    The SDK's stock image does not carry SageMaker SDK v3, so an environment that deploys for real
+    (explicit account and region) must name its own image; the env-agnostic sandbox gets a warning.
+    """
+    if ctx.step_image_uri or step_image_uri(ctx.region) not in definition_text:
+        return
+    message = (
+        f"pipeline {pipeline_name} has @step functions but environment {ctx.env_name} names no image for them: "
+        f"set context 'environments.{ctx.env_name}.{STEP_IMAGE_SETTING}' to an ECR image with sagemaker==3.27.0 "
+        f"and Python {sys.version_info.major}.{sys.version_info.minor}"
+    )
+    if ctx.region_is_pinned:
+        raise PipelineDefinitionError(message, module_file=module_file, pipeline=pipeline_name)
+    warnings.warn(message + "; the stock image used meanwhile cannot run them", stacklevel=2)
 
 
 def _exempt_pipeline_wide(exemptions: tuple[GuardrailExemption, ...], guardrail: Guardrail) -> bool:
@@ -331,6 +353,7 @@ def compile_module(
     tag_isolation_exemptions(built.definition, pipeline_name=full_name)
     name_unnamed_training_jobs(built.definition, ctx=pipeline_ctx)
     definition_text = sdk_offline.canonical_json(built.definition)
+    check_step_image(definition_text=definition_text, ctx=ctx, pipeline_name=full_name, module_file=item.module_file)
     validate_definition(
         built.definition,
         definition_text=definition_text,

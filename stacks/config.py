@@ -44,6 +44,7 @@ _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _REMOVAL_POLICIES = ("retain", "destroy")
+_ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
 class ConfigError(ValueError):
@@ -97,6 +98,7 @@ class EnvironmentConfig:
     existing_vpc: ExistingVpc | None = None
     network_isolation_exemptions: tuple[str, ...] = field(default=())
     schedule_overrides: tuple[ScheduleOverride, ...] = field(default=())
+    step_image_uri: str | None = None
 
     @property
     def is_env_agnostic(self) -> bool:
@@ -205,6 +207,7 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
         "existingVpc": "existing_vpc",
         "networkIsolationExemptions": "network_isolation_exemptions",
         "schedules": "schedule_overrides",
+        "stepImageUri": "step_image_uri",
     }
     unknown = sorted(set(raw) - set(keys))
     if unknown:
@@ -268,6 +271,11 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
             name, "networkIsolationExemptions", values["network_isolation_exemptions"],
             re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$"), "pipeline names (letters, digits, hyphens)",
         )
+
+    if "step_image_uri" in values:
+        image = values["step_image_uri"]
+        if not isinstance(image, str) or not _ECR_IMAGE.match(image):
+            raise ConfigError(f"{_where(name, 'stepImageUri')} is {image!r}: expected an ECR image URI like '111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo:tag'")
 
     if "schedule_overrides" in values:
         values["schedule_overrides"] = _parse_schedule_overrides(name, values["schedule_overrides"])

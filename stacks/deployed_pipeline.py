@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from aws_cdk import CfnOutput, CustomResource, Fn
+from aws_cdk import Aws, CfnOutput, CustomResource, Fn
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -14,6 +16,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from stacks.definition_parts import split_definition
+from stacks.nag import acknowledge_wildcards
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
@@ -21,7 +24,13 @@ if TYPE_CHECKING:
 INLINE_DEFINITION_LIMIT = 200_000
 """Characters above which a definition travels as an S3 asset instead of template properties."""
 
-PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix")
+PSEUDO_PARAMETER_VALUES = {
+    "AWS::AccountId": Aws.ACCOUNT_ID,
+    "AWS::Region": Aws.REGION,
+    "AWS::Partition": Aws.PARTITION,
+    "AWS::URLSuffix": Aws.URL_SUFFIX,
+}
+PSEUDO_PARAMETERS = tuple(PSEUDO_PARAMETER_VALUES)
 
 
 class PlaceholderError(ValueError):
@@ -52,6 +61,7 @@ class DeployedPipeline(Construct):
         *,
         compiled: "CompiledPipeline",
         service_token: str,
+        upsert_function: iam.IGrantable,
         role_arn: str,
         values: Mapping[str, str],
         bucket: s3.IBucket,
@@ -71,6 +81,8 @@ class DeployedPipeline(Construct):
         files = None
         if compiled.staged_files:
             directory = staging_dir / name
+            # Files of an earlier synth must not leak into this one's asset.
+            shutil.rmtree(directory, ignore_errors=True)
             for object_key, body in sorted(compiled.staged_files.items()):
                 target = directory / object_key
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -87,17 +99,28 @@ class DeployedPipeline(Construct):
                 server_side_encryption_aws_kms_key_id=key.key_id,
                 memory_limit=512,
             )
+            # The bucket is imported by name, so CDK cannot grant its key: objects are written with it.
+            key.grant_encrypt_decrypt(files.handler_role)
 
         if len(compiled.definition) > INLINE_DEFINITION_LIMIT:
             path = staging_dir / f"{name}.definition.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(compiled.definition, encoding="utf-8")
             asset = s3_assets.Asset(self, "Definition", path=str(path))
+            asset.grant_read(upsert_function)
+            reader_policy = upsert_function.grant_principal.node.find_child("DefaultPolicy")
+            acknowledge_wildcards(
+                scope=reader_policy,
+                document=reader_policy.document,
+                reasons={"": "CDK's read grant on the definition assets in the bootstrap bucket: object reads only."},
+            )
             self.definition_asset: s3_assets.Asset | None = asset
+            # CloudFormation substitutes nothing inside an asset: the handler does, with these values.
+            available = {**values, **PSEUDO_PARAMETER_VALUES}
             definition: dict = {
                 "S3Bucket": asset.s3_bucket_name,
                 "S3Key": asset.s3_object_key,
-                "Substitutions": {n: values[n] for n in names if n in compiled.placeholders_used},
+                "Substitutions": {n: available[n] for n in sorted(compiled.placeholders_used)},
             }
         else:
             self.definition_asset = None

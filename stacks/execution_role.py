@@ -43,6 +43,7 @@ BOUNDARY_CEILING_ACTIONS = (
     "kms:Encrypt",
     "kms:GenerateDataKey*",
     "kms:ReEncrypt*",
+    "lambda:GetFunction",
     "lambda:InvokeFunction",
     "logs:*",
     "s3:*",

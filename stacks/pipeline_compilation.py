@@ -23,6 +23,7 @@ def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline",
         cost_tag_value=config.cost_tag_value,
         allowed_instance_types=config.allowed_instance_types,
         name_prefix=config.resource_prefix,
+        step_image_uri=config.step_image_uri,
     )
     return compile_environment(context)
 

@@ -44,7 +44,8 @@ class PipelineUpsertProvider(Construct):
             code=lambda_.Code.from_asset(str(LAMBDA_SRC / "pipeline_upsert"), exclude=ASSET_EXCLUDES),
             timeout=Duration.minutes(5),
             memory_size=256,
-            reserved_concurrent_executions=5,
+            # CloudFormation upserts the pipelines of a stack in parallel: room for all, and a ceiling.
+            reserved_concurrent_executions=20,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
         )
@@ -64,6 +65,11 @@ class PipelineUpsertProvider(Construct):
                 resources=[pipelines],
             ),
             iam.PolicyStatement(
+                sid="StopExecutionsBeforeDelete",
+                actions=["sagemaker:ListPipelineExecutions", "sagemaker:StopPipelineExecution"],
+                resources=[pipelines, f"{pipelines}/execution/*"],
+            ),
+            iam.PolicyStatement(
                 sid="PassExecutionRoleToSageMaker",
                 actions=["iam:PassRole"],
                 resources=[execution_role.role_arn],
@@ -74,7 +80,10 @@ class PipelineUpsertProvider(Construct):
         acknowledge_wildcards(
             scope=policy,
             document=policy.document,
-            reasons={"ManageEnvironmentPipelines": "Only pipelines named with this environment's prefix; their names come from pipeline modules."},
+            reasons={
+                "ManageEnvironmentPipelines": "Only pipelines named with this environment's prefix; their names come from pipeline modules.",
+                "StopExecutionsBeforeDelete": "Executions of this environment's pipelines, stopped only so a pipeline can be deleted.",
+            },
         )
         self.provider = cr.Provider(self, "Provider", on_event_handler=self.function)
         acknowledge(

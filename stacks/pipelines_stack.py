@@ -92,6 +92,7 @@ class PipelinesStack(Stack):
                 _construct_id(item.module_pipeline_name),
                 compiled=item,
                 service_token=self.provider.provider.service_token,
+                upsert_function=self.provider.function,
                 role_arn=role.role_arn,
                 values=values,
                 bucket=bucket,

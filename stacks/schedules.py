@@ -92,6 +92,14 @@ class PipelineSchedules(Construct):
                 dead_letter_queue=guard_dead_letters,
                 placement=placement,
             )
+            # Lambda writes failed asynchronous events with the function's role: it needs the queue's key too.
+            guard_dead_letters.grant_send_messages(self.guard.function)
+            guard_policy = self.guard.function.role.node.find_child("DefaultPolicy")
+            acknowledge_wildcards(
+                scope=guard_policy,
+                document=guard_policy.document,
+                reasons={"": "Data-key variants on the environment key only, which encrypts the guard's dead-letter queue."},
+            )
             guarded = sorted({pipeline_arns[p.pipeline_name] for p in deployed if p.skip_if_running}, key=str)
             self.guard.function.add_to_role_policy(
                 iam.PolicyStatement(

@@ -50,6 +50,7 @@ def test_existing_vpc_is_parsed_without_lookup() -> None:
 
 BAD_ENVIRONMENTS = [
     ({"vpcCird": "10.0.0.0/16"}, "environments.dev.vpcCird", "allowed keys"),
+    ({"stepImageUri": "pytorch:latest"}, "environments.dev.stepImageUri", "an ECR image URI"),
     ({"maxAzs": "2"}, "environments.dev.maxAzs", "expected an integer"),
     ({"maxAzs": True}, "environments.dev.maxAzs", "expected an integer"),
     ({"maxAzs": 1}, "environments.dev.maxAzs", "from 2 to 6"),

@@ -155,7 +155,7 @@ def test_rename_creates_the_new_pipeline_then_delete_removes_the_old(sagemaker: 
 def test_delete_missing_retained_and_never_created(sagemaker: Any) -> None:
     log = CallLog(sagemaker)
     handler.handle(event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), client=sagemaker)
-    assert log.writes() == ["DeletePipeline"]  # tried, found gone: success
+    assert log.writes() == []  # found gone: success
 
     handler.handle(event=_event("Create", _properties()), client=sagemaker)
     retained = _properties(RetainOnDelete="true")
@@ -173,12 +173,39 @@ def test_delete_missing_retained_and_never_created(sagemaker: Any) -> None:
 def test_delete_uses_a_valid_client_request_token() -> None:
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
+        stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []}, {"PipelineName": "smp-sandbox-abalone", "SortBy": "CreationTime", "SortOrder": "Descending"})
         stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": stub_any()})
         handler.handle(event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), client=client)
         stub.assert_no_pending_responses()
     token = handler._token(_event("Delete", _properties()), "delete")
     assert 32 <= len(token) <= 128
     assert token == handler._token(_event("Delete", _properties()), "delete")
+
+
+def test_delete_stops_running_executions_and_waits_while_they_stop() -> None:
+    client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    running = f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/smp-sandbox-abalone/execution/run1"
+    listing = {"PipelineName": "smp-sandbox-abalone", "SortBy": "CreationTime", "SortOrder": "Descending"}
+    slept: list[float] = []
+    with Stubber(client) as stub:
+        stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": [{"PipelineExecutionArn": running, "PipelineExecutionStatus": "Executing"}, {"PipelineExecutionArn": running + "-old", "PipelineExecutionStatus": "Succeeded"}]}, listing)
+        stub.add_response("stop_pipeline_execution", {"PipelineExecutionArn": running}, {"PipelineExecutionArn": running, "ClientRequestToken": stub_any()})
+        stub.add_client_error("delete_pipeline", service_error_code="ConflictException", service_message="Pipeline has running executions", http_status_code=400)
+        stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": [{"PipelineExecutionArn": running, "PipelineExecutionStatus": "Stopping"}]}, listing)
+        stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": stub_any()})
+        handler.delete(client=client, event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), sleep=slept.append)
+        stub.assert_no_pending_responses()
+    assert slept == [handler.DELETE_RETRY_SECONDS]
+
+
+def test_delete_gives_up_after_bounded_attempts() -> None:
+    client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
+            stub.add_client_error("delete_pipeline", service_error_code="ConflictException", service_message="still stopping", http_status_code=400)
+        with pytest.raises(Exception, match="ConflictException"):
+            handler.delete(client=client, event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), sleep=lambda s: None, attempts=3)
 
 
 def stub_any() -> Any:

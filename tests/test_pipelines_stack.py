@@ -71,6 +71,16 @@ def test_job_files_are_deployed_before_the_pipeline_without_pruning(pipelines: S
         assert deployed == dict(compiled.staged_files)
 
 
+def test_the_job_file_copier_may_use_the_environment_key(assembly: Assembly, pipelines: StackTemplate) -> None:
+    (function_id,) = [k for k in pipelines.resources("AWS::Lambda::Function") if k.startswith("CustomCDKBucketDeployment")]
+    role_id = pipelines.template["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    identity, boundary = assembly.role_policies(pipelines, role_id)
+    guardrails = assembly.stack("smp-sandbox-guardrails")
+    key = assembly.resolve(guardrails, {"Fn::GetAtt": [guardrails.logical_id("AWS::KMS::Key", "ArtifactStore/Key"), "Arn"]})
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert evaluate(identity_policies=identity, boundary=boundary, request=Request(action, key)) is Decision.ALLOW
+
+
 def test_outputs_name_each_pipeline_and_its_arn(pipelines: StackTemplate, sandbox_compiled: dict) -> None:
     outputs = pipelines.template["Outputs"]
     names = sorted(o["Value"] for o in outputs.values() if isinstance(o["Value"], str) and o["Value"].startswith("smp-sandbox-"))
@@ -186,14 +196,16 @@ def test_a_definition_too_large_for_the_template_travels_as_an_s3_asset(tmp_path
     (resource,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerPipeline"]
     parts = resource["Properties"]["Definition"]
     assert set(parts) == {"S3Bucket", "S3Key", "Substitutions"}
-    assert set(parts["Substitutions"]) == set(large.placeholders_used) - {"AWS::AccountId", "AWS::Region", "AWS::Partition"}
+    assert set(parts["Substitutions"]) == set(large.placeholders_used)
+    assert parts["Substitutions"]["AWS::Partition"] == {"Ref": "AWS::Partition"}
+    readers = [p["Properties"] for p in template["Resources"].values() if p["Type"] == "AWS::IAM::Policy" and "Upsert" in p["Metadata"]["aws:cdk:path"]]
+    assert any("s3:GetObject*" in st["Action"] for p in readers for st in p["PolicyDocument"]["Statement"])
     asset = tmp_path / f"asset.{parts['S3Key'].split('.')[0]}.json"
     assert asset.read_text() == large.definition
     assert len(template_path.read_text()) < INLINE_DEFINITION_LIMIT
     # The handler fills the placeholders CloudFormation would have resolved.
     values = {name: f"value-of-{name}" for name in parts["Substitutions"]}
-    body = asset.read_text().replace("${AWS::Region}", "us-east-1").replace("${AWS::AccountId}", "123456789012").replace("${AWS::Partition}", "aws")
-    assembled = json.loads(handler.assemble_definition(parts={**parts, "Substitutions": values}, s3_text=body))
+    assembled = json.loads(handler.assemble_definition(parts={**parts, "Substitutions": values}, s3_text=asset.read_text()))
     assert "${" not in json.dumps(assembled)
 
 

@@ -65,6 +65,10 @@ def test_skip_if_running_goes_through_the_guard_function(prod: StackTemplate) ->
     }
     guard_function = prod.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]["Properties"]
     assert "TargetArn" in guard_function["DeadLetterConfig"]
+    guard_role = {"Ref": guard_function["Role"]["Fn::GetAtt"][0]}
+    (policy,) = [p["Properties"] for p in prod.resources("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [guard_role]]
+    actions = {a for st in policy["PolicyDocument"]["Statement"] for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    assert {"sqs:SendMessage", "kms:GenerateDataKey*", "sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"} <= actions
 
 
 def test_sandbox_has_schedules_disabled(assembly: Assembly) -> None:

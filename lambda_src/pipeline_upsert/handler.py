@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import boto3
 from botocore.config import Config
@@ -30,6 +31,8 @@ MANAGED_BY_TAG = "smp:managed-by"
 
 PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 MAX_DEFINITION_CHARACTERS = 1_048_576
+DELETE_ATTEMPTS = 12
+DELETE_RETRY_SECONDS = 10.0  # 12 attempts fit in the function's 5-minute timeout
 
 # Throttling and 5xx are retried by botocore with backoff; the attempts bound the time spent.
 CLIENT_CONFIG = Config(
@@ -262,8 +265,26 @@ def update(*, client: Any, spec: PipelineSpec, current: Mapping[str, Any], desir
     return _response(spec, current["PipelineArn"], version_id)
 
 
-def delete(*, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
-    """Delete the pipeline named by the physical id; gone already, retained, or never created is success."""
+def _stop_running(*, client: Any, name: str, event: Mapping[str, Any]) -> list[str]:
+    """Stop the pipeline's running executions: SageMaker deletes no pipeline that has one."""
+    stopped = []
+    paginator = client.get_paginator("list_pipeline_executions")
+    for page in paginator.paginate(PipelineName=name, SortBy="CreationTime", SortOrder="Descending"):
+        for summary in page.get("PipelineExecutionSummaries", []):
+            if summary.get("PipelineExecutionStatus") == "Executing":
+                arn = summary["PipelineExecutionArn"]
+                client.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=_token(event, f"stop/{arn}"))
+                stopped.append(arn)
+    return stopped
+
+
+def delete(
+    *, client: Any, event: Mapping[str, Any], sleep: Callable[[float], None] = time.sleep, attempts: int = DELETE_ATTEMPTS
+) -> dict[str, Any]:
+    """Delete the pipeline named by the physical id; gone already, retained, or never created is success.
+
+    Running executions are stopped first, and the delete is retried while they are still stopping.
+    """
     physical_id = str(event.get("PhysicalResourceId", ""))
     properties = event.get("ResourceProperties", {})
     if physical_id != properties.get("PipelineName") or not PIPELINE_NAME.match(physical_id):
@@ -272,15 +293,21 @@ def delete(*, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
     if str(properties.get("RetainOnDelete", "false")).lower() == "true":
         LOGGER.info(json.dumps({"action": "retain", "pipeline": physical_id}))
         return {"PhysicalResourceId": physical_id}
-    try:
-        client.delete_pipeline(PipelineName=physical_id, ClientRequestToken=_token(event, "delete"))
-    except ClientError as error:
-        if _is_missing(error):
-            LOGGER.info(json.dumps({"action": "already-deleted", "pipeline": physical_id}))
-            return {"PhysicalResourceId": physical_id}
-        raise
-    LOGGER.info(json.dumps({"action": "delete", "pipeline": physical_id}))
-    return {"PhysicalResourceId": physical_id}
+    for attempt in range(1, attempts + 1):
+        try:
+            stopped = _stop_running(client=client, name=physical_id, event=event)
+            client.delete_pipeline(PipelineName=physical_id, ClientRequestToken=_token(event, "delete"))
+        except ClientError as error:
+            if _is_missing(error):
+                LOGGER.info(json.dumps({"action": "already-deleted", "pipeline": physical_id}))
+                return {"PhysicalResourceId": physical_id}
+            if error.response["Error"]["Code"] == "ConflictException" and attempt < attempts:
+                sleep(DELETE_RETRY_SECONDS)
+                continue
+            raise
+        LOGGER.info(json.dumps({"action": "delete", "pipeline": physical_id, "stoppedExecutions": stopped}))
+        return {"PhysicalResourceId": physical_id}
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def handle(*, event: Mapping[str, Any], client: Any, s3_client: Any | None = None) -> dict[str, Any]:

@@ -26,6 +26,9 @@ def offline_guard():
         yield pd_offline_guard
 
 
+TEST_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"
+
+
 @pytest.fixture(scope="session")
 def sandbox_context():
     from pipeline_defs.context import context_for_environment
@@ -36,6 +39,7 @@ def sandbox_context():
         cost_tag_key="CostCenter",
         cost_tag_value="ml-platform",
         allowed_instance_types=("ml.m5.large", "ml.m5.xlarge"),
+        step_image_uri=TEST_STEP_IMAGE,
     )
 
 

@@ -293,3 +293,26 @@ def test_job_name_outside_the_environment_prefix(compile_source):
     error = expect_error(compile_source, source, match="must start with 'sandbox-'")
     assert (error.step, error.field) == ("Work", "ProcessingJobName")
     assert "module_0.py" in str(error)
+
+
+def test_step_functions_need_an_image_where_the_environment_deploys_for_real(offline_guard):
+    """The stock image lacks SDK v3: a pinned environment must name its own, the sandbox is warned."""
+    import warnings
+
+    from pipeline_defs.compiler import compile_module
+    from pipeline_defs.context import context_for_environment
+    from pipeline_defs.loader import load_pipeline_modules
+
+    (module,) = [m for m in load_pipeline_modules(None) if m.pipeline_name == "batch-inference"]
+    pinned = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod")
+    with pytest.raises(PipelineDefinitionError, match="context 'environments.prod.stepImageUri'") as raised:
+        compile_module(module, ctx=pinned, signing_seed=b"s", development_only_key=False)
+    assert raised.value.pipeline == "smp-prod-batch-inference"
+    agnostic = context_for_environment(env_name="sandbox", region=None, cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-sandbox")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compile_module(module, ctx=agnostic, signing_seed=b"s", development_only_key=False)
+    assert any("stepImageUri" in str(w.message) for w in caught)
+    own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1")
+    (result,) = [compile_module(module, ctx=own, signing_seed=b"s", development_only_key=False)]
+    assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1" in result.definition

@@ -179,7 +179,7 @@ def test_cli_writes_definitions_staged_files_and_manifests_without_cdk_json(tmp_
     from pipeline_defs.__main__ import main
 
     monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "cli-test")
-    code = main(["compile", "--env", "sandbox", "--out", str(tmp_path), "--cdk-json", str(tmp_path / "missing.json"), "--region", "eu-west-1"])
+    code = main(["compile", "--env", "sandbox", "--out", str(tmp_path), "--cdk-json", str(tmp_path / "missing.json"), "--region", "eu-west-1", "--step-image-uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/step:1"])
     assert code == 0
     definition = json.loads((tmp_path / "sandbox" / "definitions" / "sandbox-batch-inference.json").read_text())
     assert "--region" in json.dumps(definition) and "eu-west-1" in json.dumps(definition)

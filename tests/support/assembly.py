@@ -7,6 +7,7 @@ are fixed), so a test can build a request with the same values the policies will
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,9 @@ class Assembly:
             if function == "Fn::GetStackOutput":
                 source = self.stacks[argument["StackName"]]
                 return self.resolve(source, source.template["Outputs"][argument["OutputName"]]["Value"])
+            if function == "Fn::Sub":
+                body, variables = (argument, {}) if isinstance(argument, str) else (argument[0], self.resolve(stack, argument[1]))
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(variables[m.group(1)] if m.group(1) in variables else self._ref(stack, m.group(1))), body)
             if function == "Fn::Select":
                 index, items = argument
                 return self.resolve(stack, items)[int(index)]
