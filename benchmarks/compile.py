@@ -84,6 +84,9 @@ def _stub_aws(request=None, event_name: str = "", **_: object):
 _stub_aws.calls = []
 
 
+BENCHMARK_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"
+
+
 def stock_session(region: str):
     import boto3
     import botocore.session
@@ -205,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.CRITICAL)
 
     ctx = context_for_environment(
-        env_name="sandbox", region="us-east-1", cost_tag_key="CostCenter", cost_tag_value="ml-platform"
+        env_name="sandbox",
+        region="us-east-1",
+        cost_tag_key="CostCenter",
+        cost_tag_value="ml-platform",
+        step_image_uri=BENCHMARK_STEP_IMAGE,
     )
     modules = load_pipeline_modules()
     started = time.perf_counter()
