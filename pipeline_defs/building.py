@@ -88,3 +88,20 @@ def s3_processing_input(*, name: str, s3_uri: Any, local_path: str, sharded: boo
         input_name=name,
         s3_input=ProcessingS3Input(s3_uri=s3_uri, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File", **extra),
     )
+
+
+def execution_uri(ctx: BuildContext, *parts: str) -> Any:
+    """``s3://<bucket>/<pipeline>/<execution id>/<parts...>``: each execution writes under its own prefix."""
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+
+    return Join(on="/", values=["s3:/", ctx.artifact_bucket, ctx.pipeline_name, ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+
+def s3_processing_output(*, name: str, s3_uri: Any, local_path: str) -> Any:
+    """A processing output uploaded to S3 when the job ends."""
+    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
+
+    return ProcessingOutput(
+        output_name=name, s3_output=ProcessingS3Output(s3_uri=s3_uri, local_path=local_path, s3_upload_mode="EndOfJob")
+    )

@@ -9,7 +9,7 @@ every value as a string argument; the job parses each one, reading the JSON with
 
 from __future__ import annotations
 
-from pipeline_defs.building import new_pipeline, script_processor
+from pipeline_defs.building import execution_uri, new_pipeline, s3_processing_output, script_processor
 from pipeline_defs.context import BuildContext
 
 PIPELINE_NAME = "lambda-data-passing"
@@ -24,9 +24,6 @@ OUTPUTS = {
 
 def build_pipeline(ctx: BuildContext):
     from sagemaker.core.lambda_helper import Lambda
-    from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.mlops.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
     from sagemaker.mlops.workflow.steps import ProcessingStep
@@ -62,23 +59,7 @@ def build_pipeline(ctx: BuildContext):
                 "--settings-json", outputs["settings_json"],
             ],
             outputs=[
-                ProcessingOutput(
-                    output_name="resolved",
-                    s3_output=ProcessingS3Output(
-                        s3_uri=Join(
-                            on="/",
-                            values=[
-                                "s3:/",
-                                ctx.artifact_bucket,
-                                ctx.pipeline_name,
-                                ExecutionVariables.PIPELINE_EXECUTION_ID,
-                                "resolved",
-                            ],
-                        ),
-                        local_path="/opt/ml/processing/output",
-                        s3_upload_mode="EndOfJob",
-                    ),
-                )
+                s3_processing_output(name="resolved", s3_uri=execution_uri(ctx, "resolved"), local_path="/opt/ml/processing/output")
             ],
         ),
     )

@@ -7,7 +7,7 @@ S3 prefix without collisions.
 
 from __future__ import annotations
 
-from pipeline_defs.building import new_pipeline, s3_processing_input, script_processor
+from pipeline_defs.building import execution_uri, new_pipeline, s3_processing_input, s3_processing_output, script_processor
 from pipeline_defs.context import BuildContext
 from pipeline_defs.schedules import Schedule
 
@@ -19,12 +19,6 @@ SCHEDULES = (
 
 
 def build_pipeline(ctx: BuildContext):
-    from sagemaker.core.shapes import (
-        ProcessingOutput,
-        ProcessingS3Output,
-    )
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
@@ -42,23 +36,7 @@ def build_pipeline(ctx: BuildContext):
                 s3_processing_input(name="shards", s3_uri=input_uri, local_path="/opt/ml/processing/input", sharded=True)
             ],
             outputs=[
-                ProcessingOutput(
-                    output_name="summaries",
-                    s3_output=ProcessingS3Output(
-                        s3_uri=Join(
-                            on="/",
-                            values=[
-                                "s3:/",
-                                ctx.artifact_bucket,
-                                ctx.pipeline_name,
-                                ExecutionVariables.PIPELINE_EXECUTION_ID,
-                                "summaries",
-                            ],
-                        ),
-                        local_path="/opt/ml/processing/output",
-                        s3_upload_mode="EndOfJob",
-                    ),
-                )
+                s3_processing_output(name="summaries", s3_uri=execution_uri(ctx, "summaries"), local_path="/opt/ml/processing/output")
             ],
         ),
     )

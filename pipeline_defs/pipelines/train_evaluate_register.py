@@ -6,10 +6,12 @@ Preprocess -> Train -> Evaluate -> (MSE <= threshold) ? CreateModel + Register +
 from __future__ import annotations
 
 from pipeline_defs.building import (
+    execution_uri,
     cost_tag_shapes,
     model_networking,
     new_pipeline,
     s3_processing_input,
+    s3_processing_output,
     script_processor,
     sklearn_image_uri,
     training_output,
@@ -31,13 +33,8 @@ MODEL_PACKAGE_GROUP = "abalone-regression"
 
 
 def build_pipeline(ctx: BuildContext):
-    from sagemaker.core.shapes import (
-        ProcessingOutput,
-        ProcessingS3Output,
-    )
     from sagemaker.core.transformer import Transformer
     from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import (
         ParameterFloat,
@@ -73,19 +70,6 @@ def build_pipeline(ctx: BuildContext):
         name="ModelApprovalStatus", default_value="PendingManualApproval"
     )
 
-    def run_prefix(*parts: str) -> Join:
-        """Per-execution S3 location under the pipeline's own prefix."""
-        return Join(
-            on="/",
-            values=[
-                "s3:/",
-                ctx.artifact_bucket,
-                ctx.pipeline_name,
-                ExecutionVariables.PIPELINE_EXECUTION_ID,
-                *parts,
-            ],
-        )
-
     processor = script_processor(ctx, step="Preprocess", image_uri=image, instance_count=processing_instance_count)
     splits = ("train", "validation", "test")
     step_process = ProcessingStep(
@@ -96,14 +80,7 @@ def build_pipeline(ctx: BuildContext):
                 s3_processing_input(name="raw", s3_uri=input_data, local_path="/opt/ml/processing/input")
             ],
             outputs=[
-                ProcessingOutput(
-                    output_name=name,
-                    s3_output=ProcessingS3Output(
-                        s3_uri=run_prefix("preprocess", name),
-                        local_path=f"/opt/ml/processing/{name}",
-                        s3_upload_mode="EndOfJob",
-                    ),
-                )
+                s3_processing_output(name=name, s3_uri=execution_uri(ctx, "preprocess", name), local_path=f"/opt/ml/processing/{name}")
                 for name in splits
             ],
         ),
@@ -152,14 +129,7 @@ def build_pipeline(ctx: BuildContext):
                 s3_processing_input(name="test", s3_uri=split_uri("test"), local_path="/opt/ml/processing/test"),
             ],
             outputs=[
-                ProcessingOutput(
-                    output_name="evaluation",
-                    s3_output=ProcessingS3Output(
-                        s3_uri=run_prefix("evaluation"),
-                        local_path="/opt/ml/processing/evaluation",
-                        s3_upload_mode="EndOfJob",
-                    ),
-                )
+                s3_processing_output(name="evaluation", s3_uri=execution_uri(ctx, "evaluation"), local_path="/opt/ml/processing/evaluation")
             ],
         ),
         property_files=[evaluation_report],
@@ -198,7 +168,7 @@ def build_pipeline(ctx: BuildContext):
         model_name=step_create_model.properties.ModelName,
         instance_count=1,
         instance_type=ctx.default_instance_type,
-        output_path=run_prefix("transform"),
+        output_path=execution_uri(ctx, "transform"),
         accept="text/csv",
         assemble_with="Line",
         output_kms_key=ctx.kms_key,
