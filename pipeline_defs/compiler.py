@@ -29,7 +29,7 @@ from pipeline_defs.loader import (
     registered_module,
 )
 from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG, Guardrail, GuardrailExemption, Schedule
-from pipeline_defs.validation import PlatformValues, validate_definition
+from pipeline_defs.validation import PlatformValues, iter_steps, validate_definition
 
 MANIFEST_FILE_NAME = "manifest.json"
 
@@ -278,7 +278,7 @@ def tag_isolation_exemptions(definition: dict, *, pipeline_name: str) -> list[st
     refuses the same steps unless the module declared the exemption.
     """
     tagged = []
-    for step in sdk_offline.iter_steps(definition.get("Steps", [])):
+    for step, _ in iter_steps(definition.get("Steps", [])):
         if step.get("Type") not in ISOLATABLE_STEP_TYPES or _isolation_is_on(step):
             continue
         tags = step["Arguments"].setdefault("Tags", [])
@@ -295,7 +295,7 @@ def name_unnamed_training_jobs(definition: dict, *, ctx: BuildContext) -> list[s
     then name the job ``pipelines-...``, outside the execution role's ``<prefix>-*`` scope.
     """
     named = []
-    for step in sdk_offline.iter_steps(definition.get("Steps", [])):
+    for step, _ in iter_steps(definition.get("Steps", [])):
         arguments = step.get("Arguments")
         if step.get("Type") == "Training" and isinstance(arguments, dict) and not arguments.get("TrainingJobName"):
             arguments["TrainingJobName"] = ctx.job_name(step["Name"])

@@ -80,6 +80,7 @@ with sdk_environment():
     from sagemaker.mlops.workflow._steps_compiler import StepsCompiler  # noqa: E402
 
 from pipeline_defs import placeholders  # noqa: E402
+from pipeline_defs.validation import iter_steps  # noqa: E402
 
 SDK_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "sagemaker-mlops", "sagemaker-train", "sagemaker-serve")
 SDK_VERSIONS: dict[str, str] = {
@@ -565,27 +566,17 @@ def pickle_by_value(module: Any) -> Iterator[None]:
 _UUID_SUFFIX = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def iter_steps(steps: list[dict]) -> Iterator[dict]:
-    """Every step of a definition, including those inside condition branches."""
-    for step in steps:
-        yield step
-        arguments = step.get("Arguments") or {}
-        if step.get("Type") == "Condition":
-            yield from iter_steps(arguments.get("IfSteps", []))
-            yield from iter_steps(arguments.get("ElseSteps", []))
-
-
 def unnamed_function_steps(definition: dict) -> list[str]:
     """``@step`` names the SDK generated from a uuid (not stable between builds)."""
     return [
-        step["Name"] for step in iter_steps(definition.get("Steps", [])) if _UUID_SUFFIX.search(step["Name"])
+        step["Name"] for step, _ in iter_steps(definition.get("Steps", [])) if _UUID_SUFFIX.search(step["Name"])
     ]
 
 
 def relativize_descriptions(definition: dict, *, root: Path) -> None:
     """A ``@step`` without docstring gets its absolute file path as description; make it relative."""
     root_text = str(root)
-    for step in iter_steps(definition.get("Steps", [])):
+    for step, _ in iter_steps(definition.get("Steps", [])):
         description = step.get("Description")
         if isinstance(description, str) and os.path.isabs(description):
             try:

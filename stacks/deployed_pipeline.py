@@ -16,7 +16,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from stacks.definition_parts import split_definition
-from stacks.nag import acknowledge_wildcards
+from stacks.nag import acknowledge_grants
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
@@ -108,11 +108,9 @@ class DeployedPipeline(Construct):
             path.write_text(compiled.definition, encoding="utf-8")
             asset = s3_assets.Asset(self, "Definition", path=str(path))
             asset.grant_read(upsert_function)
-            reader_policy = upsert_function.grant_principal.node.find_child("DefaultPolicy")
-            acknowledge_wildcards(
-                scope=reader_policy,
-                document=reader_policy.document,
-                reasons={"": "CDK's read grant on the definition assets in the bootstrap bucket: object reads only."},
+            acknowledge_grants(
+                role=upsert_function.grant_principal,
+                reason="CDK's read grant on the definition assets in the bootstrap bucket: object reads only.",
             )
             self.definition_asset: s3_assets.Asset | None = asset
             # CloudFormation substitutes nothing inside an asset: the handler does, with these values.

@@ -74,3 +74,9 @@ def acknowledge_wildcards(*, scope: IConstruct, document: iam.PolicyDocument, re
 def acknowledge(*, scope: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one AwsSolutions finding (``AwsSolutions-IAM4[...]``) on one construct."""
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason))
+
+
+def acknowledge_grants(*, role: IConstruct, reason: str) -> None:
+    """Acknowledge the wildcards CDK's ``grant*`` calls put in a role's default policy (statements without a Sid)."""
+    policy = role.node.find_child("DefaultPolicy")
+    acknowledge_wildcards(scope=policy, document=policy.document, reasons={"": reason})

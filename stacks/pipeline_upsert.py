@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
 
 LAMBDA_SRC = Path(__file__).resolve().parents[1] / "lambda_src"
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -97,9 +97,7 @@ class PipelineUpsertProvider(Construct):
             rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             reason="CDK's Provider framework function writes only its own logs with this policy.",
         )
-        framework_policy = framework.node.find_child("ServiceRole").node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            scope=framework_policy,
-            document=framework_policy.document,
-            reasons={"": "CDK's Provider framework invokes the upsert function and its versions (<arn>:*), nothing else."},
+        acknowledge_grants(
+            role=framework.node.find_child("ServiceRole"),
+            reason="CDK's Provider framework invokes the upsert function and its versions (<arn>:*), nothing else.",
         )

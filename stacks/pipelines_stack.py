@@ -15,7 +15,7 @@ from stacks.deployed_pipeline import DeployedPipeline
 from stacks.guardrails_stack import GuardrailsStack
 from stacks.job_network import JobNetworkIds
 from stacks.pipeline_upsert import PipelineUpsertProvider
-from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.nag import acknowledge, acknowledge_grants
 from stacks.notifications import FailureNotifications
 from stacks.schedule_plan import PlannedSchedule
 from stacks.schedules import PipelineSchedules
@@ -135,14 +135,10 @@ def acknowledge_bucket_deployment(*, function: IConstruct) -> None:
         rule="AwsSolutions-L1",
         reason="CDK's BucketDeployment function pins its Python runtime to match its AWS CLI layer; it moves with aws-cdk-lib.",
     )
-    policy = function.node.find_child("ServiceRole").node.find_child("DefaultPolicy")
-    acknowledge_wildcards(
-        scope=policy,
-        document=policy.document,
-        reasons={
-            "": "CDK's BucketDeployment grants: read the CDK asset bucket, write job files into this environment's "
-            "artifact bucket, and data-key operations on the environment key; nothing beyond those two buckets."
-        },
+    acknowledge_grants(
+        role=function.node.find_child("ServiceRole"),
+        reason="CDK's BucketDeployment grants: read the CDK asset bucket, write job files into this environment's "
+        "artifact bucket, and data-key operations on the environment key; nothing beyond those two buckets.",
     )
 
 

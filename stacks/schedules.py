@@ -23,7 +23,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.nag import acknowledge, acknowledge_grants
 from stacks.schedule_plan import PlannedSchedule
 from stacks.step_functions import FunctionPlacement, HandlerFunction
 
@@ -94,11 +94,9 @@ class PipelineSchedules(Construct):
             )
             # Lambda writes failed asynchronous events with the function's role: it needs the queue's key too.
             guard_dead_letters.grant_send_messages(self.guard.function)
-            guard_policy = self.guard.function.role.node.find_child("DefaultPolicy")
-            acknowledge_wildcards(
-                scope=guard_policy,
-                document=guard_policy.document,
-                reasons={"": "Data-key variants on the environment key only, which encrypts the guard's dead-letter queue."},
+            acknowledge_grants(
+                role=self.guard.function.role,
+                reason="Data-key variants on the environment key only, which encrypts the guard's dead-letter queue.",
             )
             guarded = sorted({pipeline_arns[p.pipeline_name] for p in deployed if p.skip_if_running}, key=str)
             self.guard.function.add_to_role_policy(
@@ -205,11 +203,9 @@ class PipelineSchedules(Construct):
         role = self._role(planned=planned, service="scheduler.amazonaws.com", pipeline_arn=pipeline_arn, stack=stack)
         # Scheduler writes undeliverable starts to the queue with the schedule's own role.
         self.dead_letters.grant_send_messages(role)
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            scope=policy,
-            document=policy.document,
-            reasons={"": "Data-key variants on the environment key only, which encrypts the dead-letter queue this schedule writes to."},
+        acknowledge_grants(
+            role=role,
+            reason="Data-key variants on the environment key only, which encrypts the dead-letter queue this schedule writes to.",
         )
         common = {
             "role_arn": role.role_arn,

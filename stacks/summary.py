@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from pipeline_defs.sdk_offline import iter_steps
+from pipeline_defs.validation import iter_steps
 from stacks.schedule_expressions import ScheduleExpressionError, next_runs
 
 HEADERS = ("environment", "pipeline", "steps", "schedules (next run)", "guardrail exemptions")
@@ -65,7 +65,7 @@ def summary_rows(*, stages: Iterable[Any], now: datetime) -> list[SummaryRow]:
                 SummaryRow(
                     environment=stage.config.name,
                     pipeline=item.pipeline_name,
-                    steps=sum(1 for _ in iter_steps(json.loads(item.definition).get("Steps", []))),
+                    steps=sum(1 for _step in iter_steps(json.loads(item.definition).get("Steps", []))),
                     schedules="; ".join(own) or "-",
                     exemptions="; ".join(exemptions) or "-",
                 )

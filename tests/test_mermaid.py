@@ -9,7 +9,7 @@ import pytest
 
 from pipeline_defs.compiler import CompiledPipeline
 from pipeline_defs.mermaid import definition_to_mermaid
-from pipeline_defs.sdk_offline import iter_steps
+from pipeline_defs.validation import iter_steps
 from stacks.review_assembly import load_environments
 from stacks.review_files import REVIEW_DIRECTORY, write_review_files
 
@@ -108,7 +108,7 @@ def synthesized_definitions(synth_dir: Path) -> dict[str, dict]:
 def test_every_step_of_the_shipped_pipelines_is_a_node(synthesized_definitions: dict[str, dict]) -> None:
     for name, definition in synthesized_definitions.items():
         text = definition_to_mermaid(definition)
-        steps = [step["Name"] for step in iter_steps(definition["Steps"])]
+        steps = [step["Name"] for step, _ in iter_steps(definition["Steps"])]
         nodes = [line for line in text.splitlines() if "<br/><i>" in line]
         assert len(nodes) == len(steps), name
         assert all(any(f'"{step}<br/>' in node for node in nodes) for step in steps), name
