@@ -7,39 +7,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from pipeline_defs.errors import PipelineDefinitionError
-from stacks.config import ConfigError, load_environments, select_environments
-from stacks.deployed_pipeline import PlaceholderError
-from stacks.schedule_plan import ScheduleError
+from base.config import REPRODUCIBLE_OUTPUT, load_environments, project_context, select_environments
+from base.errors import ExitCode, UserError
 from stacks.stage import PlatformStage
 from stacks.summary import print_synth_summary
-
-PROJECT_ROOT = Path(__file__).resolve().parent
-
-
-def project_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The context the CDK CLI would pass: its own settings, cdk.json's, then cached lookups."""
-    settings = json.loads((root / "cdk.json").read_text())
-    context = {
-        "aws:cdk:enable-path-metadata": True,
-        "aws:cdk:enable-asset-metadata": True,
-        "aws:cdk:version-reporting": settings.get("versionReporting", True),
-        **settings["context"],
-        **REPRODUCIBLE_OUTPUT,
-    }
-    cached = root / "cdk.context.json"
-    if cached.exists():
-        context.update(json.loads(cached.read_text()))
-    return context
-
-
-# Stack traces in assembly metadata name the jsii kernel's temporary directory: off, so output is byte-stable.
-REPRODUCIBLE_OUTPUT = {"aws:cdk:disable-stack-trace": True, "aws:cdk:disable-creation-stack-traces": True}
 
 
 def build_app(*, app: cdk.App) -> cdk.App:
@@ -66,18 +41,18 @@ def nag_violations(*, outdir: Path) -> list[str]:
 
 
 def main() -> None:
-    # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `python app.py` reads cdk.json itself.
-    context = REPRODUCIBLE_OUTPUT if "CDK_CONTEXT_JSON" in os.environ else project_context()
     try:
+        # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `python app.py` reads cdk.json itself.
+        context = REPRODUCIBLE_OUTPUT if "CDK_CONTEXT_JSON" in os.environ else project_context()
         app = build_app(app=cdk.App(context=context))
-    except (ConfigError, PipelineDefinitionError, ScheduleError, PlaceholderError) as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(error.exit_code)
     assembly = app.synth()
     violations = nag_violations(outdir=Path(assembly.directory))
     if violations:
         print("error: cdk-nag findings without an acknowledgment:", *violations, sep="\n  ", file=sys.stderr)
-        sys.exit(3)
+        sys.exit(ExitCode.CHECK_FAILED)
     print_synth_summary(app=app)
 
 

@@ -18,17 +18,16 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
 
-import app as cdk_app  # noqa: E402
 import stacks.deployed_pipeline as deployed_pipeline  # noqa: E402
-from stacks.config import EnvironmentConfig  # noqa: E402
-from stacks.pipeline_compilation import compile_pipelines  # noqa: E402
+from base.config import EnvironmentConfig, project_context  # noqa: E402
+from planning.compilation import compile_pipelines  # noqa: E402
 from stacks.stage import PlatformStage  # noqa: E402
 
 TEMPLATE_LIMIT = 1_000_000
 
 
 def _sizes(*, outdir: Path, compiled: tuple) -> tuple[dict[str, int], int]:
-    app = cdk.App(outdir=str(outdir), context=cdk_app.project_context())
+    app = cdk.App(outdir=str(outdir), context=project_context())
     PlatformStage(app, "sandbox", config=EnvironmentConfig(name="sandbox"), compiled=compiled)
     app.synth()
     (path,) = (outdir / "assembly-sandbox").glob("sandboxPipelines*.template.json")

@@ -3,7 +3,7 @@
 ``python -m pipeline_defs run-local PIPELINE --bucket NAME``: run one pipeline with the SDK's
 ``LocalPipelineSession`` (needs a Docker engine; without one it exits 3 naming the job tests).
 
-Environment settings come from cdk.json's context ``environments`` through ``stacks.config``
+Environment settings come from cdk.json's context ``environments`` through ``base.config``
 when both exist; otherwise from ``--region`` and the defaults, so a checkout without the stacks
 (or without cdk.json) still compiles.
 """
@@ -27,7 +27,7 @@ def _environment_settings(env_name: str, cdk_json: Path) -> Any | None:
     if not cdk_json.exists():
         return None
     try:
-        from stacks.config import load_environments
+        from base.config import load_environments
     except ImportError:
         return None
     context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context", {})

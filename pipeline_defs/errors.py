@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from base.errors import UserError
 
-class PipelineDefinitionError(Exception):
+
+class PipelineDefinitionError(UserError):
     """A pipeline module or definition is wrong; the message names module, pipeline, step, field."""
 
     def __init__(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pipeline_defs.context import PIPELINE_TAG
-from stacks.config import ConfigError, load_environments
+from base.config import ConfigError, load_environments
 
 ROOT = Path(__file__).resolve().parents[1]
 UNTAGGED = "(no pipeline tag)"

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from base.errors import UserError
 from stacks.definition_parts import split_definition
 from stacks.nag import acknowledge_grants
 
@@ -33,7 +34,7 @@ PSEUDO_PARAMETER_VALUES = {
 PSEUDO_PARAMETERS = tuple(PSEUDO_PARAMETER_VALUES)
 
 
-class PlaceholderError(ValueError):
+class PlaceholderError(UserError, ValueError):
     """A definition uses a ``${Name}`` this stack has no value for."""
 
 

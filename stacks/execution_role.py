@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config import EnvironmentConfig
+from base.config import EnvironmentConfig
 from stacks.guardrail_policies import job_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 

@@ -12,7 +12,7 @@ from typing import Sequence
 from aws_cdk import aws_iam as iam
 
 from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
-from stacks.config import NVME_INSTANCE_PATTERNS, EnvironmentConfig
+from base.config import NVME_INSTANCE_PATTERNS, EnvironmentConfig
 
 # Actions that carry sagemaker:VpcSubnets / VpcSecurityGroupIds / NetworkIsolation.
 VPC_JOB_ACTIONS = (

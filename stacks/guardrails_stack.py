@@ -8,7 +8,7 @@ from aws_cdk import RemovalPolicy, Stack
 from constructs import Construct
 
 from stacks.artifact_store import ArtifactStore
-from stacks.config import EnvironmentConfig
+from base.config import EnvironmentConfig
 from stacks.execution_role import ExecutionRole, PermissionBoundary
 
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.config import ExistingVpc
+from base.config import ExistingVpc
 from stacks.nag import acknowledge
 
 INTERFACE_ENDPOINTS = {

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config import EnvironmentConfig
+from base.config import EnvironmentConfig
 from stacks.guardrail_policies import network_guardrail_statements
 from stacks.job_network import JobNetwork, JobNetworkIds, existing_job_network_ids
 from stacks.step_functions import FunctionPlacement

@@ -10,14 +10,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from stacks.artifact_store import artifact_bucket_name
-from stacks.config import EnvironmentConfig
+from base.config import EnvironmentConfig
 from stacks.deployed_pipeline import DeployedPipeline
 from stacks.guardrails_stack import GuardrailsStack
 from stacks.job_network import JobNetworkIds
 from stacks.pipeline_upsert import PipelineUpsertProvider
 from stacks.nag import acknowledge, acknowledge_grants
 from stacks.notifications import FailureNotifications
-from stacks.schedule_plan import PlannedSchedule
+from planning.schedules import PlannedSchedule
 from stacks.schedules import PipelineSchedules
 from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, FunctionPlacement, StepFunctions
 

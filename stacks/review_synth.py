@@ -7,17 +7,17 @@ temporary directory that shares this checkout's ``.venv`` and ``node_modules`` t
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+from base import offline_synth
+from base.errors import UserError
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIRECTORIES = (".venv", "node_modules")
-SIBLING_DIRECTORIES = ("shared",)
-"""Directories next to the checkout that the build reads (``../shared/schemas``)."""
 SYNTH_TIMEOUT_SECONDS = 900
 CDK_DIFF_TIMEOUT_SECONDS = 120
 
@@ -43,10 +43,7 @@ def resolve_ref(*, ref: str, repo: Path = ROOT) -> str:
 
 
 def export_commit(*, commit: str, destination: Path, repo: Path = ROOT) -> None:
-    """The commit's files in ``destination``, plus symlinks to this checkout's shared directories.
-
-    ``destination``'s parent also gets links to the directories next to the checkout.
-    """
+    """The commit's files in ``destination``, plus symlinks to this checkout's shared directories."""
     result = subprocess.run(["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=False)
     if result.returncode != 0:
         raise ReviewError(f"git archive {commit} failed: {result.stderr.decode(errors='replace').strip()}")
@@ -56,48 +53,16 @@ def export_commit(*, commit: str, destination: Path, repo: Path = ROOT) -> None:
     for name in SHARED_DIRECTORIES:
         if (repo / name).exists() and not (destination / name).exists():
             (destination / name).symlink_to(repo / name, target_is_directory=True)
-    for name in SIBLING_DIRECTORIES:
-        sibling, linked = repo.parent / name, destination.parent / name
-        if sibling.is_dir() and not linked.exists():
-            linked.symlink_to(sibling, target_is_directory=True)
-
-
-def project_context(*, root: Path) -> dict:
-    """The context the CDK CLI would pass to the app checked out at ``root``."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        from app import project_context as context_of
-    finally:
-        sys.path.remove(str(ROOT))
-    return context_of(root=root)
 
 
 def start_synth(*, tree: Path, outdir: Path, workdir: Path) -> subprocess.Popen:
     """``app.py`` of ``tree`` into ``outdir``, as the CLI runs it, without AWS credentials or config."""
     if not (tree / "app.py").exists():
         raise ReviewError(f"{tree} has no app.py to synthesize")
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "CDK_OUTDIR": str(outdir),
-            "CDK_CONTEXT_JSON": json.dumps(project_context(root=tree)),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-            "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "TZ": "UTC",
-        }
-    )
-    env.pop("PYTHONPATH", None)
-    return subprocess.Popen(
-        [sys.executable, str(tree / "app.py")],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    try:
+        return offline_synth.start_synth(tree=tree, outdir=outdir, workdir=workdir)
+    except UserError as error:
+        raise ReviewError(f"synth of {tree} cannot start: {error}") from None
 
 
 def wait_for_synth(*, process: subprocess.Popen, label: str) -> None:

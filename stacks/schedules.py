@@ -24,7 +24,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.nag import acknowledge, acknowledge_grants
-from stacks.schedule_plan import PlannedSchedule
+from planning.schedules import PlannedSchedule
 from stacks.step_functions import FunctionPlacement, HandlerFunction
 
 RETRY_ATTEMPTS = 3

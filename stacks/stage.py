@@ -9,13 +9,13 @@ from aws_cdk import Environment, RemovalPolicy, Stage, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.config import APP_NAME, EnvironmentConfig
+from base.config import APP_NAME, EnvironmentConfig
 from stacks.guardrails_stack import GuardrailsStack
 from stacks.network_stack import NetworkStack
-from stacks.pipeline_compilation import compile_pipelines, with_isolation_exemptions
+from planning.compilation import compile_pipelines, with_isolation_exemptions
 from stacks.pipelines_stack import PipelinesStack
 from stacks.review_files import write_review_files
-from stacks.schedule_plan import plan_schedules
+from planning.schedules import plan_schedules
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline

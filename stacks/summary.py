@@ -14,7 +14,7 @@ from typing import IO, Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from pipeline_defs.validation import iter_steps
-from stacks.schedule_expressions import ScheduleExpressionError, next_runs
+from planning.schedule_expressions import ScheduleExpressionError, next_runs
 
 HEADERS = ("environment", "pipeline", "steps", "schedules (next run)", "guardrail exemptions")
 

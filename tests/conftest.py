@@ -15,11 +15,12 @@ from support.assembly import Assembly  # noqa: E402
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``cdk.out`` of the app exactly as the CLI runs it, with the network blocked and no AWS credentials."""
+    from support.environments import app_context
     from support.synth import synth_in_subprocess
 
     workdir = tmp_path_factory.mktemp("synth")
     outdir = workdir / "cdk.out"
-    synth_in_subprocess(outdir=outdir, cwd=workdir, extra_env={"TZ": "UTC", "PYTHONHASHSEED": "1"}, block_network=True)
+    synth_in_subprocess(outdir=outdir, cwd=workdir, extra_env={"TZ": "UTC", "PYTHONHASHSEED": "1"}, block_network=True, context=app_context())
     return outdir
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.config import ConfigError, EnvironmentConfig, load_environments, parse_environment, select_environments
+from base.config import ConfigError, EnvironmentConfig, load_environments, parse_environment, select_environments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,8 +114,8 @@ def test_selecting_an_unknown_environment_lists_the_known_ones() -> None:
     environments = {"sandbox": EnvironmentConfig(name="sandbox"), "prod": EnvironmentConfig(name="prod")}
     assert [c.name for c in select_environments(environments=environments, selected=None)] == ["prod", "sandbox"]
     assert [c.name for c in select_environments(environments=environments, selected="prod")] == ["prod"]
-    with pytest.raises(ConfigError, match=r"context 'env' is 'staging': expected one of \['prod', 'sandbox'\]"):
-        select_environments(environments=environments, selected="staging")
+    with pytest.raises(ConfigError, match=r"context 'env' is 'nosuchenv': expected one of \['prod', 'sandbox'\]"):
+        select_environments(environments=environments, selected="nosuchenv")
 
 
 def _run_app(tmp_path: Path, context: dict) -> subprocess.CompletedProcess[str]:
@@ -128,9 +128,9 @@ def test_app_exits_non_zero_with_the_message_and_keeps_the_previous_output(tmp_p
     previous = tmp_path / "out" / "previous.template.json"
     previous.parent.mkdir()
     previous.write_text("{}")
-    result = _run_app(tmp_path, {"env": "staging"})
+    result = _run_app(tmp_path, {"env": "nosuchenv"})
     assert result.returncode == 2
-    assert "error: context 'env' is 'staging': expected one of ['sandbox']" in result.stderr
+    assert "error: context 'env' is 'nosuchenv': expected one of ['sandbox']" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["previous.template.json"]
 

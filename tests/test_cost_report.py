@@ -65,7 +65,7 @@ def test_main_prints_the_report_with_a_given_client(capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--env", "staging", "--start", "2026-11-01", "--end", "2026-11-02"], "--env 'staging' is not an environment"), (["--env", "prod", "--start", "2026-11-02", "--end", "2026-11-01"], "must be after --start")],
+    [(["--env", "nosuchenv", "--start", "2026-11-01", "--end", "2026-11-02"], "--env 'nosuchenv' is not an environment"), (["--env", "prod", "--start", "2026-11-02", "--end", "2026-11-01"], "must be after --start")],
 )
 def test_bad_arguments(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cost_report.main(argv) == 2

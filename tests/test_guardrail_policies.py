@@ -12,8 +12,9 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
+from support.environments import app_context
 import app as cdk_app
-from stacks.config import parse_environment
+from base.config import parse_environment
 from stacks.guardrail_policies import NETWORK_ISOLATION_EXEMPTION_TAG
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate, matching_sids
@@ -106,7 +107,7 @@ def exempting(tmp_path_factory: pytest.TempPathFactory) -> RoleUnderTest:
     outdir = tmp_path_factory.mktemp("exempting")
     app = cdk.App(
         outdir=str(outdir),
-        context={**cdk_app.project_context(), "environments": {"lab": {"networkIsolationExemptions": ["smp-lab-batch"]}}},
+        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": ["smp-lab-batch"]}}},
     )
     cdk_app.build_app(app=app).synth()
     return _role_under_test(Assembly(outdir), "lab")

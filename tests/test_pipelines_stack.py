@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from stacks.config import EnvironmentConfig
-from stacks.pipeline_compilation import compile_pipelines
+from base.config import EnvironmentConfig
+from support.environments import app_context
+from planning.compilation import compile_pipelines
 from support.assembly import Assembly, StackTemplate, unsubstituted
 from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
@@ -138,7 +139,7 @@ def _synth_stage(outdir: Path, compiled: list) -> Path:
     import app as cdk_app
     from stacks.stage import PlatformStage
 
-    app = cdk.App(outdir=str(outdir), context=cdk_app.project_context())
+    app = cdk.App(outdir=str(outdir), context=app_context())
     PlatformStage(app, "sandbox", config=EnvironmentConfig(name="sandbox"), compiled=compiled)
     app.synth()
     return outdir / "assembly-sandbox"

@@ -12,8 +12,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
+from support.environments import app_context
 import app as cdk_app
-from stacks.config import EnvironmentConfig
+from base.config import EnvironmentConfig
 from stacks.stage import PlatformStage
 from support.synth import synth_in_subprocess
 
@@ -65,7 +66,7 @@ def test_every_acknowledgment_is_for_a_named_rule_with_a_specific_reason(synth_d
 
 
 def test_a_new_wildcard_is_a_finding(tmp_path: Path) -> None:
-    app = cdk.App(outdir=str(tmp_path), context=cdk_app.project_context())
+    app = cdk.App(outdir=str(tmp_path), context=app_context())
     stage = PlatformStage(app, "lab", config=EnvironmentConfig(name="lab"))
     stage.guardrails.execution_role.role.add_to_principal_policy(
         iam.PolicyStatement(sid="Unreviewed", actions=["s3:*"], resources=["*"])
@@ -78,7 +79,7 @@ def test_a_new_wildcard_is_a_finding(tmp_path: Path) -> None:
 def test_two_synths_are_byte_identical(synth_dir: Path, tmp_path: Path) -> None:
     """The session's synth (network blocked, UTC) against one in another directory, zone and hash seed."""
     first, second = synth_dir, tmp_path / "elsewhere" / "out-2"
-    synth_in_subprocess(outdir=second, cwd=tmp_path, extra_env={"TZ": "Asia/Tokyo", "PYTHONHASHSEED": "2"}, block_network=False)
+    synth_in_subprocess(outdir=second, cwd=tmp_path, extra_env={"TZ": "Asia/Tokyo", "PYTHONHASHSEED": "2"}, block_network=False, context=app_context())
 
     first_files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
@@ -91,11 +92,13 @@ def test_two_synths_are_byte_identical(synth_dir: Path, tmp_path: Path) -> None:
 
 def test_the_network_block_used_for_synth_really_blocks(tmp_path: Path) -> None:
     """Guards the offline proof above: with the same sitecustomize, a connection attempt fails."""
-    from support.synth import BLOCK_NETWORK
+    import shutil
+
+    from base import network_block
 
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCK_NETWORK)
+    shutil.copyfile(network_block.__file__, site / "sitecustomize.py")
     probe = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9))\nexcept OSError as e:\n    print(e)\n"
-    result = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
-    assert "network access during synth" in result.stdout, result.stderr
+    result = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "PD_INSTALL_GUARD": "1"}, capture_output=True, text=True, timeout=60)
+    assert "network access during an offline run" in result.stdout, result.stderr

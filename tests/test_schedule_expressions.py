@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from stacks.schedule_expressions import ScheduleExpressionError, next_runs, validate
+from planning.schedule_expressions import ScheduleExpressionError, next_runs, validate
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from pipeline_defs.schedules import Schedule
-from stacks.config import EnvironmentConfig, ScheduleOverride
-from stacks.pipeline_compilation import compile_pipelines
-from stacks.schedule_plan import ScheduleError, plan_schedules
+from base.config import EnvironmentConfig, ScheduleOverride
+from planning.compilation import compile_pipelines
+from planning.schedules import ScheduleError, plan_schedules
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from app import project_context
-from stacks.config import EnvironmentConfig, ExistingVpc
+from support.environments import app_context
+from base.config import EnvironmentConfig, ExistingVpc
 from stacks.stage import PlatformStage
 from support.assembly import Assembly
 
@@ -144,7 +144,7 @@ def test_prod_spans_three_azs_from_the_committed_context(assembly: Assembly) -> 
 
 
 def test_existing_vpc_creates_no_network_and_pins_its_ids() -> None:
-    app = cdk.App(context=project_context())
+    app = cdk.App(context=app_context())
     config = EnvironmentConfig(
         name="shared",
         existing_vpc=ExistingVpc(

@@ -16,14 +16,14 @@ TEST_SIGNING_SEED = "tests-only signing seed"
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import pd_offline_guard  # noqa: E402
+from base import network_block  # noqa: E402
 
 
 @pytest.fixture
 def offline_guard():
     """Network blocked (and attempts recorded) for one test: compiling must not need it."""
-    with pd_offline_guard.blocked():
-        yield pd_offline_guard
+    with network_block.blocked():
+        yield network_block
 
 
 TEST_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"
@@ -48,15 +48,15 @@ def compiled(sandbox_context):
     """Every pipeline compiled once for the sandbox, with the network blocked."""
     previous = os.environ.get("PIPELINE_DEFS_SIGNING_SEED")
     os.environ["PIPELINE_DEFS_SIGNING_SEED"] = TEST_SIGNING_SEED
-    attempts_before = len(pd_offline_guard.ATTEMPTS)
+    attempts_before = len(network_block.ATTEMPTS)
     try:
-        with pd_offline_guard.blocked(), warnings.catch_warnings():
+        with network_block.blocked(), warnings.catch_warnings():
             from pipeline_defs.compiler import compile_environment
 
             warnings.simplefilter("error", UserWarning)
             warnings.filterwarnings("ignore", message="Running within a PipelineSession")
             results = compile_environment(sandbox_context)
-        assert pd_offline_guard.ATTEMPTS[attempts_before:] == [], "the compile tried to reach the network"
+        assert network_block.ATTEMPTS[attempts_before:] == [], "the compile tried to reach the network"
     finally:
         if previous is None:
             os.environ.pop("PIPELINE_DEFS_SIGNING_SEED", None)

@@ -10,15 +10,17 @@ from pathlib import Path
 
 from conftest import REPO_ROOT, TEST_SIGNING_SEED
 
-GUARD_SOURCE = Path(__file__).resolve().parent / "pd_offline_guard.py"
+from base import network_block
+
+GUARD_SOURCE = Path(network_block.__file__)
 
 
 def test_in_process_compile_made_no_network_attempt(compiled):
     """The shared fixture compiled with sockets, DNS and botocore sends refused and recorded."""
-    import pd_offline_guard
+
 
     assert len(compiled) >= 5
-    assert pd_offline_guard.ATTEMPTS == []
+    assert network_block.ATTEMPTS == []
 
 
 def test_the_guard_really_blocks(offline_guard):
@@ -40,11 +42,8 @@ def test_the_guard_really_blocks(offline_guard):
 def _checkout_copy(root: Path) -> Path:
     """The package at a different absolute path and depth, with stray bytecode."""
     main = root / "deeper" / "checkout" / "main"
-    shutil.copytree(
-        REPO_ROOT / "pipeline_defs",
-        main / "pipeline_defs",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
+    for package in ("base", "pipeline_defs"):
+        shutil.copytree(REPO_ROOT / package, main / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     bytecode = main / "pipeline_defs" / "jobs" / "abalone_train" / "__pycache__" / "train.cpython-311.pyc"
     bytecode.parent.mkdir()
     bytecode.write_bytes(b"left behind by an editor")

@@ -8,12 +8,14 @@ what is allowed, because a silently defaulted guardrail is worse than a failed s
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-APP_NAME = "smp"
-"""Short prefix of every physical name the app creates (buckets, pipelines, policies)."""
+from base.errors import UserError
+from base.naming import APP_NAME, PIPELINE_NAME_PATTERN
 
 DEFAULT_ENVIRONMENT = "sandbox"
 
@@ -47,7 +49,7 @@ _REMOVAL_POLICIES = ("retain", "destroy")
 _ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A context value that cannot be used; the message names key, value and what is allowed."""
 
 
@@ -269,7 +271,7 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
     if "network_isolation_exemptions" in values:
         values["network_isolation_exemptions"] = _string_list(
             name, "networkIsolationExemptions", values["network_isolation_exemptions"],
-            re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$"), "pipeline names (letters, digits, hyphens)",
+            PIPELINE_NAME_PATTERN, "pipeline names (letters, digits, hyphens)",
         )
 
     if "step_image_uri" in values:
@@ -305,3 +307,40 @@ def select_environments(*, environments: Mapping[str, EnvironmentConfig], select
     if not isinstance(selected, str) or selected not in environments:
         raise ConfigError(f"context 'env' is {selected!r}: expected one of {sorted(environments)}")
     return [environments[selected]]
+
+
+# --- cdk.json: the one reader ----------------------------------------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REPRODUCIBLE_OUTPUT = {"aws:cdk:disable-stack-trace": True, "aws:cdk:disable-creation-stack-traces": True}
+"""Stack traces in assembly metadata name the jsii kernel's temporary directory: off, so output is byte-stable."""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path.name} line {error.lineno} column {error.colno}: {error.msg}; expected valid JSON (no trailing commas or comments)") from None
+
+
+def project_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The context the CDK CLI would pass: its own settings, ``cdk.json``'s, then cached lookups."""
+    settings = _read_json(root / "cdk.json")
+    if not isinstance(settings, dict) or not isinstance(settings.get("context", {}), dict):
+        raise ConfigError("cdk.json: expected an object whose 'context' is an object")
+    context = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "aws:cdk:version-reporting": settings.get("versionReporting", True),
+        **settings.get("context", {}),
+        **REPRODUCIBLE_OUTPUT,
+    }
+    cached = root / "cdk.context.json"
+    if cached.exists():
+        context.update(_read_json(cached))
+    return context
+
+
+def project_environments(*, root: Path = PROJECT_ROOT) -> dict[str, EnvironmentConfig]:
+    """Every environment of the project's ``cdk.json``, validated."""
+    return load_environments(project_context(root=root))

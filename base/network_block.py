@@ -1,8 +1,8 @@
 """Blocks and records every network attempt: sockets, DNS and botocore request sending.
 
-Used in-process by the shared compile fixture and copied as ``sitecustomize.py`` into the
-subprocesses of the determinism test, so it must not import anything outside the stdlib at
-module level.
+Synth and compile must work with no network; this proves it. Used in-process (``blocked()``) and
+copied as ``sitecustomize.py`` into subprocesses (``PD_INSTALL_GUARD=1``; attempts are appended to
+``PD_NETWORK_ATTEMPTS_FILE``), so it imports nothing outside the stdlib at module level.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _record(what: str) -> None:
 def _blocked(name: str):
     def refuse(*args, **kwargs):
         _record(f"{name}{args[1:2] if name.startswith('socket.') else args[:1]}")
-        raise NetworkBlocked(f"network blocked in tests: {name}")
+        raise NetworkBlocked(f"network access during an offline run: {name}")
 
     return refuse
 

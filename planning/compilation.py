@@ -1,22 +1,22 @@
-"""Synth-time bridge to ``pipeline_defs``: compile an environment's pipelines from its config."""
+"""Compile an environment's pipelines from its settings: the one bridge from config to ``pipeline_defs``."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING, Sequence
 
-from stacks.config import EnvironmentConfig
+from base.config import EnvironmentConfig
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.context import BuildContext
 
 
-def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline", ...]:
-    """Every pipeline module, compiled offline for this environment (names ``<prefix>-<module name>``)."""
-    from pipeline_defs.compiler import compile_environment
+def build_context_for(*, config: EnvironmentConfig) -> "BuildContext":
+    """The one mapping from an environment's settings to what a pipeline builder sees."""
     from pipeline_defs.context import context_for_environment
 
-    context = context_for_environment(
+    return context_for_environment(
         env_name=config.name,
         region=config.region,
         cost_tag_key=config.cost_tag_key,
@@ -25,7 +25,13 @@ def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline",
         name_prefix=config.resource_prefix,
         step_image_uri=config.step_image_uri,
     )
-    return compile_environment(context)
+
+
+def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline", ...]:
+    """Every pipeline module, compiled offline for this environment (names ``<prefix>-<module name>``)."""
+    from pipeline_defs.compiler import compile_environment
+
+    return compile_environment(build_context_for(config=config))
 
 
 def with_isolation_exemptions(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"]) -> EnvironmentConfig:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from stacks.config import EnvironmentConfig
-from stacks.schedule_expressions import ScheduleExpressionError, validate
+from base.config import EnvironmentConfig
+from base.errors import UserError
+from planning.schedule_expressions import ScheduleExpressionError, validate
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
@@ -23,7 +24,7 @@ MAX_RESOURCE_NAME = 64  # EventBridge rule and Scheduler schedule names
 MAX_PARAMETERS = 200  # SageMakerPipelineParameters.PipelineParameterList
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UserError, ValueError):
     """A schedule EventBridge would refuse or that would start a pipeline with a bad value."""
 
 
