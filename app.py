@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: one PlatformStage per environment in cdk.json context (or the one named by ``-c env=``)."""
+"""CDK entry point: settings → one plan per environment → staged files → stages → synth → review files and summary."""
 
 from __future__ import annotations
 
@@ -7,24 +7,41 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from base.config import REPRODUCIBLE_OUTPUT, load_environments, project_context, select_environments
 from base.errors import ExitCode, UserError
+from planning.plan import EnvironmentPlan, plan_environment
+from planning.review_files import write_review_files
+from planning.staging import PIPELINE_FILES_DIRECTORY, stage_pipeline_files
+from planning.summary import print_synth_summary
 from stacks.stage import PlatformStage
-from stacks.summary import print_synth_summary
 
 
-def build_app(*, app: cdk.App) -> cdk.App:
-    """Add the selected environments' stages and the cdk-nag checks to ``app``."""
+def add_environment(*, app: cdk.App, plan: EnvironmentPlan) -> PlatformStage:
+    """Stage the plan's asset files (the only write before synthesis), then render its stage."""
+    staged = stage_pipeline_files(plan=plan, directory=Path(app.outdir) / PIPELINE_FILES_DIRECTORY / plan.config.name)
+    return PlatformStage(app, plan.config.name, plan=plan, staged_files=staged)
+
+
+def build_app(*, app: cdk.App) -> list[PlatformStage]:
+    """Plan and add the selected environments' stages, and the cdk-nag checks, to ``app``."""
     raw = app.node.try_get_context("environments")
     environments = load_environments({} if raw is None else {"environments": raw})
-    for config in select_environments(environments=environments, selected=app.node.try_get_context("env")):
-        PlatformStage(app, config.name, config=config)
+    selected = select_environments(environments=environments, selected=app.node.try_get_context("env"))
+    plans = [plan_environment(config=config) for config in selected]
+    stages = [add_environment(app=app, plan=plan) for plan in plans]
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
-    return app
+    return stages
+
+
+def write_synth_outputs(*, stages: Sequence[PlatformStage]) -> None:
+    """After synthesis: the definitions and DAGs a reviewer reads, beside each stage's templates."""
+    for stage in stages:
+        write_review_files(outdir=Path(stage.outdir), compiled=stage.plan.pipelines)
 
 
 def nag_violations(*, outdir: Path) -> list[str]:
@@ -44,7 +61,8 @@ def main() -> None:
     try:
         # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `python app.py` reads cdk.json itself.
         context = REPRODUCIBLE_OUTPUT if "CDK_CONTEXT_JSON" in os.environ else project_context()
-        app = build_app(app=cdk.App(context=context))
+        app = cdk.App(context=context)
+        stages = build_app(app=app)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
@@ -53,7 +71,8 @@ def main() -> None:
     if violations:
         print("error: cdk-nag findings without an acknowledgment:", *violations, sep="\n  ", file=sys.stderr)
         sys.exit(ExitCode.CHECK_FAILED)
-    print_synth_summary(app=app)
+    write_synth_outputs(stages=stages)
+    print_synth_summary(plans=[stage.plan for stage in stages])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from stacks.definition_parts import split_definition  # noqa: E402
+from stacks.pipelines.definition_parts import split_definition  # noqa: E402
 from support.faults import Throttler  # noqa: E402
 from support.lambdas import load_handler  # noqa: E402
 

@@ -18,17 +18,20 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
 
-import stacks.deployed_pipeline as deployed_pipeline  # noqa: E402
 from base.config import EnvironmentConfig, project_context  # noqa: E402
 from planning.compilation import compile_pipelines  # noqa: E402
+from planning.plan import plan_environment  # noqa: E402
+from planning.staging import INLINE_DEFINITION_LIMIT, stage_pipeline_files  # noqa: E402
 from stacks.stage import PlatformStage  # noqa: E402
 
 TEMPLATE_LIMIT = 1_000_000
 
 
-def _sizes(*, outdir: Path, compiled: tuple) -> tuple[dict[str, int], int]:
+def _sizes(*, outdir: Path, compiled: tuple, inline_limit: int) -> tuple[dict[str, int], int]:
     app = cdk.App(outdir=str(outdir), context=project_context())
-    PlatformStage(app, "sandbox", config=EnvironmentConfig(name="sandbox"), compiled=compiled)
+    plan = plan_environment(config=EnvironmentConfig(name="sandbox"), compiled=compiled)
+    staged = stage_pipeline_files(plan=plan, directory=outdir / "pipeline-files", inline_limit=inline_limit)
+    PlatformStage(app, "sandbox", plan=plan, staged_files=staged)
     app.synth()
     (path,) = (outdir / "assembly-sandbox").glob("sandboxPipelines*.template.json")
     template = json.loads(path.read_text())
@@ -43,9 +46,8 @@ def _sizes(*, outdir: Path, compiled: tuple) -> tuple[dict[str, int], int]:
 def main() -> None:
     compiled = compile_pipelines(config=EnvironmentConfig(name="sandbox"))
     with tempfile.TemporaryDirectory() as scratch:
-        inline, inline_total = _sizes(outdir=Path(scratch, "inline"), compiled=compiled)
-        deployed_pipeline.INLINE_DEFINITION_LIMIT = 0
-        in_s3, s3_total = _sizes(outdir=Path(scratch, "s3"), compiled=compiled)
+        inline, inline_total = _sizes(outdir=Path(scratch, "inline"), compiled=compiled, inline_limit=INLINE_DEFINITION_LIMIT)
+        in_s3, s3_total = _sizes(outdir=Path(scratch, "s3"), compiled=compiled, inline_limit=0)
     definitions = {c.pipeline_name: len(c.definition) for c in compiled}
     print(f"{'pipeline':<38} {'definition':>10} {'inline':>8} {'S3 asset':>9} {'inline/definition':>18}")
     for name in sorted(inline):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from base.config import EnvironmentConfig
 
@@ -32,14 +31,3 @@ def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline",
     from pipeline_defs.compiler import compile_environment
 
     return compile_environment(build_context_for(config=config))
-
-
-def with_isolation_exemptions(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"]) -> EnvironmentConfig:
-    """The config plus every pipeline that declares a network-isolation exemption in its module."""
-    declared = {
-        item.pipeline_name
-        for item in compiled
-        if any(exemption.guardrail.value == "network-isolation" for exemption in item.guardrail_exemptions)
-    }
-    names = tuple(sorted(set(config.network_isolation_exemptions) | declared))
-    return dataclasses.replace(config, network_isolation_exemptions=names)

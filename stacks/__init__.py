@@ -1,1 +1,1 @@
-"""CDK code: environment config, the per-environment stage, its stacks and their constructs."""
+"""CDK code only: one Stage per environment rendering its plan, grouped by component (one folder each)."""

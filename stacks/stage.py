@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Mapping
 
 from aws_cdk import Environment, RemovalPolicy, Stage, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from base.config import APP_NAME, EnvironmentConfig
-from stacks.guardrails_stack import GuardrailsStack
-from stacks.network_stack import NetworkStack
-from planning.compilation import compile_pipelines, with_isolation_exemptions
-from stacks.pipelines_stack import PipelinesStack
-from stacks.review_files import write_review_files
-from planning.schedules import plan_schedules
-
-if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+from base.naming import APP_NAME
+from planning.plan import EnvironmentPlan
+from planning.staging import StagedPipelineFiles
+from stacks.guardrails.stack import GuardrailsStack
+from stacks.network.stack import NetworkStack
+from stacks.pipelines.stack import PipelinesStack
 
 
 class PlatformStage(Stage):
-    """Everything one environment deploys; stack names carry the environment so stages never collide."""
+    """Everything one environment deploys, rendered from its plan; stack names carry the environment."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
-        compiled: Sequence["CompiledPipeline"] | None = None,
+        plan: EnvironmentPlan,
+        staged_files: Mapping[str, StagedPipelineFiles],
     ) -> None:
+        config = plan.config
         env = None if config.is_env_agnostic else Environment(account=config.account, region=config.region)
         super().__init__(scope, construct_id, env=env)
+        self.plan = plan
         removal_policy = RemovalPolicy.RETAIN if config.removal_policy == "retain" else RemovalPolicy.DESTROY
         prefix = config.resource_prefix
-        self.compiled = tuple(compiled) if compiled is not None else compile_pipelines(config=config)
-        config = with_isolation_exemptions(config=config, compiled=self.compiled)
-        self.config = config
-        self.schedule_plan = plan_schedules(config=config, compiled=self.compiled)
-        write_review_files(outdir=Path(self.outdir), compiled=self.compiled)
 
         self.guardrails = GuardrailsStack(
             self,
@@ -48,6 +40,7 @@ class PlatformStage(Stage):
             stack_name=f"{prefix}-guardrails",
             description=f"{prefix}: KMS key, artifact bucket, permission boundary, SageMaker execution role",
             config=config,
+            network_isolation_exempt=plan.network_isolation_exempt,
             removal_policy=removal_policy,
         )
         self.network = NetworkStack(
@@ -67,13 +60,11 @@ class PlatformStage(Stage):
             "Pipelines",
             stack_name=f"{prefix}-pipelines",
             description=f"{prefix}: SageMaker pipelines, their job files and the upsert custom resource",
-            config=config,
-            compiled=self.compiled,
-            schedule_plan=self.schedule_plan,
+            plan=plan,
+            staged_files=staged_files,
             guardrails=self.guardrails,
             network_ids=self.network.ids,
             function_placement=self.network.function_placement,
-            staging_dir=Path(self.outdir) / "pipeline-files",
             removal_policy=removal_policy,
         )
 

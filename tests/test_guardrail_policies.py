@@ -15,7 +15,7 @@ import pytest
 from support.environments import app_context
 import app as cdk_app
 from base.config import parse_environment
-from stacks.guardrail_policies import NETWORK_ISOLATION_EXEMPTION_TAG
+from stacks.guardrails.policies import NETWORK_ISOLATION_EXEMPTION_TAG
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate, matching_sids
 
@@ -109,7 +109,8 @@ def exempting(tmp_path_factory: pytest.TempPathFactory) -> RoleUnderTest:
         outdir=str(outdir),
         context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": ["smp-lab-batch"]}}},
     )
-    cdk_app.build_app(app=app).synth()
+    cdk_app.build_app(app=app)
+    app.synth()
     return _role_under_test(Assembly(outdir), "lab")
 
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from stacks.definition_parts import split_definition
+from stacks.pipelines.definition_parts import split_definition
 from support.lambdas import load_handler
 
 handler = load_handler("pipeline_upsert")

@@ -136,11 +136,11 @@ def test_step_functions_are_named_for_the_execution_roles_grant(pipelines: Stack
 def _synth_stage(outdir: Path, compiled: list) -> Path:
     import aws_cdk as cdk
 
-    import app as cdk_app
-    from stacks.stage import PlatformStage
+    from app import add_environment
+    from planning.plan import plan_environment
 
     app = cdk.App(outdir=str(outdir), context=app_context())
-    PlatformStage(app, "sandbox", config=EnvironmentConfig(name="sandbox"), compiled=compiled)
+    add_environment(app=app, plan=plan_environment(config=EnvironmentConfig(name="sandbox"), compiled=compiled))
     app.synth()
     return outdir / "assembly-sandbox"
 
@@ -185,7 +185,7 @@ def test_cdk_diff_of_a_one_step_change_names_only_that_step(tmp_path: Path, sand
 def test_a_definition_too_large_for_the_template_travels_as_an_s3_asset(tmp_path: Path, sandbox_compiled: dict) -> None:
     import dataclasses
 
-    from stacks.deployed_pipeline import INLINE_DEFINITION_LIMIT
+    from planning.staging import INLINE_DEFINITION_LIMIT
 
     big = sandbox_compiled["smp-sandbox-lambda-data-passing"]
     definition = json.loads(big.definition)

@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from support.environments import app_context
 import app as cdk_app
 from base.config import EnvironmentConfig
-from stacks.stage import PlatformStage
+from planning.plan import plan_environment
 from support.synth import synth_in_subprocess
 
 def _templates(outdir: Path) -> list[Path]:
@@ -67,7 +67,7 @@ def test_every_acknowledgment_is_for_a_named_rule_with_a_specific_reason(synth_d
 
 def test_a_new_wildcard_is_a_finding(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path), context=app_context())
-    stage = PlatformStage(app, "lab", config=EnvironmentConfig(name="lab"))
+    stage = cdk_app.add_environment(app=app, plan=plan_environment(config=EnvironmentConfig(name="lab")))
     stage.guardrails.execution_role.role.add_to_principal_policy(
         iam.PolicyStatement(sid="Unreviewed", actions=["s3:*"], resources=["*"])
     )

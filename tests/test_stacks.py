@@ -8,7 +8,8 @@ from aws_cdk import assertions
 
 from support.environments import app_context
 from base.config import EnvironmentConfig, ExistingVpc
-from stacks.stage import PlatformStage
+from app import add_environment
+from planning.plan import plan_environment
 from support.assembly import Assembly
 
 INTERFACE_SERVICES = {"sagemaker.api", "sagemaker.runtime", "sts", "logs", "monitoring", "ecr.api", "ecr.dkr", "kms"}
@@ -154,7 +155,7 @@ def test_existing_vpc_creates_no_network_and_pins_its_ids() -> None:
             availability_zones=("eu-west-1a", "eu-west-1b"),
         ),
     )
-    stage = PlatformStage(app, "shared", config=config)
+    stage = add_environment(app=app, plan=plan_environment(config=config))
     network = assertions.Template.from_stack(stage.network)
     network.resource_count_is("AWS::EC2::VPC", 0)
     network.resource_count_is("AWS::EC2::VPCEndpoint", 0)

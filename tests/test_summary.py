@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from pipeline_defs.compiler import CompiledPipeline
 from pipeline_defs.schedules import Guardrail, GuardrailExemption
-from stacks.summary import format_table, next_run_text, summary_rows
+from planning.summary import format_table, next_run_text, summary_rows
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)  # a Sunday
 
@@ -53,16 +53,16 @@ def test_rows_count_nested_steps_and_show_next_runs_in_their_time_zone() -> None
         [{"Name": "Score", "Type": "Training"}],
         exemptions=[GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step", steps=("Score",))],
     )
-    stage = SimpleNamespace(
+    plan = SimpleNamespace(
         config=SimpleNamespace(name="sandbox"),
-        compiled=(train, batch),
-        schedule_plan=(
+        pipelines=(train, batch),
+        schedules=(
             _planned("smp-sandbox-train", "weekly", "cron(0 3 ? * MON *)"),
             _planned("smp-sandbox-train", "hourly", "rate(1 hour)", enabled=False),
             _planned("smp-sandbox-batch", "nightly", "cron(30 1 * * ? *)", timezone_name="Europe/Paris"),
         ),
     )
-    rows = summary_rows(stages=[stage], now=NOW)
+    rows = summary_rows(plans=[plan], now=NOW)
     assert [(r.pipeline, r.steps, r.schedules, r.exemptions) for r in rows] == [
         ("smp-sandbox-batch", 1, "nightly cron(30 1 * * ? *) → 2026-11-23 01:30 Europe/Paris", "network-isolation (Score)"),
         ("smp-sandbox-train", 4, "weekly cron(0 3 ? * MON *) → 2026-11-23 03:00 UTC; hourly rate(1 hour) (disabled)", "-"),
@@ -73,12 +73,12 @@ def test_rows_count_nested_steps_and_show_next_runs_in_their_time_zone() -> None
 
 
 def test_schedules_that_are_not_deployed_say_so() -> None:
-    stage = SimpleNamespace(
+    plan = SimpleNamespace(
         config=SimpleNamespace(name="sandbox"),
-        compiled=(_compiled("smp-sandbox-train", []),),
-        schedule_plan=(_planned("smp-sandbox-train", "weekly", "cron(0 3 ? * MON *)", deployed=False),),
+        pipelines=(_compiled("smp-sandbox-train", []),),
+        schedules=(_planned("smp-sandbox-train", "weekly", "cron(0 3 ? * MON *)", deployed=False),),
     )
-    assert summary_rows(stages=[stage], now=NOW)[0].schedules == "weekly cron(0 3 ? * MON *) (not deployed)"
+    assert summary_rows(plans=[plan], now=NOW)[0].schedules == "weekly cron(0 3 ? * MON *) (not deployed)"
 
 
 def test_next_run_of_an_invalid_expression_names_the_problem() -> None:

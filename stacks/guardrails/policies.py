@@ -45,12 +45,17 @@ def _deny(*, sid: str, actions: Sequence[str], conditions: dict) -> iam.PolicySt
     )
 
 
-def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
-    """Denies that hold for every role of the environment (they sit in the permission boundary)."""
+def job_guardrail_statements(
+    *, config: EnvironmentConfig, network_isolation_exempt: Sequence[str]
+) -> list[iam.PolicyStatement]:
+    """Denies that hold for every role of the environment (they sit in the permission boundary).
+
+    ``network_isolation_exempt``: full names of the pipelines whose jobs may run without isolation.
+    """
     isolation_conditions: dict = {"BoolIfExists": {"sagemaker:NetworkIsolation": "false"}}
-    if config.network_isolation_exemptions:
+    if network_isolation_exempt:
         isolation_conditions["StringNotEquals"] = {
-            f"aws:RequestTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": sorted(config.network_isolation_exemptions)
+            f"aws:RequestTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": sorted(network_isolation_exempt)
         }
     return [
         _deny(

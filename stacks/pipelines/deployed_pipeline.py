@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from aws_cdk import Aws, CfnOutput, CustomResource, Fn
@@ -16,14 +14,12 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from base.errors import UserError
-from stacks.definition_parts import split_definition
+from planning.staging import StagedPipelineFiles
+from stacks.pipelines.definition_parts import split_definition
 from stacks.nag import acknowledge_grants
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
-
-INLINE_DEFINITION_LIMIT = 200_000
-"""Characters above which a definition travels as an S3 asset instead of template properties."""
 
 PSEUDO_PARAMETER_VALUES = {
     "AWS::AccountId": Aws.ACCOUNT_ID,
@@ -67,7 +63,7 @@ class DeployedPipeline(Construct):
         values: Mapping[str, str],
         bucket: s3.IBucket,
         key: kms.IKey,
-        staging_dir: Path,
+        staged: StagedPipelineFiles,
         tags: Mapping[str, str],
         retain_on_delete: bool,
         max_parallel_steps: int,
@@ -80,18 +76,11 @@ class DeployedPipeline(Construct):
         names = sorted(values)
 
         files = None
-        if compiled.staged_files:
-            directory = staging_dir / name
-            # Files of an earlier synth must not leak into this one's asset.
-            shutil.rmtree(directory, ignore_errors=True)
-            for object_key, body in sorted(compiled.staged_files.items()):
-                target = directory / object_key
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(body)
+        if staged.job_files is not None:
             files = s3deploy.BucketDeployment(
                 self,
                 "JobFiles",
-                sources=[s3deploy.Source.asset(str(directory))],
+                sources=[s3deploy.Source.asset(str(staged.job_files))],
                 destination_bucket=bucket,
                 # Executions already running keep reading the files of their own version.
                 prune=False,
@@ -103,11 +92,8 @@ class DeployedPipeline(Construct):
             # The bucket is imported by name, so CDK cannot grant its key: objects are written with it.
             key.grant_encrypt_decrypt(files.handler_role)
 
-        if len(compiled.definition) > INLINE_DEFINITION_LIMIT:
-            path = staging_dir / f"{name}.definition.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(compiled.definition, encoding="utf-8")
-            asset = s3_assets.Asset(self, "Definition", path=str(path))
+        if staged.definition_file is not None:
+            asset = s3_assets.Asset(self, "Definition", path=str(staged.definition_file))
             asset.grant_read(upsert_function)
             acknowledge_grants(
                 role=upsert_function.grant_principal,

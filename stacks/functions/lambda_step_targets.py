@@ -12,9 +12,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.execution_role import STEP_FUNCTION_INFIX
+from stacks.guardrails.execution_role import STEP_FUNCTION_INFIX
 from stacks.nag import acknowledge, acknowledge_wildcards
-from stacks.pipeline_upsert import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
+from stacks.pipelines.upsert_provider import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
 
 BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 VPC_ACCESS_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
@@ -81,7 +81,7 @@ class HandlerFunction(Construct):
         )
 
 
-class StepFunctions(Construct):
+class LambdaStepTargets(Construct):
     """The step functions the example pipelines reference, and the placeholder values that name them."""
 
     def __init__(

@@ -11,9 +11,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from base.config import EnvironmentConfig
-from stacks.guardrail_policies import network_guardrail_statements
-from stacks.job_network import JobNetwork, JobNetworkIds, existing_job_network_ids
-from stacks.step_functions import FunctionPlacement
+from stacks.guardrails.policies import network_guardrail_statements
+from stacks.network.job_network import JobNetwork, JobNetworkIds, existing_job_network_ids
+from stacks.functions.lambda_step_targets import FunctionPlacement
 
 
 class NetworkStack(Stack):

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Mapping
 
 from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from stacks.artifact_store import artifact_bucket_name
-from base.config import EnvironmentConfig
-from stacks.deployed_pipeline import DeployedPipeline
-from stacks.guardrails_stack import GuardrailsStack
-from stacks.job_network import JobNetworkIds
-from stacks.pipeline_upsert import PipelineUpsertProvider
+from planning.plan import EnvironmentPlan
+from planning.staging import StagedPipelineFiles
+from stacks.guardrails.artifact_store import artifact_bucket_name
+from stacks.pipelines.deployed_pipeline import DeployedPipeline
+from stacks.guardrails.stack import GuardrailsStack
+from stacks.network.job_network import JobNetworkIds
+from stacks.pipelines.upsert_provider import PipelineUpsertProvider
 from stacks.nag import acknowledge, acknowledge_grants
-from stacks.notifications import FailureNotifications
-from planning.schedules import PlannedSchedule
-from stacks.schedules import PipelineSchedules
-from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, FunctionPlacement, StepFunctions
-
-if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+from stacks.notifications.failure_notifications import FailureNotifications
+from stacks.scheduling.schedules import PipelineSchedules
+from stacks.functions.lambda_step_targets import BASIC_EXECUTION_ROLE_FINDING, FunctionPlacement, LambdaStepTargets
 
 MAX_PARALLEL_STEPS = 10
 
@@ -35,17 +31,16 @@ class PipelinesStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
-        compiled: Sequence["CompiledPipeline"],
-        schedule_plan: Sequence[PlannedSchedule],
+        plan: EnvironmentPlan,
+        staged_files: Mapping[str, StagedPipelineFiles],
         guardrails: GuardrailsStack,
         network_ids: JobNetworkIds,
         function_placement: FunctionPlacement | None,
-        staging_dir: Path,
         removal_policy: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        config, compiled = plan.config, plan.pipelines
         store = guardrails.artifact_store
         role = guardrails.execution_role.role
         # Imported by its fixed name, so grants on it need no cross-stack reference.
@@ -70,9 +65,9 @@ class PipelinesStack(Stack):
             execution_role=role,
             removal_policy=removal_policy,
         )
-        self.step_functions = StepFunctions(
+        self.step_functions = LambdaStepTargets(
             self,
-            "StepFunctions",
+            "StepFunctions",  # the construct id is part of deployed logical ids: keep it
             resource_prefix=config.resource_prefix,
             removal_policy=removal_policy,
             placement=function_placement,
@@ -97,7 +92,7 @@ class PipelinesStack(Stack):
                 values=values,
                 bucket=bucket,
                 key=store.key,
-                staging_dir=staging_dir,
+                staged=staged_files[item.pipeline_name],
                 tags=tags,
                 retain_on_delete=removal_policy == RemovalPolicy.RETAIN,
                 max_parallel_steps=MAX_PARALLEL_STEPS,
@@ -111,7 +106,7 @@ class PipelinesStack(Stack):
             self,
             "Schedules",
             resource_prefix=config.resource_prefix,
-            plan=schedule_plan,
+            plan=plan.schedules,
             pipeline_arns={item.pipeline_name: self.pipelines[item.module_pipeline_name].pipeline_arn for item in compiled},
             key=store.key,
             topic=self.notifications.topic,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -9,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from base.config import EnvironmentConfig
-from stacks.guardrail_policies import job_guardrail_statements
+from stacks.guardrails.policies import job_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 
 STEP_FUNCTION_INFIX = "step"
@@ -74,7 +76,9 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
 class PermissionBoundary(Construct):
     """A managed policy applied as the boundary of every role the environment's stacks create."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network_isolation_exempt: Sequence[str]
+    ) -> None:
         super().__init__(scope, construct_id)
         self.policy = iam.ManagedPolicy(
             self,
@@ -83,7 +87,7 @@ class PermissionBoundary(Construct):
             description=f"Ceiling and job guardrails for every role of {config.resource_prefix}",
             statements=[
                 iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_CEILING_ACTIONS), resources=["*"]),
-                *job_guardrail_statements(config=config),
+                *job_guardrail_statements(config=config, network_isolation_exempt=network_isolation_exempt),
             ],
         )
         acknowledge_wildcards(

@@ -25,7 +25,7 @@ from constructs import Construct
 
 from stacks.nag import acknowledge, acknowledge_grants
 from planning.schedules import PlannedSchedule
-from stacks.step_functions import FunctionPlacement, HandlerFunction
+from stacks.functions.lambda_step_targets import FunctionPlacement, HandlerFunction
 
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE = Duration.hours(2)

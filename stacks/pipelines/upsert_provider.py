@@ -13,7 +13,7 @@ from constructs import Construct
 
 from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
 
-LAMBDA_SRC = Path(__file__).resolve().parents[1] / "lambda_src"
+LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # Interpreter caches written by local test runs must not change the asset hash.
 ASSET_EXCLUDES = ["__pycache__", "*.pyc"]

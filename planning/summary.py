@@ -10,11 +10,13 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any, Iterable, Sequence
+from typing import IO, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from pipeline_defs.validation import iter_steps
+from planning.plan import EnvironmentPlan
 from planning.schedule_expressions import ScheduleExpressionError, next_runs
+from planning.schedules import PlannedSchedule
 
 HEADERS = ("environment", "pipeline", "steps", "schedules (next run)", "guardrail exemptions")
 
@@ -42,7 +44,7 @@ def next_run_text(*, expression: str, timezone_name: str | None, now: datetime) 
     return f"{runs[0]:%Y-%m-%d %H:%M} {timezone_name or 'UTC'}" if runs else "not computed"
 
 
-def _schedule_text(schedule: Any, *, now: datetime) -> str:
+def _schedule_text(schedule: PlannedSchedule, *, now: datetime) -> str:
     text = f"{schedule.schedule_name} {schedule.expression}"
     if not schedule.deployed:
         return f"{text} (not deployed)"
@@ -51,19 +53,19 @@ def _schedule_text(schedule: Any, *, now: datetime) -> str:
     return f"{text} → {next_run_text(expression=schedule.expression, timezone_name=schedule.timezone, now=now)}"
 
 
-def summary_rows(*, stages: Iterable[Any], now: datetime) -> list[SummaryRow]:
-    """One row per pipeline of every stage (its ``config.name``, ``compiled`` and ``schedule_plan``)."""
+def summary_rows(*, plans: Iterable[EnvironmentPlan], now: datetime) -> list[SummaryRow]:
+    """One row per pipeline of every environment's plan."""
     rows = []
-    for stage in stages:
-        schedules = stage.schedule_plan
-        for item in sorted(stage.compiled, key=lambda c: c.pipeline_name):
+    for plan in plans:
+        schedules = plan.schedules
+        for item in sorted(plan.pipelines, key=lambda c: c.pipeline_name):
             own = [_schedule_text(s, now=now) for s in schedules if s.pipeline_name == item.pipeline_name]
             exemptions = [
                 e.guardrail.value + (f" ({', '.join(e.steps)})" if e.steps else "") for e in item.guardrail_exemptions
             ]
             rows.append(
                 SummaryRow(
-                    environment=stage.config.name,
+                    environment=plan.config.name,
                     pipeline=item.pipeline_name,
                     steps=sum(1 for _step in iter_steps(json.loads(item.definition).get("Steps", []))),
                     schedules="; ".join(own) or "-",
@@ -81,10 +83,9 @@ def format_table(rows: Sequence[SummaryRow]) -> str:
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
 
 
-def print_synth_summary(*, app: Any, stream: IO[str] | None = None, now: datetime | None = None) -> None:
-    """The table for every environment stage of ``app``, on stderr unless told otherwise."""
-    from stacks.stage import PlatformStage
-
-    stages = [child for child in app.node.children if isinstance(child, PlatformStage)]
-    rows = summary_rows(stages=stages, now=now or datetime.now(timezone.utc))
+def print_synth_summary(
+    *, plans: Sequence[EnvironmentPlan], stream: IO[str] | None = None, now: datetime | None = None
+) -> None:
+    """The table for every planned environment, on stderr unless told otherwise."""
+    rows = summary_rows(plans=plans, now=now or datetime.now(timezone.utc))
     (stream or sys.stderr).write(format_table(rows))

@@ -1,0 +1,1 @@
+"""Lambda functions component: the functions pipeline Lambda steps invoke."""

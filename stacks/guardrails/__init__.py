@@ -1,0 +1,1 @@
+"""Guardrails component: KMS key, artifact bucket, permission boundary, execution role, job Denies."""

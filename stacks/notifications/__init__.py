@@ -1,0 +1,1 @@
+"""Notifications component: the environment's encrypted alert topic and pipeline failure rules."""

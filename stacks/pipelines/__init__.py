@@ -1,0 +1,1 @@
+"""Pipelines component: each compiled pipeline's job files and upsert custom resource, and its provider."""

@@ -1,0 +1,1 @@
+"""Scheduling component: EventBridge rules and Scheduler schedules, the overlap guard, dead letters."""

@@ -1,0 +1,1 @@
+"""Command-line tools: review, drift check, cost report, compile, local run."""
