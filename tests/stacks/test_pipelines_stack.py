@@ -158,7 +158,7 @@ def test_cdk_diff_of_a_one_step_change_names_only_that_step(tmp_path: Path, sand
     import os
     import subprocess
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     base = list(sandbox_compiled.values())
     name = "smp-sandbox-train-evaluate-register"
     changed = [_with_instance_type(c, step="Evaluate", instance_type="ml.m5.2xlarge") if c.pipeline_name == name else c for c in base]

@@ -12,7 +12,7 @@ import pytest
 
 from base.config import ConfigError, EnvironmentConfig, load_environments, parse_environment, select_environments
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_no_environments_gives_a_default_sandbox() -> None:
