@@ -21,3 +21,6 @@ def pipeline_name_problem(name: object) -> str | None:
     if not PIPELINE_NAME_PATTERN.match(name):
         return "may hold only letters, digits and hyphens, starting and ending with a letter or digit"
     return None
+
+PIPELINE_RESOURCE_TYPE = "Custom::SageMakerPipeline"
+"""CloudFormation type of the custom resource that upserts one pipeline; tools find pipelines by it."""

@@ -18,6 +18,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402
 
+from base.naming import PIPELINE_RESOURCE_TYPE  # noqa: E402
 from base.config import EnvironmentConfig, project_context  # noqa: E402
 from planning.compilation import compile_pipelines  # noqa: E402
 from planning.plan import plan_environment  # noqa: E402
@@ -38,7 +39,7 @@ def _sizes(*, outdir: Path, compiled: tuple, inline_limit: int) -> tuple[dict[st
     sizes = {
         r["Properties"]["PipelineName"]: len(json.dumps(r, separators=(",", ":")))
         for r in template["Resources"].values()
-        if r["Type"] == "Custom::SageMakerPipeline"
+        if r["Type"] == PIPELINE_RESOURCE_TYPE
     }
     return sizes, path.stat().st_size
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from base.naming import PIPELINE_RESOURCE_TYPE
 from pipeline_defs.compiler import CompiledPipeline
 from pipeline_defs.mermaid import definition_to_mermaid
 from pipeline_defs.validation import iter_steps
@@ -92,7 +93,7 @@ def synthesized_definitions(synth_dir: Path) -> dict[str, dict]:
     environment = load_environments(outdir=synth_dir)["sandbox"]
     definitions = {}
     for resource in environment.stacks["smp-sandbox-pipelines"].resources().values():
-        if resource["Type"] != "Custom::SageMakerPipeline":
+        if resource["Type"] != PIPELINE_RESOURCE_TYPE:
             continue
         parts = resource["Properties"]["Definition"]
 

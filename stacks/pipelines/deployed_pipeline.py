@@ -14,6 +14,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from base.errors import UserError
+from base.naming import PIPELINE_RESOURCE_TYPE
 from planning.staging import StagedPipelineFiles
 from stacks.pipelines.definition_parts import split_definition
 from stacks.nag import acknowledge_grants
@@ -120,7 +121,7 @@ class DeployedPipeline(Construct):
             self,
             "Pipeline",
             service_token=service_token,
-            resource_type="Custom::SageMakerPipeline",
+            resource_type=PIPELINE_RESOURCE_TYPE,
             properties={
                 "PipelineName": name,
                 "RoleArn": role_arn,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from base.naming import PIPELINE_RESOURCE_TYPE
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate, matching_sids
 
@@ -102,7 +103,7 @@ def test_every_job_of_every_pipeline_is_allowed(assembly: Assembly, env: str) ->
     guardrails, pipelines = assembly.stack(f"smp-{env}-guardrails"), assembly.stack(f"smp-{env}-pipelines")
     identity, boundary = assembly.role_policies(guardrails, guardrails.logical_id("AWS::IAM::Role", "ExecutionRole/Role"))
     checked = 0
-    for resource in pipelines.resources("Custom::SageMakerPipeline").values():
+    for resource in pipelines.resources(PIPELINE_RESOURCE_TYPE).values():
         properties = resource["Properties"]
         name = properties["PipelineName"]
         head = json.loads(_substituted(assembly, pipelines, properties["Definition"]["Head"]))
@@ -121,7 +122,7 @@ def test_a_job_without_the_exemption_tag_would_be_denied(assembly: Assembly) -> 
     """The @step jobs pass only because the compiler tags them: without the tag they are denied."""
     guardrails, pipelines = assembly.stack("smp-sandbox-guardrails"), assembly.stack("smp-sandbox-pipelines")
     identity, boundary = assembly.role_policies(guardrails, guardrails.logical_id("AWS::IAM::Role", "ExecutionRole/Role"))
-    (resource,) = [r for r in pipelines.resources("Custom::SageMakerPipeline").values() if r["Properties"]["PipelineName"] == "smp-sandbox-batch-inference"]
+    (resource,) = [r for r in pipelines.resources(PIPELINE_RESOURCE_TYPE).values() if r["Properties"]["PipelineName"] == "smp-sandbox-batch-inference"]
     step_text = _substituted(assembly, pipelines, next(iter(resource["Properties"]["Definition"]["Steps"].values())))
     step = json.loads(step_text)
     assert {"Key": "smp:network-isolation-exempt", "Value": "smp-sandbox-batch-inference"} in step["Arguments"]["Tags"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from base.naming import PIPELINE_RESOURCE_TYPE
 from base.config import EnvironmentConfig
 from support.environments import app_context
 from planning.compilation import compile_pipelines
@@ -30,20 +31,20 @@ def pipelines(assembly: Assembly) -> StackTemplate:
 
 
 def test_one_pipeline_resource_per_compiled_pipeline(pipelines: StackTemplate, sandbox_compiled: dict) -> None:
-    resources = pipelines.resources("Custom::SageMakerPipeline")
+    resources = pipelines.resources(PIPELINE_RESOURCE_TYPE)
     assert sorted(r["Properties"]["PipelineName"] for r in resources.values()) == sorted(sandbox_compiled)
     assert len(sandbox_compiled) >= 4
 
 
 def test_handler_reassembles_the_compiler_output_byte_for_byte(pipelines: StackTemplate, sandbox_compiled: dict) -> None:
-    for resource in pipelines.resources("Custom::SageMakerPipeline").values():
+    for resource in pipelines.resources(PIPELINE_RESOURCE_TYPE).values():
         properties = json.loads(json.dumps(unsubstituted(resource["Properties"])))
         compiled = sandbox_compiled[properties["PipelineName"]]
         assert handler.assemble_definition(parts=properties["Definition"]) == compiled.definition
 
 
 def test_each_step_is_its_own_property_with_only_the_placeholders_it_uses(pipelines: StackTemplate) -> None:
-    resource = next(r for r in pipelines.resources("Custom::SageMakerPipeline").values() if r["Properties"]["PipelineName"] == "smp-sandbox-train-evaluate-register")
+    resource = next(r for r in pipelines.resources(PIPELINE_RESOURCE_TYPE).values() if r["Properties"]["PipelineName"] == "smp-sandbox-train-evaluate-register")
     steps = resource["Properties"]["Definition"]["Steps"]
     assert resource["Properties"]["Definition"]["StepOrder"] == list(steps)
     preprocess = steps["Preprocess"]["Fn::Sub"]
@@ -53,7 +54,7 @@ def test_each_step_is_its_own_property_with_only_the_placeholders_it_uses(pipeli
 
 def test_job_files_are_deployed_before_the_pipeline_without_pruning(pipelines: StackTemplate, assembly: Assembly, synth_dir: Path, sandbox_compiled: dict) -> None:
     deployments = pipelines.resources("Custom::CDKBucketDeployment")
-    for logical_id, resource in pipelines.resources("Custom::SageMakerPipeline").items():
+    for logical_id, resource in pipelines.resources(PIPELINE_RESOURCE_TYPE).items():
         name = resource["Properties"]["PipelineName"]
         compiled = sandbox_compiled[name]
         depends = [d for d in resource.get("DependsOn", []) if d in deployments]
@@ -91,7 +92,7 @@ def test_outputs_name_each_pipeline_and_its_arn(pipelines: StackTemplate, sandbo
 
 
 def test_tags_carry_cost_environment_pipeline_and_source_version(pipelines: StackTemplate) -> None:
-    for resource in pipelines.resources("Custom::SageMakerPipeline").values():
+    for resource in pipelines.resources(PIPELINE_RESOURCE_TYPE).values():
         tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
         assert tags["CostCenter"] == "ml-platform" and tags["Environment"] == "sandbox"
         assert resource["Properties"]["PipelineName"] == f"smp-sandbox-{tags['Pipeline']}"
@@ -194,7 +195,7 @@ def test_a_definition_too_large_for_the_template_travels_as_an_s3_asset(tmp_path
     assembly_dir = _synth_stage(tmp_path, [large])
     (template_path,) = assembly_dir.glob("sandboxPipelines*.template.json")
     template = json.loads(template_path.read_text())
-    (resource,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerPipeline"]
+    (resource,) = [r for r in template["Resources"].values() if r["Type"] == PIPELINE_RESOURCE_TYPE]
     parts = resource["Properties"]["Definition"]
     assert set(parts) == {"S3Bucket", "S3Key", "Substitutions"}
     assert set(parts["Substitutions"]) == set(large.placeholders_used)

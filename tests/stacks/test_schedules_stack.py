@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from base.naming import PIPELINE_RESOURCE_TYPE
 from support.assembly import Assembly, StackTemplate, unsubstituted
 from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
@@ -84,7 +85,7 @@ def test_each_rule_role_may_start_only_its_own_pipeline(assembly: Assembly, prod
     role_id = target["RoleArn"]["Fn::GetAtt"][0]
     identity, boundary = assembly.role_policies(prod, role_id)
     own = assembly.resolve(prod, target["Arn"])
-    (other_id,) = [k for k, r in prod.resources("Custom::SageMakerPipeline").items() if r["Properties"]["PipelineName"] == "smp-prod-fan-out-parent"]
+    (other_id,) = [k for k, r in prod.resources(PIPELINE_RESOURCE_TYPE).items() if r["Properties"]["PipelineName"] == "smp-prod-fan-out-parent"]
     other = assembly.resolve(prod, {"Fn::GetAtt": [other_id, "PipelineArn"]})
     assert own != other
     assert evaluate(identity_policies=identity, boundary=boundary, request=Request("sagemaker:StartPipelineExecution", own)) is Decision.ALLOW
