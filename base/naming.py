@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 APP_NAME = "smp"
@@ -24,3 +25,31 @@ def pipeline_name_problem(name: object) -> str | None:
 
 PIPELINE_RESOURCE_TYPE = "Custom::SageMakerPipeline"
 """CloudFormation type of the custom resource that upserts one pipeline; tools find pipelines by it."""
+
+ROLE_NAME_MAX_LENGTH = 64
+STACK_NAME_MAX_LENGTH = 128
+_ROLE_SUFFIX = "-exec"
+
+
+def _bounded(*, name: str, suffix: str, limit: int) -> str:
+    """``name + suffix`` within ``limit`` characters; a longer name keeps its head and a digest of the whole."""
+    if len(name) + len(suffix) <= limit:
+        return name + suffix
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    head = name[: limit - len(suffix) - len(digest) - 1].rstrip("-")
+    return f"{head}-{digest}{suffix}"
+
+
+def execution_role_name(*, pipeline_name: str) -> str:
+    """IAM name of one pipeline's own execution role (at most 64 characters, unique per pipeline)."""
+    return _bounded(name=pipeline_name, suffix=_ROLE_SUFFIX, limit=ROLE_NAME_MAX_LENGTH)
+
+
+def pipeline_stack_name(*, resource_prefix: str, module_pipeline_name: str) -> str:
+    """CloudFormation name of one pipeline's own stack, ``<prefix>-pipeline-<module name>``."""
+    return _bounded(name=f"{resource_prefix}-pipeline-{module_pipeline_name}", suffix="", limit=STACK_NAME_MAX_LENGTH)
+
+
+def construct_id(*, module_pipeline_name: str) -> str:
+    """``train-evaluate-register`` → ``TrainEvaluateRegister``: readable ids in ``cdk diff``."""
+    return "".join(part.capitalize() for part in module_pipeline_name.replace("_", "-").split("-"))

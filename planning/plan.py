@@ -9,12 +9,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from base.config import EnvironmentConfig
+from base.naming import construct_id, execution_role_name, pipeline_stack_name
+from pipeline_defs import placeholders
 from pipeline_defs.schedules import Guardrail
 from planning.compilation import compile_pipelines
 from planning.schedules import PlannedSchedule, plan_schedules
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
+
+@dataclass(frozen=True)
+class PipelinePlan:
+    """One pipeline as its own stack renders it: the unit of deployment, least privilege and review."""
+
+    compiled: "CompiledPipeline"
+    schedules: tuple[PlannedSchedule, ...]
+    stack_name: str
+    construct_id: str
+    role_name: str
+    lambda_functions: tuple[str, ...]
+    """Lambda step functions its definition invokes (keys of ``placeholders.LAMBDA_FUNCTION_ARNS``)."""
+    network_isolation_exempt: bool
+
 
 @dataclass(frozen=True)
 class EnvironmentPlan:
@@ -25,6 +41,25 @@ class EnvironmentPlan:
     schedules: tuple[PlannedSchedule, ...]
     network_isolation_exempt: tuple[str, ...]
     """Full pipeline names whose jobs may run without network isolation: the settings' plus the modules'."""
+
+    @property
+    def pipeline_plans(self) -> tuple[PipelinePlan, ...]:
+        """One plan per pipeline, in module-name order (stable stack order)."""
+        prefix = self.config.resource_prefix
+        return tuple(
+            PipelinePlan(
+                compiled=item,
+                schedules=tuple(s for s in self.schedules if s.pipeline_name == item.pipeline_name),
+                stack_name=pipeline_stack_name(resource_prefix=prefix, module_pipeline_name=item.module_pipeline_name),
+                construct_id=f"Pipeline{construct_id(module_pipeline_name=item.module_pipeline_name)}",
+                role_name=execution_role_name(pipeline_name=item.pipeline_name),
+                lambda_functions=tuple(
+                    sorted(key for key, p in placeholders.LAMBDA_FUNCTION_ARNS.items() if p.name in item.placeholders_used)
+                ),
+                network_isolation_exempt=item.pipeline_name in self.network_isolation_exempt,
+            )
+            for item in sorted(self.pipelines, key=lambda c: c.module_pipeline_name)
+        )
 
 
 def isolation_exempt_pipelines(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"]) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""One Stage per environment: guardrails first, then the network jobs run in, then the pipelines."""
+"""One Stage per environment: guardrails, network, pipeline services, then one stack per pipeline."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from planning.plan import EnvironmentPlan
 from planning.staging import StagedPipelineFiles
 from stacks.guardrails.stack import GuardrailsStack
 from stacks.network.stack import NetworkStack
-from stacks.pipelines.stack import PipelinesStack
+from stacks.pipelines.pipeline_stack import PipelineStack
+from stacks.pipelines.services_stack import PipelineServicesStack
 
 
 class PlatformStage(Stage):
@@ -38,35 +39,47 @@ class PlatformStage(Stage):
             self,
             "Guardrails",
             stack_name=f"{prefix}-guardrails",
-            description=f"{prefix}: KMS key, artifact bucket, permission boundary, SageMaker execution role",
+            description=f"{prefix}: KMS key, artifact bucket, permission boundary",
             config=config,
-            network_isolation_exempt=plan.network_isolation_exempt,
             removal_policy=removal_policy,
         )
         self.network = NetworkStack(
             self,
             "Network",
             stack_name=f"{prefix}-network",
-            description=f"{prefix}: private job VPC, endpoints, flow logs, job network guardrail",
+            description=f"{prefix}: private job VPC, endpoints, flow logs",
             config=config,
             key=self.guardrails.artifact_store.key,
             artifact_bucket=self.guardrails.artifact_store.bucket,
-            execution_role=self.guardrails.execution_role.role,
             removal_policy=removal_policy,
         )
-
-        self.pipelines = PipelinesStack(
+        # Construct id and stack name kept from when this stack also held the pipelines: renaming replaces it.
+        self.services = PipelineServicesStack(
             self,
             "Pipelines",
             stack_name=f"{prefix}-pipelines",
-            description=f"{prefix}: SageMaker pipelines, their job files and the upsert custom resource",
+            description=f"{prefix}: pipeline upsert provider, Lambda step functions, notifications, schedule services",
             plan=plan,
-            staged_files=staged_files,
             guardrails=self.guardrails,
-            network_ids=self.network.ids,
             function_placement=self.network.function_placement,
             removal_policy=removal_policy,
         )
+        self.pipelines = {
+            pipeline.compiled.module_pipeline_name: PipelineStack(
+                self,
+                pipeline.construct_id,
+                stack_name=pipeline.stack_name,
+                description=f"{prefix}: SageMaker pipeline {pipeline.compiled.pipeline_name}, its role, job files and schedules",
+                pipeline=pipeline,
+                config=config,
+                guardrails=self.guardrails,
+                network_ids=self.network.ids,
+                services=self.services,
+                staged=staged_files[pipeline.compiled.pipeline_name],
+                removal_policy=removal_policy,
+            )
+            for pipeline in plan.pipeline_plans
+        }
 
         iam.PermissionsBoundary.of(self).apply(self.guardrails.boundary.policy)
         Tags.of(self).add(config.cost_tag_key, config.cost_tag_value)

@@ -12,10 +12,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.guardrails.execution_role import STEP_FUNCTION_INFIX
 from stacks.nag import acknowledge, acknowledge_wildcards
 from stacks.pipelines.upsert_provider import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
 
+STEP_FUNCTION_INFIX = "step"
+"""Lambda functions that pipelines may invoke are named ``<prefix>-step-<name>``."""
 BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 VPC_ACCESS_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
 
@@ -136,7 +137,8 @@ class LambdaStepTargets(Construct):
             document=policy.document,
             reasons={"StartChildPipelines": "Children are any pipeline of this environment (named with its prefix), chosen per parent step."},
         )
-        self.placeholder_values = {
-            "DataPassingFunctionArn": self.data_passing.function.function_arn,
-            "FanOutFunctionArn": self.fan_out.function.function_arn,
+        self.function_arns = {
+            "DataPassing": self.data_passing.function.function_arn,
+            "FanOut": self.fan_out.function.function_arn,
         }
+        """ARN of each step function, keyed like ``placeholders.LAMBDA_FUNCTION_ARNS``."""

@@ -39,24 +39,26 @@ DISTRIBUTED_JOB_ACTIONS = (
 TAGGED_CREATE_ACTIONS = COMPUTE_JOB_ACTIONS + ("sagemaker:CreateModel",)
 
 
+EXEMPT_ROLE_TAG_VALUE = "true"
+"""Value of the exemption tag on the execution role of a pipeline whose jobs may run without isolation."""
+
+
 def _deny(*, sid: str, actions: Sequence[str], conditions: dict) -> iam.PolicyStatement:
     return iam.PolicyStatement(
         sid=sid, effect=iam.Effect.DENY, actions=sorted(actions), resources=["*"], conditions=conditions
     )
 
 
-def job_guardrail_statements(
-    *, config: EnvironmentConfig, network_isolation_exempt: Sequence[str]
-) -> list[iam.PolicyStatement]:
+def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
     """Denies that hold for every role of the environment (they sit in the permission boundary).
 
-    ``network_isolation_exempt``: full names of the pipelines whose jobs may run without isolation.
+    The isolation exemption is keyed to the calling role's own tag, which only the pipeline's stack
+    sets (no role may tag roles), never to a tag a request carries.
     """
-    isolation_conditions: dict = {"BoolIfExists": {"sagemaker:NetworkIsolation": "false"}}
-    if network_isolation_exempt:
-        isolation_conditions["StringNotEquals"] = {
-            f"aws:RequestTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": sorted(network_isolation_exempt)
-        }
+    isolation_conditions: dict = {
+        "BoolIfExists": {"sagemaker:NetworkIsolation": "false"},
+        "StringNotEquals": {f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": EXEMPT_ROLE_TAG_VALUE},
+    }
     return [
         _deny(
             sid="DenyJobsOutsideVpc",

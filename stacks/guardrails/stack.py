@@ -1,15 +1,15 @@
-"""Guardrails stack: the environment's key, artifact bucket, permission boundary and execution role."""
+"""Guardrails stack: the environment's key, artifact bucket and permission boundary."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from constructs import Construct
 
 from stacks.guardrails.artifact_store import ArtifactStore
 from base.config import EnvironmentConfig
-from stacks.guardrails.execution_role import ExecutionRole, PermissionBoundary
+from stacks.guardrails.boundary import PermissionBoundary
 
 
 class GuardrailsStack(Stack):
@@ -21,7 +21,6 @@ class GuardrailsStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network_isolation_exempt: Sequence[str],
         removal_policy: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
@@ -29,9 +28,4 @@ class GuardrailsStack(Stack):
         self.artifact_store = ArtifactStore(
             self, "ArtifactStore", resource_prefix=config.resource_prefix, removal_policy=removal_policy
         )
-        self.boundary = PermissionBoundary(
-            self, "PermissionBoundary", config=config, network_isolation_exempt=network_isolation_exempt
-        )
-        self.execution_role = ExecutionRole(
-            self, "ExecutionRole", config=config, bucket=self.artifact_store.bucket, key=self.artifact_store.key
-        )
+        self.boundary = PermissionBoundary(self, "PermissionBoundary", config=config)

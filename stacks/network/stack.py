@@ -1,27 +1,21 @@
-"""Network stack: the job VPC (or an existing one) and the Deny that pins jobs to it."""
+"""Network stack: the job VPC (or an existing one), whose ids every pipeline's network Deny names."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from base.config import EnvironmentConfig
-from stacks.guardrails.policies import network_guardrail_statements
 from stacks.network.job_network import JobNetwork, JobNetworkIds, existing_job_network_ids
 from stacks.functions.lambda_step_targets import FunctionPlacement
 
 
 class NetworkStack(Stack):
-    """Owns the subnet and security-group ids, so it also owns the Deny that names them.
-
-    The Deny is attached to the execution role from here; putting it in the guardrails stack would
-    make the two stacks depend on each other (flow logs need the guardrails key).
-    """
+    """Owns the subnet and security-group ids; each pipeline stack pins its own role to them."""
 
     def __init__(
         self,
@@ -31,7 +25,6 @@ class NetworkStack(Stack):
         config: EnvironmentConfig,
         key: kms.IKey,
         artifact_bucket: s3.IBucket,
-        execution_role: iam.IRole,
         removal_policy: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
@@ -55,11 +48,3 @@ class NetworkStack(Stack):
             self.ids = existing_job_network_ids(existing=config.existing_vpc)
             # A VPC owned elsewhere may lack the endpoints the functions need: they run outside it.
             self.function_placement = None
-        iam.Policy(
-            self,
-            "JobNetworkGuardrail",
-            roles=[execution_role],
-            statements=network_guardrail_statements(
-                subnet_ids=self.ids.subnet_ids, security_group_ids=self.ids.job_security_group_ids
-            ),
-        )

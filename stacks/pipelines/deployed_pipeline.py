@@ -1,4 +1,8 @@
-"""One compiled pipeline in the template: its job files in the artifact bucket, then the pipeline itself."""
+"""One compiled pipeline in its stack: its job files as one asset, and the custom resource that upserts it.
+
+The upsert handler copies the job files to the keys the definition names before it creates or
+updates the pipeline; no per-pipeline deployment function or layer exists.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,13 @@ import hashlib
 from typing import TYPE_CHECKING, Mapping
 
 from aws_cdk import Aws, CfnOutput, CustomResource, Fn
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from base.errors import UserError
 from base.naming import PIPELINE_RESOURCE_TYPE
 from planning.staging import StagedPipelineFiles
 from stacks.pipelines.definition_parts import split_definition
-from stacks.nag import acknowledge_grants
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler import CompiledPipeline
@@ -50,7 +49,7 @@ def source_version(*, compiled: "CompiledPipeline") -> str:
 
 
 class DeployedPipeline(Construct):
-    """Job files at the exact keys the definition names, then a custom resource that upserts the pipeline."""
+    """The custom resource that deploys one pipeline's job files and upserts the pipeline."""
 
     def __init__(
         self,
@@ -59,11 +58,8 @@ class DeployedPipeline(Construct):
         *,
         compiled: "CompiledPipeline",
         service_token: str,
-        upsert_function: iam.IGrantable,
         role_arn: str,
         values: Mapping[str, str],
-        bucket: s3.IBucket,
-        key: kms.IKey,
         staged: StagedPipelineFiles,
         tags: Mapping[str, str],
         retain_on_delete: bool,
@@ -75,31 +71,16 @@ class DeployedPipeline(Construct):
         if missing:
             raise PlaceholderError(f"pipeline {name} uses {', '.join('${' + n + '}' for n in missing)}, which this environment does not provide")
         names = sorted(values)
+        properties: dict = {}
 
-        files = None
         if staged.job_files is not None:
-            files = s3deploy.BucketDeployment(
-                self,
-                "JobFiles",
-                sources=[s3deploy.Source.asset(str(staged.job_files))],
-                destination_bucket=bucket,
-                # Executions already running keep reading the files of their own version.
-                prune=False,
-                retain_on_delete=True,
-                server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
-                server_side_encryption_aws_kms_key_id=key.key_id,
-                memory_limit=512,
-            )
-            # The bucket is imported by name, so CDK cannot grant its key: objects are written with it.
-            key.grant_encrypt_decrypt(files.handler_role)
+            # One zip per pipeline; the handler writes each file at its key (no pruning: running
+            # executions keep reading the files of their own version).
+            files = s3_assets.Asset(self, "JobFiles", path=str(staged.job_files))
+            properties["JobFiles"] = {"S3Bucket": files.s3_bucket_name, "S3Key": files.s3_object_key, "Bucket": values["ArtifactBucket"]}
 
         if staged.definition_file is not None:
             asset = s3_assets.Asset(self, "Definition", path=str(staged.definition_file))
-            asset.grant_read(upsert_function)
-            acknowledge_grants(
-                role=upsert_function.grant_principal,
-                reason="CDK's read grant on the definition assets in the bootstrap bucket: object reads only.",
-            )
             self.definition_asset: s3_assets.Asset | None = asset
             # CloudFormation substitutes nothing inside an asset: the handler does, with these values.
             available = {**values, **PSEUDO_PARAMETER_VALUES}
@@ -128,13 +109,12 @@ class DeployedPipeline(Construct):
                 "DisplayName": name,
                 "Description": f"{compiled.module_pipeline_name} ({compiled.source_module})",
                 "Definition": definition,
+                **properties,
                 "Tags": [{"Key": k, "Value": v} for k, v in sorted({**tags, "Pipeline": compiled.module_pipeline_name, "SourceVersion": source_version(compiled=compiled)}.items())],
                 "MaxParallelExecutionSteps": str(max_parallel_steps),
                 "RetainOnDelete": "true" if retain_on_delete else "false",
             },
         )
-        if files is not None:
-            self.resource.node.add_dependency(files)
         self.pipeline_arn = self.resource.get_att_string("PipelineArn")
         CfnOutput(self, "Name", value=name, description=f"SageMaker pipeline name of {compiled.module_pipeline_name}")
         CfnOutput(self, "Arn", value=self.pipeline_arn, description=f"SageMaker pipeline ARN of {compiled.module_pipeline_name}")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from base.naming import execution_role_name
 from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
 
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
@@ -28,11 +31,14 @@ class PipelineUpsertProvider(Construct):
         construct_id: str,
         *,
         resource_prefix: str,
-        execution_role: iam.IRole,
+        artifact_bucket: s3.IBucket,
+        key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        synthesizer = stack.synthesizer
+        qualifier = getattr(synthesizer, "bootstrap_qualifier", None) or DefaultStackSynthesizer.DEFAULT_QUALIFIER
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
         self.function = lambda_.Function(
             self,
@@ -70,10 +76,25 @@ class PipelineUpsertProvider(Construct):
                 resources=[pipelines, f"{pipelines}/execution/*"],
             ),
             iam.PolicyStatement(
-                sid="PassExecutionRoleToSageMaker",
+                sid="PassPipelineRolesToSageMaker",
                 actions=["iam:PassRole"],
-                resources=[execution_role.role_arn],
+                resources=[f"arn:{stack.partition}:iam::{stack.account}:role/{execution_role_name(pipeline_name=resource_prefix + '-*')}"],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadDeploymentAssets",
+                actions=["s3:GetObject"],
+                resources=[f"arn:{stack.partition}:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*"],
+            ),
+            iam.PolicyStatement(
+                sid="DeployJobFiles",
+                actions=["s3:PutObject"],
+                resources=[artifact_bucket.arn_for_objects(f"{resource_prefix}-*/*")],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptJobFiles",
+                actions=["kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
             ),
         ]
         policy = iam.Policy(self, "Policy", statements=statements, roles=[self.function.role])
@@ -83,6 +104,9 @@ class PipelineUpsertProvider(Construct):
             reasons={
                 "ManageEnvironmentPipelines": "Only pipelines named with this environment's prefix; their names come from pipeline modules.",
                 "StopExecutionsBeforeDelete": "Executions of this environment's pipelines, stopped only so a pipeline can be deleted.",
+                "PassPipelineRolesToSageMaker": "Each pipeline's own execution role (<prefix>-<pipeline>-exec), passed only to SageMaker with its pipeline.",
+                "ReadDeploymentAssets": "Job-file bundles and large definitions in this account's CDK asset bucket, read once per deployment.",
+                "DeployJobFiles": "Job files go to the keys each pipeline's definition names, under its own <prefix>-<pipeline>/ prefix.",
             },
         )
         self.provider = cr.Provider(self, "Provider", on_event_handler=self.function)

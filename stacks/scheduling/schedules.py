@@ -1,29 +1,30 @@
-"""Scheduled executions: EventBridge rules (UTC), Scheduler schedules (time zones), an overlap guard.
+"""Scheduled executions: EventBridge Scheduler schedules (in UTC or a time zone), an overlap guard.
 
-``aws_events`` has no L2 target for SageMaker pipelines (its target config lacks the pipeline
-parameters), so rules are ``CfnRule``; a schedule with a time zone is an EventBridge Scheduler
-``CfnSchedule``. Both retry, send what they cannot deliver to one encrypted dead-letter queue, and
-an alarm on that queue notifies the environment's topic.
+Every schedule is a Scheduler ``CfnSchedule``: Scheduler allows a million schedules per account,
+EventBridge rules 300 per event bus, and platforms run hundreds of pipelines. Each schedule retries,
+sends what it cannot deliver to one encrypted dead-letter queue through its own role, and an alarm
+on that queue notifies the environment's topic.
+
+The environment's shared parts (:class:`ScheduleServices`) stay the same size whatever the number
+of pipelines; each pipeline stack holds its own schedules and their roles (:class:`PipelineSchedules`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_grants
+from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
 from planning.schedules import PlannedSchedule
 from stacks.functions.lambda_step_targets import FunctionPlacement, HandlerFunction
 
@@ -35,8 +36,8 @@ def _logical(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-"))
 
 
-class PipelineSchedules(Construct):
-    """One rule or schedule per deployed PlannedSchedule, each with a role that may start only its pipeline."""
+class ScheduleServices(Construct):
+    """The environment's dead-letter queue with its alarm, and the overlap guard, shared by every pipeline."""
 
     def __init__(
         self,
@@ -45,7 +46,6 @@ class PipelineSchedules(Construct):
         *,
         resource_prefix: str,
         plan: Sequence[PlannedSchedule],
-        pipeline_arns: Mapping[str, str],
         key: kms.IKey,
         topic: sns.ITopic,
         removal_policy: RemovalPolicy,
@@ -54,8 +54,8 @@ class PipelineSchedules(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         deployed = [p for p in plan if p.deployed]
-        self.rules: dict[str, events.CfnRule] = {}
-        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        self.dead_letters: sqs.Queue | None = None
+        self.guard: HandlerFunction | None = None
         if not deployed:
             return
         self.dead_letters = self._dead_letter_queue(
@@ -74,7 +74,6 @@ class PipelineSchedules(Construct):
         )
         alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
 
-        self.guard: HandlerFunction | None = None
         if any(p.skip_if_running for p in deployed):
             guard_dead_letters = self._dead_letter_queue(
                 "GuardDeadLetters", name=f"{resource_prefix}-schedule-guard-dead-letters", holds="the guard function's", key=key, removal_policy=removal_policy
@@ -98,21 +97,26 @@ class PipelineSchedules(Construct):
                 role=self.guard.function.role,
                 reason="Data-key variants on the environment key only, which encrypts the guard's dead-letter queue.",
             )
-            guarded = sorted({pipeline_arns[p.pipeline_name] for p in deployed if p.skip_if_running}, key=str)
-            self.guard.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="StartGuardedPipelines",
-                    actions=["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
-                    resources=guarded,
-                )
+            policy = iam.Policy(
+                self,
+                "GuardPolicy",
+                roles=[self.guard.function.role],
+                statements=[
+                    iam.PolicyStatement(
+                        sid="StartEnvironmentPipelines",
+                        actions=["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
+                        resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*"],
+                    )
+                ],
             )
-
-        for planned in deployed:
-            arn = pipeline_arns[planned.pipeline_name]
-            if planned.timezone:
-                self.schedules[planned.resource_name] = self._scheduler(planned=planned, pipeline_arn=arn, stack=stack)
-            else:
-                self.rules[planned.resource_name] = self._rule(planned=planned, pipeline_arn=arn, stack=stack)
+            acknowledge_wildcards(
+                scope=policy,
+                document=policy.document,
+                reasons={
+                    "StartEnvironmentPipelines": "The guard starts the pipeline a schedule of this environment names; "
+                    "one statement for all of them keeps the role within IAM's size limit at any number of pipelines."
+                },
+            )
 
     def _dead_letter_queue(self, construct_id: str, *, name: str, holds: str, key: kms.IKey, removal_policy: RemovalPolicy) -> sqs.Queue:
         """KMS-encrypted, TLS-only, two weeks of retention: long enough to notice and replay."""
@@ -129,6 +133,32 @@ class PipelineSchedules(Construct):
         acknowledge(scope=queue, rule="AwsSolutions-SQS3", reason=f"This queue is {holds} dead-letter queue; it has none of its own.")
         return queue
 
+
+class PipelineSchedules(Construct):
+    """One rule or schedule per deployed PlannedSchedule of one pipeline, each with a role that may start only it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan: Sequence[PlannedSchedule],
+        pipeline_arn: str,
+        dead_letters_arn: str | None,
+        guard_function_arn: str | None,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.schedules: dict[str, scheduler.CfnSchedule] = {}
+        self._dead_letters_arn = dead_letters_arn
+        self._guard_arn = guard_function_arn
+        self._key = key
+        for planned in (p for p in plan if p.deployed):
+            if dead_letters_arn is None or (planned.skip_if_running and guard_function_arn is None):
+                raise ValueError(f"schedule {planned.resource_name}: the environment's schedule services were not planned for it")
+            self.schedules[planned.resource_name] = self._scheduler(planned=planned, pipeline_arn=pipeline_arn, stack=stack)
+
     def _guard_input(self, planned: PlannedSchedule, *, delivery_id: str) -> str:
         template = {"pipeline_name": planned.pipeline_name, "schedule": planned.schedule_name, "parameters": [{"Name": k, "Value": v} for k, v in sorted(planned.parameter_values.items())]}
         return json.dumps(template)[:-1] + f', "delivery_id": "{delivery_id}"}}'
@@ -141,82 +171,28 @@ class PipelineSchedules(Construct):
             assumed_by=iam.ServicePrincipal(service, conditions={"StringEquals": {"aws:SourceAccount": stack.account}}),
         )
         if planned.skip_if_running:
-            role.add_to_policy(iam.PolicyStatement(sid="InvokeGuard", actions=["lambda:InvokeFunction"], resources=[self.guard.function.function_arn]))
+            role.add_to_policy(iam.PolicyStatement(sid="InvokeGuard", actions=["lambda:InvokeFunction"], resources=[self._guard_arn]))
         else:
             role.add_to_policy(iam.PolicyStatement(sid="StartThisPipeline", actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn]))
         return role
 
-    def _rule(self, *, planned: PlannedSchedule, pipeline_arn: str, stack: Stack) -> events.CfnRule:
-        retry = events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds()))
-        dead_letters = events.CfnRule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn)
-        if planned.skip_if_running:
-            target = events.CfnRule.TargetProperty(
-                id="Guard",
-                arn=self.guard.function.function_arn,
-                retry_policy=retry,
-                dead_letter_config=dead_letters,
-                input_transformer=events.CfnRule.InputTransformerProperty(
-                    input_paths_map={"id": "$.id"}, input_template=self._guard_input(planned, delivery_id="<id>")
-                ),
-            )
-        else:
-            target = events.CfnRule.TargetProperty(
-                id="Pipeline",
-                arn=pipeline_arn,
-                role_arn=self._role(planned=planned, service="events.amazonaws.com", pipeline_arn=pipeline_arn, stack=stack).role_arn,
-                retry_policy=retry,
-                dead_letter_config=dead_letters,
-                sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
-                    pipeline_parameter_list=[
-                        events.CfnRule.SageMakerPipelineParameterProperty(name=k, value=v) for k, v in sorted(planned.parameter_values.items())
-                    ]
-                ),
-            )
-        rule = events.CfnRule(
-            self,
-            _logical(planned.resource_name),
-            name=planned.resource_name,
-            description=f"Starts {planned.pipeline_name} ({planned.schedule_name}, UTC)",
-            schedule_expression=planned.expression,
-            state="ENABLED",
-            targets=[target],
-        )
-        if planned.skip_if_running:
-            self.guard.function.add_permission(
-                f"{_logical(planned.resource_name)}Invoke",
-                principal=iam.ServicePrincipal("events.amazonaws.com"),
-                source_arn=rule.attr_arn,
-                source_account=stack.account,
-            )
-        self.dead_letters.add_to_resource_policy(self._queue_statement(source_arn=rule.attr_arn))
-        return rule
-
-    def _queue_statement(self, *, source_arn: str) -> iam.PolicyStatement:
-        return iam.PolicyStatement(
-            actions=["sqs:SendMessage"],
-            principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            resources=[self.dead_letters.queue_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": source_arn}},
-        )
-
     def _scheduler(self, *, planned: PlannedSchedule, pipeline_arn: str, stack: Stack) -> scheduler.CfnSchedule:
         role = self._role(planned=planned, service="scheduler.amazonaws.com", pipeline_arn=pipeline_arn, stack=stack)
-        # Scheduler writes undeliverable starts to the queue with the schedule's own role.
-        self.dead_letters.grant_send_messages(role)
-        acknowledge_grants(
-            role=role,
-            reason="Data-key variants on the environment key only, which encrypts the dead-letter queue this schedule writes to.",
+        # Scheduler writes undeliverable starts to the queue with the schedule's own role, not a queue policy.
+        role.add_to_policy(iam.PolicyStatement(sid="DeadLetters", actions=["sqs:SendMessage"], resources=[self._dead_letters_arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(sid="DeadLettersKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._key.key_arn])
         )
         common = {
             "role_arn": role.role_arn,
             "retry_policy": scheduler.CfnSchedule.RetryPolicyProperty(
                 maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=int(MAX_EVENT_AGE.to_seconds())
             ),
-            "dead_letter_config": scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self.dead_letters.queue_arn),
+            "dead_letter_config": scheduler.CfnSchedule.DeadLetterConfigProperty(arn=self._dead_letters_arn),
         }
         if planned.skip_if_running:
             target = scheduler.CfnSchedule.TargetProperty(
-                arn=self.guard.function.function_arn, input=self._guard_input(planned, delivery_id="<aws.scheduler.execution-id>"), **common
+                arn=self._guard_arn, input=self._guard_input(planned, delivery_id="<aws.scheduler.execution-id>"), **common
             )
         else:
             target = scheduler.CfnSchedule.TargetProperty(
@@ -232,7 +208,7 @@ class PipelineSchedules(Construct):
             self,
             _logical(planned.resource_name),
             name=planned.resource_name,
-            description=f"Starts {planned.pipeline_name} ({planned.schedule_name}, {planned.timezone})",
+            description=f"Starts {planned.pipeline_name} ({planned.schedule_name}, {planned.timezone or 'UTC'})",
             schedule_expression=planned.expression,
             schedule_expression_timezone=planned.timezone,
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),

@@ -20,12 +20,6 @@ handler = load_handler("pipeline_upsert")
 
 
 @pytest.fixture(scope="module")
-def sandbox_compiled() -> dict[str, Any]:
-    """The compiler's own output for the sandbox, in this process."""
-    return {c.pipeline_name: c for c in compile_pipelines(config=EnvironmentConfig(name="sandbox"))}
-
-
-@pytest.fixture(scope="module")
 def pipelines(assembly: Assembly) -> StackTemplate:
     return assembly.stack("smp-sandbox-pipelines")
 

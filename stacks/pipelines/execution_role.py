@@ -1,70 +1,30 @@
-"""The permission boundary every role of an environment carries, and the SageMaker execution role."""
+"""One pipeline's own execution role: its own S3 prefix, its own Lambda steps, passing only itself.
+
+Least privilege per pipeline: another pipeline's role cannot read, write or delete under this
+pipeline's prefix, and no role may invoke a Lambda step its definition does not use.
+"""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from base.config import EnvironmentConfig
-from stacks.guardrails.policies import job_guardrail_statements
+from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
+from stacks.guardrails.policies import EXEMPT_ROLE_TAG_VALUE, network_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 
-STEP_FUNCTION_INFIX = "step"
-"""Lambda functions that pipelines may invoke are named ``<prefix>-step-<name>``."""
-
-# The ceiling of what any role of the platform may ever do; identity policies grant within it.
-BOUNDARY_CEILING_ACTIONS = (
-    "cloudwatch:PutMetricData",
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:DescribeAlarms",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-    "ec2:Describe*",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:UnassignPrivateIpAddresses",
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:GetAuthorizationToken",
-    "ecr:GetDownloadUrlForLayer",
-    "events:PutEvents",
-    "iam:PassRole",
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey*",
-    "kms:ReEncrypt*",
-    "lambda:GetFunction",
-    "lambda:InvokeFunction",
-    "logs:*",
-    "s3:*",
-    "sagemaker:*",
-    "sns:Publish",
-    "sqs:SendMessage",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-)
-
-
 EXECUTION_ROLE_WILDCARD_REASONS = {
-    "ArtifactObjects": "Objects of this environment's own artifact bucket; pipelines write per-execution keys not known in advance.",
+    "OwnPrefixObjects": "Objects under this pipeline's own prefix of the environment's artifact bucket; executions write keys not known in advance.",
     "EnvironmentKey": "Data-key and re-encrypt variants on this environment's own key only, used by S3 and job volume encryption.",
     "EcrLogin": "ecr:GetAuthorizationToken supports no resource-level permissions.",
     "EcrPull": "SageMaker framework images live in AWS-owned accounts that differ per region; pulls stay in this region.",
     "JobLogs": "SageMaker names one log stream per job under the /aws/sagemaker/ log groups.",
     "JobMetrics": "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits it to SageMaker namespaces.",
-    "InvokeEnvironmentFunctions": "Lambda steps may invoke only this environment's step functions, named <prefix>-step-*; the upsert function is not among them.",
     "PipelineJobs": "Jobs and models are named per execution under the environment prefix (<pipeline>-<step>-<suffix>).",
     "ModelRegistry": "Model package groups are named per pipeline under the environment prefix; versions are numbered inside them.",
     "ExperimentTracking": "Trials and trial components are named after pipeline execution ids, which carry no prefix; experiments do.",
@@ -73,48 +33,26 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
 }
 
 
-class PermissionBoundary(Construct):
-    """A managed policy applied as the boundary of every role the environment's stacks create."""
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network_isolation_exempt: Sequence[str]
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            managed_policy_name=f"{config.resource_prefix}-permission-boundary",
-            description=f"Ceiling and job guardrails for every role of {config.resource_prefix}",
-            statements=[
-                iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_CEILING_ACTIONS), resources=["*"]),
-                *job_guardrail_statements(config=config, network_isolation_exempt=network_isolation_exempt),
-            ],
-        )
-        acknowledge_wildcards(
-            scope=self.policy,
-            document=self.policy.document,
-            reasons={
-                "Ceiling": "A permission boundary is a ceiling, not a grant: identity policies grant within it, "
-                "and its Deny statements carry the job guardrails for every role of the environment."
-            },
-        )
-
-
-class ExecutionRole(Construct):
-    """The role SageMaker Pipelines and their jobs run as: it may do only what pipelines need."""
+class PipelineExecutionRole(Construct):
+    """The role one SageMaker pipeline and its jobs run as."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        role_name: str,
+        pipeline_name: str,
+        resource_prefix: str,
         bucket: s3.IBucket,
         key: kms.IKey,
+        lambda_function_arns: Sequence[str],
+        subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str],
+        network_isolation_exempt: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        prefix = config.resource_prefix
 
         def arn(resource: str, service: str = "sagemaker") -> str:
             return f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}:{resource}"
@@ -122,22 +60,29 @@ class ExecutionRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            role_name=f"{prefix}-sagemaker-execution",
-            description=f"SageMaker Pipelines and jobs of {prefix}",
+            role_name=role_name,
+            description=f"SageMaker pipeline {pipeline_name} and its jobs",
             assumed_by=iam.ServicePrincipal(
                 "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
             ),
         )
-        named = [f"{prefix}-*"]
+        if network_isolation_exempt:
+            # Read by the boundary's isolation Deny; no role of the environment may tag roles.
+            Tags.of(self.role).add(NETWORK_ISOLATION_EXEMPTION_TAG, EXEMPT_ROLE_TAG_VALUE)
+        named = [f"{resource_prefix}-*"]
         statements = [
             iam.PolicyStatement(
-                sid="ArtifactObjects",
+                sid="OwnPrefixObjects",
                 actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                resources=[bucket.arn_for_objects("*")],
+                resources=[bucket.arn_for_objects(f"{pipeline_name}/*")],
             ),
             iam.PolicyStatement(
-                sid="ArtifactBucket", actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[bucket.bucket_arn]
+                sid="OwnPrefixListing",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [pipeline_name, f"{pipeline_name}/*"]}},
             ),
+            iam.PolicyStatement(sid="ArtifactBucketLocation", actions=["s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
             iam.PolicyStatement(
                 sid="EnvironmentKey",
                 actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
@@ -171,11 +116,6 @@ class ExecutionRole(Construct):
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                sid="InvokeEnvironmentFunctions",
-                actions=["lambda:InvokeFunction"],
-                resources=[arn(f"function:{prefix}-{STEP_FUNCTION_INFIX}-*", "lambda")],
             ),
             iam.PolicyStatement(
                 sid="PipelineJobs",
@@ -213,7 +153,11 @@ class ExecutionRole(Construct):
                     "sagemaker:ListModelPackages",
                     "sagemaker:UpdateModelPackage",
                 ],
-                resources=[arn(f"model-package/{prefix}-*/*"), arn(f"model-package/{prefix}-*"), arn(f"model-package-group/{prefix}-*")],
+                resources=[
+                    arn(f"model-package/{resource_prefix}-*/*"),
+                    arn(f"model-package/{resource_prefix}-*"),
+                    arn(f"model-package-group/{resource_prefix}-*"),
+                ],
             ),
             iam.PolicyStatement(
                 sid="ExperimentTracking",
@@ -230,7 +174,7 @@ class ExecutionRole(Construct):
                 ],
                 # Trials are named after execution ids, which carry no environment prefix.
                 resources=[
-                    arn(f"experiment/{prefix}-*"),
+                    arn(f"experiment/{resource_prefix}-*"),
                     arn("experiment-trial/*"),
                     arn("experiment-trial-component/*"),
                 ],
@@ -251,5 +195,17 @@ class ExecutionRole(Construct):
                 resources=["*"],
             ),
         ]
+        if lambda_function_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeOwnLambdaSteps", actions=["lambda:InvokeFunction"], resources=list(lambda_function_arns)
+                )
+            )
         self.policy = iam.Policy(self, "Policy", statements=statements, roles=[self.role])
         acknowledge_wildcards(scope=self.policy, document=self.policy.document, reasons=EXECUTION_ROLE_WILDCARD_REASONS)
+        self.network_guardrail = iam.Policy(
+            self,
+            "JobNetworkGuardrail",
+            roles=[self.role],
+            statements=network_guardrail_statements(subnet_ids=subnet_ids, security_group_ids=security_group_ids),
+        )
