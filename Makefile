@@ -38,10 +38,10 @@ test: install-dev
 diff: install
 	$(CDK) diff $(CDK_ENV)
 
-## deploy: deploy one environment, e.g. `make deploy ENV=prod`
+## deploy: deploy one environment, e.g. `make deploy ENV=prod`, or one pipeline's stack with PIPELINE=<module name>
 deploy: install
-	@test -n "$(ENV)" || { echo "error: name the environment: make deploy ENV=<name>" >&2; exit 2; }
-	$(CDK) deploy $(CDK_ENV) --all --require-approval broadening
+	@test -n "$(ENV)" || { echo "error: name the environment: make deploy ENV=<name> [PIPELINE=<name>]" >&2; exit 2; }
+	$(CDK) deploy $(CDK_ENV) --require-approval broadening $(if $(PIPELINE),"$(ENV)/Pipeline$$($(PY) -c 'import sys; from base.naming import construct_id; print(construct_id(module_pipeline_name=sys.argv[1]))' '$(PIPELINE)')" --exclusively,--all --concurrency 10)
 
 ## bench: synth and test-suite wall times against a bare CDK app measured in the same run
 bench: install-dev
