@@ -10,7 +10,7 @@ import pytest
 from pipeline_defs.compiler import CompiledPipeline
 from pipeline_defs.mermaid import definition_to_mermaid
 from pipeline_defs.validation import iter_steps
-from stacks.review_assembly import load_environments
+from tools.review.assembly import load_environments
 from stacks.review_files import REVIEW_DIRECTORY, write_review_files
 
 CONDITIONAL = {
