@@ -161,7 +161,7 @@ def local_run_command(args: argparse.Namespace) -> int:
             item=item, ctx=ctx, role_arn=args.role_arn, bucket=args.bucket, parameters=dict(args.parameter)
         )
     except (BotoCoreError, ClientError) as error:
-        raise UnavailableError(f"local run of {full_name} needs AWS access to s3://{args.bucket}: {error}") from error
+        raise UnavailableError(f"local run of {full_name} stopped on an AWS call (credentials for s3://{args.bucket} needed): {error}") from error
     return report_execution(pipeline=full_name, description=description)
 
 
