@@ -50,12 +50,17 @@ bench: install-dev
 clean:
 	rm -rf cdk.out .pytest_cache
 
-.PHONY: review local-run
+.PHONY: review local-run drift
 
 # Checked before any prerequisite runs, so a usage error installs nothing.
 ifneq ($(filter review,$(MAKECMDGOALS)),)
 ifeq ($(BASE),)
 $(error name the base ref: make review BASE=origin/main [MARKDOWN=1])
+endif
+endif
+ifneq ($(filter drift,$(MAKECMDGOALS)),)
+ifeq ($(ENV),)
+$(error name the environment: make drift ENV=<name> (after make synth ENV=<name>))
 endif
 endif
 ifneq ($(filter local-run,$(MAKECMDGOALS)),)
@@ -73,3 +78,8 @@ review: install
 ##            e.g. `make local-run PIPELINE=train-evaluate-register BUCKET=my-scratch-bucket`
 local-run: install
 	$(PY) -m pipeline_defs run-local $(PIPELINE) --env $(or $(ENV),sandbox) $(if $(BUCKET),--bucket $(BUCKET),)
+
+## drift: deployed pipelines of one environment against cdk.out (`make synth ENV=<name>` first); exit 1 on drift
+##        e.g. `make drift ENV=prod` (make turns exit 1 into 2; `.venv/bin/python -m tools.drift` keeps it)
+drift: $(VENV)/.runtime
+	$(PY) -m tools.drift --env $(ENV)
