@@ -25,7 +25,7 @@ from support.environments import ENVIRONMENTS, TEST_ACCOUNT, TEST_REGION
 from support.lambdas import load_handler
 from tools import drift
 from tools.drift_assembly import MANAGED_BY_TAG, PIPELINE_RESOURCE_TYPE, read_pipelines
-from tools.drift_compare import ABSENT, Difference, Named
+from tools.drift_compare import ABSENT, Difference, Named, PlaceholderValues, compare
 from tools.drift_report import render_difference
 
 MOTO_DEFAULT_ACCOUNT = "123456789012"
@@ -396,6 +396,26 @@ def test_a_definition_sent_as_an_s3_asset_reads_like_an_inline_one(synth_dir: Pa
     from_asset = next(p for p in read_pipelines(assembly=copy, environment="prod") if p.name == name)
 
     assert from_asset == inline
+
+
+def test_json_values_compare_by_type_and_named_items_by_name() -> None:
+    values = PlaceholderValues(variables={}, pseudo={})
+    expected = {"Steps": [{"Name": "A", "Retry": True, "Count": 1}, {"Name": "B"}], "Order": ["x", "y"]}
+    deployed = {"Steps": [{"Name": "B"}, {"Name": "A", "Retry": 1, "Count": 1.0}], "Order": ["y", "x"]}
+    found = compare(expected=expected, deployed=deployed, path=("definition",), values=values)
+    assert found == [
+        Difference(("definition", "Steps", Named("A"), "Retry"), True, 1),
+        Difference(("definition", "Order", 0), "x", "y"),
+        Difference(("definition", "Order", 1), "y", "x"),
+    ]
+
+
+def test_one_placeholder_has_one_value_within_a_pipeline() -> None:
+    values = PlaceholderValues(variables={"Bucket": {"Fn::GetAtt": ["Bucket", "Name"]}}, pseudo={"AWS::Region": "eu-west-1"})
+    assert values.matches(expected="s3://${Bucket}/a/${AWS::Region}", deployed="s3://b1/a/eu-west-1")
+    assert not values.matches(expected="s3://${Bucket}/b", deployed="s3://b2/b")
+    assert not values.matches(expected="${AWS::Region}", deployed="us-east-1")
+    assert values.fill(text="s3://${Bucket}/${Other}") == "s3://b1/${Other}"
 
 
 def test_long_values_are_shown_where_they_differ() -> None:
