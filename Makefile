@@ -50,7 +50,7 @@ bench: install-dev
 clean:
 	rm -rf cdk.out cdk.out.compile .pytest_cache
 
-.PHONY: review local-run compile cost-report
+.PHONY: review local-run compile cost-report drift
 
 # Checked before any prerequisite runs, so a usage error installs nothing. Each recipe runs
 # `python -m tools.<name>`; make turns any failing recipe into its own exit code 2, so scripts that
@@ -58,6 +58,11 @@ clean:
 ifneq ($(filter review,$(MAKECMDGOALS)),)
 ifeq ($(BASE),)
 $(error name the base ref: make review BASE=origin/main [MARKDOWN=1])
+endif
+endif
+ifneq ($(filter drift,$(MAKECMDGOALS)),)
+ifeq ($(ENV),)
+$(error name the environment: make drift ENV=<name> (after make synth ENV=<name>))
 endif
 endif
 ifneq ($(filter local-run,$(MAKECMDGOALS)),)
@@ -89,3 +94,8 @@ compile: install
 ##              e.g. `make cost-report ENV=prod START=2026-11-01 END=2026-12-01`
 cost-report: install
 	$(PY) -m tools.cost_report --env $(ENV) --start $(START) --end $(END) $(if $(GRANULARITY),--granularity $(GRANULARITY),)
+
+## drift: deployed pipelines of one environment against cdk.out (`make synth ENV=<name>` first); exit 1 on drift
+##        e.g. `make drift ENV=prod` (make turns exit 1 into 2; `.venv/bin/python -m tools.drift` keeps it)
+drift: $(VENV)/.runtime
+	$(PY) -m tools.drift --env $(ENV)

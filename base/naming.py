@@ -24,3 +24,6 @@ def pipeline_name_problem(name: object) -> str | None:
 
 PIPELINE_RESOURCE_TYPE = "Custom::SageMakerPipeline"
 """CloudFormation type of the custom resource that upserts one pipeline; tools find pipelines by it."""
+
+MANAGED_BY_TAG = "smp:managed-by"
+"""Tag naming the stack that owns a pipeline; the upsert handler ships its own copy, checked by a test."""

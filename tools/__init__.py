@@ -1,1 +1,1 @@
-"""Top layer: the command-line tools (review, cost report, compile, local run), each ``python -m tools.<name>``."""
+"""Top layer: the command-line tools (review, drift, cost report, compile, local run), each ``python -m tools.<name>``."""

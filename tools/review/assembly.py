@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from base.errors import UserError
+from base.naming import PIPELINE_RESOURCE_TYPE
 
-PIPELINE_RESOURCE_TYPE = "Custom::SageMakerPipeline"
 
 
 class AssemblyReadError(UserError):
