@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
 from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields, idempotency_token, log_action, logger_for, shown
 
 LOGGER = logger_for(name="fan_out")
@@ -62,7 +63,7 @@ def parse_request(*, event: Any, default_concurrency: int = 20) -> FanOutRequest
     fields = Fields.of(event=event)
     child = fields.text(key="child_pipeline", pattern=PIPELINE_NAME, allowed=PIPELINE_NAME_ALLOWED)
     allowed_items = f"a JSON list of at most {MAX_ITEMS} objects of parameter values"
-    items = fields.json(key="items_json", kind=list, allowed=allowed_items)
+    items = fields.json_value(key="items_json", kind=list, allowed=allowed_items)
     if len(items) > MAX_ITEMS:
         raise fields.fail(key="items_json", problem=f"has {len(items)} items", allowed=allowed_items)
     for index, item in enumerate(items):

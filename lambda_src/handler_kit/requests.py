@@ -62,8 +62,9 @@ class Fields:
     def _present(self, key: str) -> bool:
         return self.values.get(key) is not None
 
-    def text(self, *, key: str, allowed: str = "a non-empty string", pattern: re.Pattern[str] | None = None, default: Any = REQUIRED) -> str:
+    def text(self, *, key: str, allowed: str | None = None, pattern: re.Pattern[str] | None = None, default: Any = REQUIRED) -> str:
         """A string; a required one must be non-empty, and match ``pattern`` when one is given."""
+        allowed = allowed or ("a non-empty string" if default is REQUIRED else "a string")
         if not self._present(key):
             if default is REQUIRED:
                 raise self.fail(key=key, problem="is missing", allowed=allowed)
@@ -119,7 +120,7 @@ class Fields:
             raise self.fail(key=key, problem=f"is {shown(value)}", allowed=allowed)
         return Fields(values=value, path=self.name(key))
 
-    def json(self, *, key: str, kind: type, allowed: str) -> Any:
+    def json_value(self, *, key: str, kind: type, allowed: str) -> Any:
         """A JSON value of ``kind`` (list or dict), given either decoded or as JSON text."""
         if not self._present(key):
             raise self.fail(key=key, problem="is missing", allowed=allowed)

@@ -16,14 +16,14 @@ from typing import Any, Callable, Mapping
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from handler_kit import PIPELINE_NAME, RequestError, idempotency_token, log_action, logger_for
 
+from handler_kit import PIPELINE_NAME, RequestError, idempotency_token, log_action, logger_for
 from pipeline_upsert.definition import FIELD as DEFINITION_FIELD
 from pipeline_upsert.definition import definition_from_object
 from pipeline_upsert.request import DefinitionObject, DeleteRequest, PipelineSettings, UpsertRequest, parse_request
 
 # The stack tests reassemble and serialize definitions with the handler's own copies, through this module.
-from pipeline_upsert.definition import assemble_definition, canonical_json  # noqa: E402,F401
+from pipeline_upsert.definition import assemble_definition, canonical_json  # noqa: F401
 
 LOGGER = logger_for(name="pipeline_upsert")
 

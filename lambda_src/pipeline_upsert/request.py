@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields
-
 from pipeline_upsert.definition import assemble_definition
 
 

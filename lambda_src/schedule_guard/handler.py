@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import boto3
 from botocore.config import Config
+
 from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields, idempotency_token, log_action, logger_for
 
 LOGGER = logger_for(name="schedule_guard")
