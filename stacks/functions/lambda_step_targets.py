@@ -14,7 +14,7 @@ from constructs import Construct
 
 from stacks.guardrails.execution_role import STEP_FUNCTION_INFIX
 from stacks.nag import acknowledge, acknowledge_wildcards
-from stacks.pipelines.upsert_provider import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
+from stacks.functions.lambda_code import PYTHON_RUNTIME, handler_code, handler_string
 
 BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 VPC_ACCESS_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
@@ -55,8 +55,8 @@ class HandlerFunction(Construct):
             function_name=f"{resource_prefix}-{name}",
             description=description,
             runtime=PYTHON_RUNTIME,
-            handler="handler.on_event",
-            code=lambda_.Code.from_asset(str(LAMBDA_SRC / folder), exclude=ASSET_EXCLUDES),
+            handler=handler_string(folder=folder),
+            code=handler_code(folder=folder),
             timeout=timeout,
             memory_size=256,
             reserved_concurrent_executions=reserved_concurrency,

@@ -216,7 +216,7 @@ class PipelineSchedules(Construct):
         }
         if planned.skip_if_running:
             target = scheduler.CfnSchedule.TargetProperty(
-                arn=self.guard.function.function_arn, input=self._guard_input(planned, delivery_id="<aws.scheduler.execution-id>"), **common
+                arn=self.guard.function.function_arn, input=self._guard_input(planned, delivery_id="<aws.scheduler.scheduled-time>"), **common
             )
         else:
             target = scheduler.CfnSchedule.TargetProperty(
