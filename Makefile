@@ -48,14 +48,21 @@ bench: install-dev
 	$(PY) benchmarks/synth.py
 
 clean:
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out cdk.out.compile .pytest_cache
 
-.PHONY: review local-run
+.PHONY: review local-run compile cost-report drift
 
-# Checked before any prerequisite runs, so a usage error installs nothing.
+# Checked before any prerequisite runs, so a usage error installs nothing. Each recipe runs
+# `python -m tools.<name>`; make turns any failing recipe into its own exit code 2, so scripts that
+# need the command's exit code (README, "Exit codes") call it directly.
 ifneq ($(filter review,$(MAKECMDGOALS)),)
 ifeq ($(BASE),)
 $(error name the base ref: make review BASE=origin/main [MARKDOWN=1])
+endif
+endif
+ifneq ($(filter drift,$(MAKECMDGOALS)),)
+ifeq ($(ENV),)
+$(error name the environment: make drift ENV=<name> (after make synth ENV=<name>))
 endif
 endif
 ifneq ($(filter local-run,$(MAKECMDGOALS)),)
@@ -63,13 +70,32 @@ ifeq ($(PIPELINE),)
 $(error name the pipeline: make local-run PIPELINE=<name> [BUCKET=<s3 bucket>] [ENV=sandbox])
 endif
 endif
+ifneq ($(filter cost-report,$(MAKECMDGOALS)),)
+ifeq ($(and $(ENV),$(START),$(END)),)
+$(error name the environment and days: make cost-report ENV=prod START=2026-11-01 END=2026-12-01 [GRANULARITY=DAILY])
+endif
+endif
 
-## review: what the working tree changes against BASE, per environment; exit 1 when security-relevant
+## review: what the working tree changes against BASE, per environment; fails when security-relevant
 ##         e.g. `make review BASE=origin/main` (MARKDOWN=1 for a pull-request comment)
 review: install
-	$(PY) -m stacks.review --base $(BASE) $(if $(MARKDOWN),--markdown,)
+	$(PY) -m tools.review --base $(BASE) $(if $(MARKDOWN),--markdown,)
 
 ## local-run: one pipeline with LocalPipelineSession (needs Docker; without it, names the job tests)
 ##            e.g. `make local-run PIPELINE=train-evaluate-register BUCKET=my-scratch-bucket`
 local-run: install
-	$(PY) -m pipeline_defs run-local $(PIPELINE) --env $(or $(ENV),sandbox) $(if $(BUCKET),--bucket $(BUCKET),)
+	$(PY) -m tools.local_run $(PIPELINE) --env $(or $(ENV),sandbox) $(if $(BUCKET),--bucket $(BUCKET),)
+
+## compile: every pipeline of one environment into cdk.out.compile/ without CDK (ENV=name, default sandbox)
+compile: install
+	$(PY) -m tools.compile --env $(or $(ENV),sandbox) --out cdk.out.compile
+
+## cost-report: spend per pipeline from Cost Explorer (needs the paying account's credentials)
+##              e.g. `make cost-report ENV=prod START=2026-11-01 END=2026-12-01`
+cost-report: install
+	$(PY) -m tools.cost_report --env $(ENV) --start $(START) --end $(END) $(if $(GRANULARITY),--granularity $(GRANULARITY),)
+
+## drift: deployed pipelines of one environment against cdk.out (`make synth ENV=<name>` first); exit 1 on drift
+##        e.g. `make drift ENV=prod` (make turns exit 1 into 2; `.venv/bin/python -m tools.drift` keeps it)
+drift: $(VENV)/.runtime
+	$(PY) -m tools.drift --env $(ENV)

@@ -53,3 +53,6 @@ def pipeline_stack_name(*, resource_prefix: str, module_pipeline_name: str) -> s
 def construct_id(*, module_pipeline_name: str) -> str:
     """``train-evaluate-register`` → ``TrainEvaluateRegister``: readable ids in ``cdk diff``."""
     return "".join(part.capitalize() for part in module_pipeline_name.replace("_", "-").split("-"))
+
+MANAGED_BY_TAG = "smp:managed-by"
+"""Tag naming the stack that owns a pipeline; the upsert handler ships its own copy, checked by a test."""

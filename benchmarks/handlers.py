@@ -28,13 +28,13 @@ from stacks.pipelines.definition_parts import split_definition  # noqa: E402
 from support.faults import Throttler  # noqa: E402
 from support.lambdas import load_handler  # noqa: E402
 
-FAN_OUT_TIMEOUT_SECONDS = 600  # stacks/step_functions.py
+FAN_OUT_TIMEOUT_SECONDS = 600  # stacks/functions/lambda_step_targets.py
 ROLE = "arn:aws:iam::123456789012:role/smp-bench-sagemaker-execution"
 
 
 def _import_seconds(statement: str, runs: int) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "lambda_src" / "pipeline_upsert")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "lambda_src")}  # the asset root, as /var/task in Lambda
     return statistics.median(float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout) for _ in range(runs))
 
 
@@ -54,7 +54,7 @@ def _event(kind: str, name: str, instance_type: str, request: int) -> dict:
 def bench_upsert(runs: int) -> None:
     handler = load_handler("pipeline_upsert")
     boto_import = _import_seconds("import boto3", runs)
-    handler_import = _import_seconds("import handler", runs)
+    handler_import = _import_seconds("import pipeline_upsert.handler", runs)
     print(f"upsert handler import   median {handler_import * 1000:7.1f} ms   ratio to 'import boto3' {handler_import / boto_import:.2f}x")
     timings: dict[str, list[float]] = {"describe (baseline)": [], "create": [], "unchanged update": [], "update": [], "delete": []}
     with mock_aws():

@@ -11,8 +11,8 @@ from base.naming import PIPELINE_RESOURCE_TYPE
 from pipeline_defs.compiler import CompiledPipeline
 from pipeline_defs.mermaid import definition_to_mermaid
 from pipeline_defs.validation import iter_steps
-from stacks.review_assembly import load_environments
 from planning.review_files import REVIEW_DIRECTORY, write_review_files
+from tools.review.assembly import load_environments
 
 CONDITIONAL = {
     "Steps": [

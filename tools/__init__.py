@@ -1,1 +1,1 @@
-"""Command-line tools: review, drift check, cost report, compile, local run."""
+"""Top layer: the command-line tools (review, drift, cost report, compile, local run), each ``python -m tools.<name>``."""

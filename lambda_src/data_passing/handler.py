@@ -8,26 +8,41 @@ returned object: primitives stay primitives, and the non-primitive result travel
 from __future__ import annotations
 
 import json
-import logging
-import os
+import re
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+from handler_kit import Fields, log_action, logger_for
+
+LOGGER = logger_for(name="data_passing")
 
 MAX_SAMPLES = 1_000_000
+S3_URI = re.compile(r"s3://[^/\s]+(/.*)?")
 
 
-def compute_settings(*, dataset_uri: str, requested_samples: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SettingsRequest:
+    """The LambdaStep inputs: the dataset and how many samples the run asks for."""
+
+    dataset_uri: str
+    requested_samples: int
+
+
+def parse_request(*, event: Any) -> SettingsRequest:
+    """``{"dataset_uri": "s3://...", "requested_samples": int or decimal string}``."""
+    fields = Fields.of(event=event)
+    return SettingsRequest(
+        dataset_uri=fields.text(key="dataset_uri", pattern=S3_URI, allowed="an s3:// URI"),
+        requested_samples=fields.integer(key="requested_samples", minimum=1),
+    )
+
+
+def compute_settings(*, request: SettingsRequest) -> dict[str, Any]:
     """Settings for the next step; the rules are simple on purpose, the types are the point."""
-    if not dataset_uri.startswith("s3://"):
-        raise ValueError(f"dataset_uri is {dataset_uri!r}: expected an s3:// URI")
-    if requested_samples < 1:
-        raise ValueError(f"requested_samples is {requested_samples}: expected at least 1")
-    sample_count = min(requested_samples, MAX_SAMPLES)
+    sample_count = min(request.requested_samples, MAX_SAMPLES)
     use_gpu = sample_count > 100_000
     learning_rate = 0.1 if sample_count < 10_000 else 0.05
-    run_label = f"{dataset_uri.rstrip('/').rsplit('/', 1)[-1]}-{sample_count}"
+    run_label = f"{request.dataset_uri.rstrip('/').rsplit('/', 1)[-1]}-{sample_count}"
     settings = {"features": ["length", "diameter", "height", "whole_weight"], "max_depth": 5, "early_stopping": {"rounds": 10}}
     return {
         "sample_count": sample_count,
@@ -39,12 +54,7 @@ def compute_settings(*, dataset_uri: str, requested_samples: int) -> dict[str, A
 
 
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """LambdaStep entry point: ``{"dataset_uri": str, "requested_samples": int|str}``."""
-    try:
-        dataset_uri = str(event["dataset_uri"])
-        requested = int(event["requested_samples"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"data-passing step input is invalid ({error!r}); expected dataset_uri and an integer requested_samples") from None
-    result = compute_settings(dataset_uri=dataset_uri, requested_samples=requested)
-    LOGGER.info(json.dumps({"action": "settings", "run_label": result["run_label"], "sample_count": result["sample_count"]}))
+    """LambdaStep entry point."""
+    result = compute_settings(request=parse_request(event=event))
+    log_action(logger=LOGGER, action="settings", run_label=result["run_label"], sample_count=result["sample_count"])
     return result

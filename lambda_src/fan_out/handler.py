@@ -3,17 +3,14 @@
 Idempotent: each start carries a ClientRequestToken derived from the parent execution, the child
 and the item, so a retried invocation starts nothing twice. Concurrency is bounded, throttling and
 concurrency limits are retried with backoff, and the step returns the started execution ARNs (in
-item order) as a JSON string output. Standard library and the runtime's boto3 only.
+item order) as a JSON string output. Standard library, ``handler_kit`` and the runtime's boto3 only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import os
 import random
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,11 +20,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields, idempotency_token, log_action, logger_for, shown
+
+LOGGER = logger_for(name="fan_out")
 
 DISPLAY_NAME_LIMIT = 82
 MAX_ITEMS = 10_000
+MAX_CONCURRENCY = 64
 RETRYABLE_CODES = {
     "ThrottlingException",
     "Throttling",
@@ -42,12 +41,10 @@ RETRYABLE_CODES = {
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20, max_pool_connections=32)
 
 
-class FanOutError(ValueError):
-    """The step's inputs cannot be acted on; the message names the input and why."""
-
-
 @dataclass(frozen=True)
 class FanOutRequest:
+    """The LambdaStep inputs: the child pipeline, one parameter object per item, the parent execution."""
+
     child_pipeline: str
     items: tuple[Mapping[str, Any], ...]
     parent_execution_id: str
@@ -61,40 +58,23 @@ class Started:
     attempts: int
 
 
-def _json_input(event: Mapping[str, Any], key: str, kind: type) -> Any:
-    raw = event.get(key)
-    if raw is None:
-        raise FanOutError(f"input {key!r} is missing")
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as error:
-        raise FanOutError(f"input {key!r} is not JSON: {error}") from None
-    if not isinstance(value, kind):
-        raise FanOutError(f"input {key!r} must be a JSON {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def parse_request(*, event: Mapping[str, Any], default_concurrency: int = 20) -> FanOutRequest:
+def parse_request(*, event: Any, default_concurrency: int = 20) -> FanOutRequest:
     """Validate the LambdaStep inputs: child_pipeline, items_json, parent_execution_id[, max_concurrency]."""
-    child = event.get("child_pipeline")
-    if not isinstance(child, str) or not re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$", child):
-        raise FanOutError(f"input 'child_pipeline' is {child!r}: expected a pipeline name")
-    items = _json_input(event, "items_json", list)
+    fields = Fields.of(event=event)
+    child = fields.text(key="child_pipeline", pattern=PIPELINE_NAME, allowed=PIPELINE_NAME_ALLOWED)
+    allowed_items = f"a JSON list of at most {MAX_ITEMS} objects of parameter values"
+    items = fields.json_value(key="items_json", kind=list, allowed=allowed_items)
     if len(items) > MAX_ITEMS:
-        raise FanOutError(f"input 'items_json' has {len(items)} items; at most {MAX_ITEMS} per step")
+        raise fields.fail(key="items_json", problem=f"has {len(items)} items", allowed=allowed_items)
     for index, item in enumerate(items):
         if not isinstance(item, Mapping) or not all(isinstance(k, str) for k in item):
-            raise FanOutError(f"item {index} of 'items_json' must be an object of parameter values")
-    parent = event.get("parent_execution_id")
-    if not isinstance(parent, str) or not parent:
-        raise FanOutError("input 'parent_execution_id' is missing")
-    try:
-        concurrency = int(event.get("max_concurrency", default_concurrency))
-    except (TypeError, ValueError):
-        raise FanOutError(f"input 'max_concurrency' is {event.get('max_concurrency')!r}: expected an integer") from None
-    if not 1 <= concurrency <= 64:
-        raise FanOutError(f"input 'max_concurrency' is {concurrency}: expected 1 to 64")
-    return FanOutRequest(child_pipeline=child, items=tuple(items), parent_execution_id=parent, max_concurrency=concurrency)
+            raise fields.fail(key=f"items_json[{index}]", problem=f"is {shown(item)}", allowed="an object of parameter name to value")
+    return FanOutRequest(
+        child_pipeline=child,
+        items=tuple(items),
+        parent_execution_id=fields.text(key="parent_execution_id", allowed="the parent pipeline's execution id"),
+        max_concurrency=fields.integer(key="max_concurrency", minimum=1, maximum=MAX_CONCURRENCY, default=default_concurrency),
+    )
 
 
 def display_name(*, child_pipeline: str, index: int) -> str:
@@ -104,9 +84,12 @@ def display_name(*, child_pipeline: str, index: int) -> str:
 
 
 def request_token(*, parent_execution_id: str, child_pipeline: str, index: int, item: Mapping[str, Any]) -> str:
-    """64 hex characters, the same for the same parent, child and item: starts are idempotent."""
-    material = json.dumps([parent_execution_id, child_pipeline, index, item], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(material.encode()).hexdigest()
+    """The same for the same parent, child, index and item: a retried step starts nothing twice.
+
+    The four travel as one JSON array (an item is an object), which keeps earlier releases' tokens.
+    """
+    start = json.dumps([parent_execution_id, child_pipeline, index, item], sort_keys=True, separators=(",", ":"))
+    return idempotency_token(item_start=start)
 
 
 def _retryable(error: Exception) -> bool:
@@ -130,6 +113,7 @@ def start_one(
     """Start item ``index``, retrying throttling with capped exponential backoff until ``deadline``."""
     item = request.items[index]
     rng = jitter or random.Random(index)
+    token = request_token(parent_execution_id=request.parent_execution_id, child_pipeline=request.child_pipeline, index=index, item=item)
     attempt = 0
     while True:
         attempt += 1
@@ -139,9 +123,7 @@ def start_one(
                 PipelineExecutionDisplayName=display_name(child_pipeline=request.child_pipeline, index=index),
                 PipelineExecutionDescription=f"item {index} of parent execution {request.parent_execution_id}"[:3072],
                 PipelineParameters=[{"Name": k, "Value": str(v)} for k, v in sorted(item.items())],
-                ClientRequestToken=request_token(
-                    parent_execution_id=request.parent_execution_id, child_pipeline=request.child_pipeline, index=index, item=item
-                ),
+                ClientRequestToken=token,
             )
             return Started(index=index, execution_arn=response["PipelineExecutionArn"], attempts=attempt)
         except (ClientError, BotoCoreError) as error:
@@ -182,11 +164,12 @@ def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else 600.0
     deadline = time.monotonic() + max(1.0, remaining - 10.0)
     started = fan_out(client=boto3.client("sagemaker", config=CLIENT_CONFIG), request=request, deadline=deadline)
-    LOGGER.info(json.dumps({
-        "action": "fan-out",
-        "child": request.child_pipeline,
-        "parent": request.parent_execution_id,
-        "started": len(started),
-        "retries": sum(s.attempts - 1 for s in started),
-    }))
+    log_action(
+        logger=LOGGER,
+        action="fan-out",
+        child=request.child_pipeline,
+        parent=request.parent_execution_id,
+        started=len(started),
+        retries=sum(s.attempts - 1 for s in started),
+    )
     return step_outputs(started=started)

@@ -2,19 +2,13 @@
 
 Runs behind ``aws_cdk.custom_resources.Provider`` (``on_event``): the return value is the Provider
 framework's response, a raised exception becomes a FAILED response whose reason CloudFormation shows.
-Standard library and the Lambda runtime's boto3 only, so no bundling step is needed.
-
-The definition arrives split (a head, the step order, one JSON string per step) so that ``cdk diff``
-shows a one-step change as that step alone; ``assemble_definition`` puts it back together.
+Standard library, ``handler_kit`` and the runtime's boto3 only, so no bundling step is needed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
-import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -23,13 +17,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+from handler_kit import PIPELINE_NAME, RequestError, idempotency_token, log_action, logger_for
+from pipeline_upsert.definition import FIELD as DEFINITION_FIELD
+from pipeline_upsert.definition import definition_from_object
+from pipeline_upsert.request import DefinitionObject, DeleteRequest, PipelineSettings, UpsertRequest, parse_request
+
+# The stack tests reassemble and serialize definitions with the handler's own copies, through this module.
+from pipeline_upsert.definition import assemble_definition, canonical_json  # noqa: F401
+
+LOGGER = logger_for(name="pipeline_upsert")
 
 MANAGED_BY_TAG = "smp:managed-by"
 """Tag naming the CloudFormation stack that owns a pipeline; adoption requires it."""
 
-PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 MAX_DEFINITION_CHARACTERS = 1_048_576
 DELETE_ATTEMPTS = 12
 DELETE_RETRY_SECONDS = 10.0  # 12 attempts fit in the function's 5-minute timeout
@@ -43,110 +43,23 @@ CLIENT_CONFIG = Config(
 )
 
 
-class EventError(ValueError):
-    """The custom resource event cannot be acted on; the message says which property and why."""
-
-
 @dataclass(frozen=True)
 class PipelineSpec:
-    """What the pipeline should look like, parsed and checked from ResourceProperties."""
+    """The pipeline as it should be, its definition assembled."""
 
-    name: str
-    role_arn: str
+    settings: PipelineSettings
     definition: str
-    description: str
-    display_name: str
-    tags: tuple[tuple[str, str], ...]
-    max_parallel_steps: int | None
-    retain_on_delete: bool
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
 
     @property
     def definition_sha256(self) -> str:
         return hashlib.sha256(self.definition.encode()).hexdigest()
 
 
-def canonical_json(value: Any) -> str:
-    """The one serialization of definitions used by the compiler, the stack and this handler."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def assemble_definition(*, parts: Mapping[str, Any], s3_text: str | None = None) -> str:
-    """Rebuild the definition JSON from its template properties (or the text of its S3 asset)."""
-    if s3_text is not None:
-        substitutions = parts.get("Substitutions", {})
-        if not isinstance(substitutions, Mapping):
-            raise EventError("property 'Definition.Substitutions' must be an object of placeholder values")
-        text = re.sub(r"\$\{([A-Za-z0-9:._-]+)\}", lambda m: str(substitutions.get(m.group(1), m.group(0))), s3_text)
-        unresolved = sorted(set(re.findall(r"\$\{([A-Za-z0-9:._-]+)\}", text)))
-        if unresolved:
-            raise EventError(f"definition from S3 has placeholders with no value: {unresolved}")
-        try:
-            return canonical_json(json.loads(text))
-        except json.JSONDecodeError as error:
-            raise EventError(f"definition from S3 is not JSON: {error}") from None
-    for key in ("Head", "StepOrder", "Steps"):
-        if key not in parts:
-            raise EventError(f"property 'Definition.{key}' is missing")
-    try:
-        head = json.loads(parts["Head"])
-        steps = {name: json.loads(text) for name, text in parts["Steps"].items()}
-    except (TypeError, AttributeError, json.JSONDecodeError) as error:
-        raise EventError(f"property 'Definition' is not JSON: {error}") from None
-    order = parts["StepOrder"]
-    if not isinstance(order, list) or sorted(order) != sorted(steps):
-        raise EventError(f"property 'Definition.StepOrder' {order!r} does not list exactly the steps {sorted(steps)}")
-    head["Steps"] = [steps[name] for name in order]
-    return canonical_json(head)
-
-
-def parse_spec(*, properties: Mapping[str, Any], s3_client: Any | None = None) -> PipelineSpec:
-    """Check ResourceProperties and build the desired pipeline; raises EventError naming the property."""
-    for key in ("PipelineName", "RoleArn", "Definition"):
-        if key not in properties:
-            raise EventError(f"property '{key}' is missing")
-    name = properties["PipelineName"]
-    if not isinstance(name, str) or not PIPELINE_NAME.match(name):
-        raise EventError(f"property 'PipelineName' is {name!r}: expected letters, digits and single hyphens, at most 256")
-    parts = properties["Definition"]
-    if not isinstance(parts, Mapping):
-        raise EventError("property 'Definition' must be an object")
-    if "S3Bucket" in parts:
-        client = s3_client or boto3.client("s3", config=CLIENT_CONFIG)
-        body = client.get_object(Bucket=parts["S3Bucket"], Key=parts["S3Key"])["Body"].read().decode()
-        definition = assemble_definition(parts=parts, s3_text=body)
-    else:
-        definition = assemble_definition(parts=parts)
-    if len(definition) > MAX_DEFINITION_CHARACTERS:
-        raise EventError(f"definition of {name} has {len(definition)} characters; SageMaker accepts at most {MAX_DEFINITION_CHARACTERS}")
-    tags = properties.get("Tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, Mapping) and {"Key", "Value"} <= set(t) for t in tags):
-        raise EventError("property 'Tags' must be a list of {Key, Value} objects")
-    parallelism = properties.get("MaxParallelExecutionSteps")
-    try:
-        max_parallel = None if parallelism in (None, "") else int(parallelism)
-    except ValueError:
-        raise EventError(f"property 'MaxParallelExecutionSteps' is {parallelism!r}: expected an integer") from None
-    if max_parallel is not None and max_parallel < 1:
-        raise EventError(f"property 'MaxParallelExecutionSteps' is {max_parallel}: expected at least 1")
-    return PipelineSpec(
-        name=name,
-        role_arn=str(properties["RoleArn"]),
-        definition=definition,
-        description=str(properties.get("Description", "")),
-        display_name=str(properties.get("DisplayName", name))[:256],
-        tags=tuple(sorted((str(t["Key"]), str(t["Value"])) for t in tags)),
-        max_parallel_steps=max_parallel,
-        retain_on_delete=str(properties.get("RetainOnDelete", "false")).lower() == "true",
-    )
-
-
-def _token(event: Mapping[str, Any], purpose: str) -> str:
-    """An idempotency token of 64 characters (SageMaker wants 32 to 128), stable per request."""
-    return hashlib.sha256(f"{event.get('StackId', '')}/{event.get('RequestId', '')}/{purpose}".encode()).hexdigest()
-
-
-def _stack_name(event: Mapping[str, Any]) -> str:
-    stack_id = str(event.get("StackId", ""))
+def _stack_name(stack_id: str) -> str:
     parts = stack_id.split(":stack/", 1)
     return parts[1].split("/", 1)[0] if len(parts) == 2 else stack_id
 
@@ -181,14 +94,14 @@ def _tags(client: Any, arn: str) -> dict[str, str]:
 def _settings(spec: PipelineSpec) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "PipelineName": spec.name,
-        "PipelineDisplayName": spec.display_name,
+        "PipelineDisplayName": spec.settings.display_name,
         "PipelineDefinition": spec.definition,
-        "RoleArn": spec.role_arn,
+        "RoleArn": spec.settings.role_arn,
     }
-    if spec.description:
-        settings["PipelineDescription"] = spec.description
-    if spec.max_parallel_steps is not None:
-        settings["ParallelismConfiguration"] = {"MaxParallelExecutionSteps": spec.max_parallel_steps}
+    if spec.settings.description:
+        settings["PipelineDescription"] = spec.settings.description
+    if spec.settings.max_parallel_steps is not None:
+        settings["ParallelismConfiguration"] = {"MaxParallelExecutionSteps": spec.settings.max_parallel_steps}
     return settings
 
 
@@ -201,14 +114,14 @@ def _differs(current: Mapping[str, Any], spec: PipelineSpec) -> list[str]:
         same_definition = False
     if not same_definition:
         changed.append("definition")
-    if current.get("RoleArn") != spec.role_arn:
+    if current.get("RoleArn") != spec.settings.role_arn:
         changed.append("role")
-    if (current.get("PipelineDescription") or "") != spec.description:
+    if (current.get("PipelineDescription") or "") != spec.settings.description:
         changed.append("description")
-    if (current.get("PipelineDisplayName") or spec.name) != spec.display_name:
+    if (current.get("PipelineDisplayName") or spec.name) != spec.settings.display_name:
         changed.append("display name")
     live_parallel = (current.get("ParallelismConfiguration") or {}).get("MaxParallelExecutionSteps")
-    if live_parallel != spec.max_parallel_steps:
+    if live_parallel != spec.settings.max_parallel_steps:
         changed.append("parallelism")
     return changed
 
@@ -230,10 +143,23 @@ def _response(spec: PipelineSpec, arn: str, version_id: Any = None) -> dict[str,
     return {"PhysicalResourceId": spec.name, "Data": data}
 
 
-def create(*, client: Any, spec: PipelineSpec, event: Mapping[str, Any]) -> dict[str, Any]:
+def _definition_text(*, definition: str | DefinitionObject, s3_client: Any | None) -> str:
+    """The assembled definition: given in the properties, or read from S3 and its placeholders filled."""
+    if isinstance(definition, DefinitionObject):
+        client = s3_client or boto3.client("s3", config=CLIENT_CONFIG)
+        body = client.get_object(Bucket=definition.bucket, Key=definition.key)["Body"].read().decode()
+        definition = definition_from_object(substitutions=definition.substitutions, text=body)
+    if len(definition) > MAX_DEFINITION_CHARACTERS:
+        raise RequestError(
+            field=DEFINITION_FIELD, problem=f"assembles to {len(definition)} characters", allowed=f"at most {MAX_DEFINITION_CHARACTERS} (SageMaker's limit)"
+        )
+    return definition
+
+
+def create(*, client: Any, spec: PipelineSpec, request: UpsertRequest) -> dict[str, Any]:
     """Create the pipeline, or adopt an existing one that this stack's tag says it owns."""
-    owner = _stack_name(event)
-    desired_tags = {**dict(spec.tags), MANAGED_BY_TAG: owner}
+    owner = _stack_name(request.stack_id)
+    desired_tags = {**dict(spec.settings.tags), MANAGED_BY_TAG: owner}
     existing = _describe(client, spec.name)
     if existing is not None:
         tags = _tags(client, existing["PipelineArn"])
@@ -242,14 +168,14 @@ def create(*, client: Any, spec: PipelineSpec, event: Mapping[str, Any]) -> dict
                 f"pipeline {spec.name} already exists and is managed by "
                 f"{tags.get(MANAGED_BY_TAG, 'nobody (no ' + MANAGED_BY_TAG + ' tag)')}, not {owner}: refusing to take it over"
             )
-        LOGGER.info(json.dumps({"action": "adopt", "pipeline": spec.name}))
+        log_action(logger=LOGGER, action="adopt", pipeline=spec.name)
         return update(client=client, spec=spec, current=existing, desired_tags=desired_tags)
     result = client.create_pipeline(
         **_settings(spec),
-        ClientRequestToken=_token(event, "create"),
+        ClientRequestToken=idempotency_token(stack_id=request.stack_id, request_id=request.request_id, purpose="create"),
         Tags=[{"Key": k, "Value": v} for k, v in sorted(desired_tags.items())],
     )
-    LOGGER.info(json.dumps({"action": "create", "pipeline": spec.name, "definitionSha256": spec.definition_sha256}))
+    log_action(logger=LOGGER, action="create", pipeline=spec.name, definitionSha256=spec.definition_sha256)
     return _response(spec, result["PipelineArn"])
 
 
@@ -261,84 +187,84 @@ def update(*, client: Any, spec: PipelineSpec, current: Mapping[str, Any], desir
         result = client.update_pipeline(**_settings(spec))
         version_id = result.get("PipelineVersionId")
     _sync_tags(client, current["PipelineArn"], desired_tags)
-    LOGGER.info(json.dumps({"action": "update" if changed else "unchanged", "pipeline": spec.name, "changed": changed}))
+    log_action(logger=LOGGER, action="update" if changed else "unchanged", pipeline=spec.name, changed=changed)
     return _response(spec, current["PipelineArn"], version_id)
 
 
-def _stop_running(*, client: Any, name: str, event: Mapping[str, Any]) -> list[str]:
+def upsert(*, request: UpsertRequest, client: Any, s3_client: Any | None = None) -> dict[str, Any]:
+    """Create or update the pipeline; ``s3_client`` reads a definition kept in S3 (made when needed)."""
+    spec = PipelineSpec(settings=request.pipeline, definition=_definition_text(definition=request.definition, s3_client=s3_client))
+    if request.request_type == "Create" or request.physical_id != spec.name:
+        # A changed name is a new physical id: CloudFormation then deletes the old pipeline.
+        return create(client=client, spec=spec, request=request)
+    current = _describe(client, spec.name)
+    if current is None:
+        return create(client=client, spec=spec, request=request)
+    desired_tags = {**dict(spec.settings.tags), MANAGED_BY_TAG: _stack_name(request.stack_id)}
+    return update(client=client, spec=spec, current=current, desired_tags=desired_tags)
+
+
+def _stop_running(*, client: Any, request: DeleteRequest) -> list[str]:
     """Stop the pipeline's running executions: SageMaker deletes no pipeline that has one."""
     stopped = []
     paginator = client.get_paginator("list_pipeline_executions")
-    for page in paginator.paginate(PipelineName=name, SortBy="CreationTime", SortOrder="Descending"):
+    for page in paginator.paginate(PipelineName=request.physical_id, SortBy="CreationTime", SortOrder="Descending"):
         for summary in page.get("PipelineExecutionSummaries", []):
             if summary.get("PipelineExecutionStatus") == "Executing":
                 arn = summary["PipelineExecutionArn"]
-                client.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=_token(event, f"stop/{arn}"))
+                token = idempotency_token(stack_id=request.stack_id, request_id=request.request_id, purpose=f"stop/{arn}")
+                client.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=token)
                 stopped.append(arn)
     return stopped
 
 
 def delete(
-    *, client: Any, event: Mapping[str, Any], sleep: Callable[[float], None] = time.sleep, attempts: int = DELETE_ATTEMPTS
+    *, client: Any, request: DeleteRequest, sleep: Callable[[float], None] = time.sleep, attempts: int = DELETE_ATTEMPTS
 ) -> dict[str, Any]:
     """Delete the pipeline named by the physical id; gone already, retained, or never created is success.
 
     Running executions are stopped first, and the delete is retried while they are still stopping.
     """
-    physical_id = str(event.get("PhysicalResourceId", ""))
-    properties = event.get("ResourceProperties", {})
-    if physical_id != properties.get("PipelineName") or not PIPELINE_NAME.match(physical_id):
-        LOGGER.info(json.dumps({"action": "skip-delete", "physicalId": physical_id, "why": "not a pipeline this resource created"}))
-        return {"PhysicalResourceId": physical_id}
-    if str(properties.get("RetainOnDelete", "false")).lower() == "true":
-        LOGGER.info(json.dumps({"action": "retain", "pipeline": physical_id}))
-        return {"PhysicalResourceId": physical_id}
+    name = request.physical_id
+    if name != request.pipeline_name or not PIPELINE_NAME.fullmatch(name):
+        log_action(logger=LOGGER, action="skip-delete", physicalId=name, why="not a pipeline this resource created")
+        return {"PhysicalResourceId": name}
+    if request.retain:
+        log_action(logger=LOGGER, action="retain", pipeline=name)
+        return {"PhysicalResourceId": name}
+    token = idempotency_token(stack_id=request.stack_id, request_id=request.request_id, purpose="delete")
     for attempt in range(1, attempts + 1):
         try:
-            stopped = _stop_running(client=client, name=physical_id, event=event)
-            client.delete_pipeline(PipelineName=physical_id, ClientRequestToken=_token(event, "delete"))
+            stopped = _stop_running(client=client, request=request)
+            client.delete_pipeline(PipelineName=name, ClientRequestToken=token)
         except ClientError as error:
             if _is_missing(error):
-                LOGGER.info(json.dumps({"action": "already-deleted", "pipeline": physical_id}))
-                return {"PhysicalResourceId": physical_id}
+                log_action(logger=LOGGER, action="already-deleted", pipeline=name)
+                return {"PhysicalResourceId": name}
             if error.response["Error"]["Code"] == "ConflictException" and attempt < attempts:
                 sleep(DELETE_RETRY_SECONDS)
                 continue
             raise
-        LOGGER.info(json.dumps({"action": "delete", "pipeline": physical_id, "stoppedExecutions": stopped}))
-        return {"PhysicalResourceId": physical_id}
+        log_action(logger=LOGGER, action="delete", pipeline=name, stoppedExecutions=stopped)
+        return {"PhysicalResourceId": name}
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def handle(*, event: Mapping[str, Any], client: Any, s3_client: Any | None = None) -> dict[str, Any]:
-    """Dispatch one Provider-framework event with the given SageMaker client."""
-    request_type = event.get("RequestType")
-    if request_type == "Delete":
-        return delete(client=client, event=event)
-    if request_type not in ("Create", "Update"):
-        raise EventError(f"RequestType is {request_type!r}: expected Create, Update or Delete")
-    if not isinstance(event.get("ResourceProperties"), Mapping):
-        raise EventError("ResourceProperties is missing")
-    spec = parse_spec(properties=event["ResourceProperties"], s3_client=s3_client)
-    if request_type == "Create" or event.get("PhysicalResourceId") != spec.name:
-        # A changed name is a new physical id: CloudFormation then deletes the old pipeline.
-        return create(client=client, spec=spec, event=event)
-    current = _describe(client, spec.name)
-    if current is None:
-        return create(client=client, spec=spec, event=event)
-    desired_tags = {**dict(spec.tags), MANAGED_BY_TAG: _stack_name(event)}
-    return update(client=client, spec=spec, current=current, desired_tags=desired_tags)
+def handle(*, event: Any, client: Any, s3_client: Any | None = None) -> dict[str, Any]:
+    """Parse one Provider-framework event and carry it out with the given SageMaker (and S3) client."""
+    request = parse_request(event=event)
+    if isinstance(request, DeleteRequest):
+        return delete(client=client, request=request)
+    return upsert(request=request, client=client, s3_client=s3_client)
 
 
-def respond(*, event: Mapping[str, Any], client: Any) -> dict[str, Any]:
+def respond(*, event: Any, client: Any) -> dict[str, Any]:
     """``handle``, with every failure turned into a reason that names the pipeline and the cause."""
     properties = event.get("ResourceProperties") if isinstance(event, Mapping) else None
     name = properties.get("PipelineName", "?") if isinstance(properties, Mapping) else "?"
     try:
-        if not isinstance(event, Mapping):
-            raise EventError(f"event is {type(event).__name__}, not an object")
         return handle(event=event, client=client)
-    except EventError as error:
+    except RequestError as error:
         raise RuntimeError(f"pipeline {name}: malformed custom resource event: {error}") from None
     except ClientError as error:
         details = error.response.get("Error", {})
@@ -351,5 +277,5 @@ def respond(*, event: Mapping[str, Any], client: Any) -> dict[str, Any]:
 
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point for the Provider framework."""
-    LOGGER.info(json.dumps({"requestType": event.get("RequestType") if isinstance(event, Mapping) else None}))
+    log_action(logger=LOGGER, action="event", requestType=event.get("RequestType") if isinstance(event, Mapping) else None)
     return respond(event=event, client=boto3.client("sagemaker", config=CLIENT_CONFIG))

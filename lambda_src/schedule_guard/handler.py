@@ -1,46 +1,49 @@
 """Schedule target for pipelines that must not overlap: start an execution only if none is running.
 
 EventBridge invokes this asynchronously with the constant input its rule (or schedule) carries:
-``{"pipeline_name", "schedule", "parameters": [{"Name", "Value"}]}`` plus, from the event, an id
-used as the idempotency token, so a retried delivery never starts a second execution.
+``{"pipeline_name", "schedule", "parameters": [{"Name", "Value"}], "delivery_id"}``. The delivery id
+names one scheduled firing and stays the same when that delivery is retried (a rule passes its
+event's id, a schedule its scheduled time); it goes into the idempotency token, so a retried
+delivery never starts a second execution.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import boto3
 from botocore.config import Config
 
-LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields, idempotency_token, log_action, logger_for
+
+LOGGER = logger_for(name="schedule_guard")
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5, read_timeout=20)
 RUNNING = ("Executing", "Stopping")
 
 
-class GuardInputError(ValueError):
-    """The rule's input cannot be acted on."""
+@dataclass(frozen=True)
+class GuardRequest:
+    """The rule's input: which pipeline, from which schedule, with which parameters, for which firing."""
+
+    pipeline_name: str
+    schedule: str
+    parameters: tuple[tuple[str, str], ...]
+    delivery_id: str
 
 
-def parse_input(*, event: Mapping[str, Any]) -> tuple[str, str, list[dict[str, str]], str]:
-    """(pipeline name, schedule name, parameters, delivery id) from the rule's input."""
-    pipeline, schedule = event.get("pipeline_name"), event.get("schedule")
-    if not isinstance(pipeline, str) or not pipeline:
-        raise GuardInputError("input 'pipeline_name' is missing")
-    if not isinstance(schedule, str) or not schedule:
-        raise GuardInputError("input 'schedule' is missing")
-    parameters = event.get("parameters", [])
-    if not isinstance(parameters, list) or not all(isinstance(p, Mapping) and {"Name", "Value"} <= set(p) for p in parameters):
-        raise GuardInputError("input 'parameters' must be a list of {Name, Value}")
-    delivery = str(event.get("delivery_id") or event.get("id") or "")
-    if not delivery:
-        raise GuardInputError("input 'delivery_id' is missing (the rule passes the event id, the schedule its execution id)")
-    return pipeline, schedule, [{"Name": str(p["Name"]), "Value": str(p["Value"])} for p in parameters], delivery
+def parse_request(*, event: Any) -> GuardRequest:
+    """The rule's input as a typed request; ``id`` (a raw EventBridge event's) stands in for ``delivery_id``."""
+    fields = Fields.of(event=event)
+    pipeline_name = fields.text(key="pipeline_name", pattern=PIPELINE_NAME, allowed=PIPELINE_NAME_ALLOWED)
+    schedule = fields.text(key="schedule", allowed="the schedule's name")
+    parameters = fields.pairs(key="parameters", names=("Name", "Value"), default=())
+    allowed = "the id of one scheduled firing (a rule passes its event id, a schedule its scheduled time)"
+    delivery_id = fields.text(key="delivery_id", allowed=allowed, default="") or fields.text(key="id", allowed=allowed, default="")
+    if not delivery_id:
+        raise fields.fail(key="delivery_id", problem="is missing", allowed=allowed)
+    return GuardRequest(pipeline_name=pipeline_name, schedule=schedule, parameters=parameters, delivery_id=delivery_id)
 
 
 def running_execution(*, client: Any, pipeline_name: str) -> str | None:
@@ -53,24 +56,24 @@ def running_execution(*, client: Any, pipeline_name: str) -> str | None:
     return None
 
 
-def guard(*, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+def guard(*, client: Any, request: GuardRequest) -> dict[str, Any]:
     """Skip when an execution is running; otherwise start one, idempotently per delivery."""
-    pipeline, schedule, parameters, delivery = parse_input(event=event)
-    running = running_execution(client=client, pipeline_name=pipeline)
+    running = running_execution(client=client, pipeline_name=request.pipeline_name)
     if running:
-        LOGGER.info(json.dumps({"action": "skip", "pipeline": pipeline, "schedule": schedule, "running": running}))
+        log_action(logger=LOGGER, action="skip", pipeline=request.pipeline_name, schedule=request.schedule, running=running)
         return {"started": False, "running": running}
-    token = hashlib.sha256(f"{pipeline}/{schedule}/{delivery}".encode()).hexdigest()
+    token = idempotency_token(pipeline=request.pipeline_name, schedule=request.schedule, delivery=request.delivery_id)
     response = client.start_pipeline_execution(
-        PipelineName=pipeline,
-        PipelineExecutionDisplayName=f"{schedule}-{token[:12]}",
-        PipelineParameters=parameters,
+        PipelineName=request.pipeline_name,
+        PipelineExecutionDisplayName=f"{request.schedule}-{token[:12]}",
+        PipelineParameters=[{"Name": name, "Value": value} for name, value in request.parameters],
         ClientRequestToken=token,
     )
-    LOGGER.info(json.dumps({"action": "start", "pipeline": pipeline, "schedule": schedule, "execution": response["PipelineExecutionArn"]}))
-    return {"started": True, "execution": response["PipelineExecutionArn"]}
+    execution = response["PipelineExecutionArn"]
+    log_action(logger=LOGGER, action="start", pipeline=request.pipeline_name, schedule=request.schedule, execution=execution)
+    return {"started": True, "execution": execution}
 
 
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (asynchronous: failures go to the function's dead-letter queue)."""
-    return guard(client=boto3.client("sagemaker", config=CLIENT_CONFIG), event=event)
+    return guard(client=boto3.client("sagemaker", config=CLIENT_CONFIG), request=parse_request(event=event))

@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.nag import acknowledge, acknowledge_wildcards
-from stacks.pipelines.upsert_provider import ASSET_EXCLUDES, LAMBDA_SRC, PYTHON_RUNTIME
+from stacks.functions.lambda_code import PYTHON_RUNTIME, handler_code, handler_string
 
 STEP_FUNCTION_INFIX = "step"
 """Lambda functions that pipelines may invoke are named ``<prefix>-step-<name>``."""
@@ -56,8 +56,8 @@ class HandlerFunction(Construct):
             function_name=f"{resource_prefix}-{name}",
             description=description,
             runtime=PYTHON_RUNTIME,
-            handler="handler.on_event",
-            code=lambda_.Code.from_asset(str(LAMBDA_SRC / folder), exclude=ASSET_EXCLUDES),
+            handler=handler_string(folder=folder),
+            code=handler_code(folder=folder),
             timeout=timeout,
             memory_size=256,
             reserved_concurrent_executions=reserved_concurrency,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,12 +12,8 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from base.naming import execution_role_name
+from stacks.functions.lambda_code import PYTHON_RUNTIME, handler_code, handler_string
 from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
-
-LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Interpreter caches written by local test runs must not change the asset hash.
-ASSET_EXCLUDES = ["__pycache__", "*.pyc"]
 
 
 class PipelineUpsertProvider(Construct):
@@ -46,8 +40,8 @@ class PipelineUpsertProvider(Construct):
             function_name=f"{resource_prefix}-pipeline-upsert",
             description="Creates, updates and deletes the environment's SageMaker pipelines",
             runtime=PYTHON_RUNTIME,
-            handler="handler.on_event",
-            code=lambda_.Code.from_asset(str(LAMBDA_SRC / "pipeline_upsert"), exclude=ASSET_EXCLUDES),
+            handler=handler_string(folder="pipeline_upsert"),
+            code=handler_code(folder="pipeline_upsert"),
             timeout=Duration.minutes(5),
             memory_size=256,
             # CloudFormation upserts the pipelines of a stack in parallel: room for all, and a ceiling.

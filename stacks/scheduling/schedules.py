@@ -192,7 +192,7 @@ class PipelineSchedules(Construct):
         }
         if planned.skip_if_running:
             target = scheduler.CfnSchedule.TargetProperty(
-                arn=self._guard_arn, input=self._guard_input(planned, delivery_id="<aws.scheduler.execution-id>"), **common
+                arn=self._guard_arn, input=self._guard_input(planned, delivery_id="<aws.scheduler.scheduled-time>"), **common
             )
         else:
             target = scheduler.CfnSchedule.TargetProperty(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -42,7 +43,7 @@ def test_the_guard_really_blocks(offline_guard):
 def _checkout_copy(root: Path) -> Path:
     """The package at a different absolute path and depth, with stray bytecode."""
     main = root / "deeper" / "checkout" / "main"
-    for package in ("base", "pipeline_defs"):
+    for package in ("base", "pipeline_defs", "planning", "tools"):
         shutil.copytree(REPO_ROOT / package, main / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     bytecode = main / "pipeline_defs" / "jobs" / "abalone_train" / "__pycache__" / "train.cpython-311.pyc"
     bytecode.parent.mkdir()
@@ -57,6 +58,7 @@ def _start_compile(*, repo: Path, workdir: Path, out: Path, env_changes: dict[st
     attempts = workdir / "network-attempts.jsonl"
     home = workdir / "home"
     home.mkdir()
+    (workdir / "cdk.json").write_text(json.dumps({"context": {"environments": {"sandbox": {}}}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "SAGEMAKER_"))}
     env.update(
         {
@@ -74,14 +76,13 @@ def _start_compile(*, repo: Path, workdir: Path, out: Path, env_changes: dict[st
         [
             sys.executable,
             "-m",
-            "pipeline_defs",
-            "compile",
+            "tools.compile",
             "--env",
             "sandbox",
             "--out",
             str(out),
-            "--cdk-json",
-            str(workdir / "no-cdk.json"),
+            "--root",
+            str(workdir),
         ],
         cwd=workdir,
         env=env,

@@ -175,19 +175,6 @@ def test_function_step_payloads_carry_signatures_the_definition_key_verifies(com
         public.verify(base64.b64decode(metadata["asymmetric_signature"]), payload, ec.ECDSA(hashes.SHA256()))
 
 
-def test_cli_writes_definitions_staged_files_and_manifests_without_cdk_json(tmp_path, offline_guard, monkeypatch):
-    from pipeline_defs.__main__ import main
-
-    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "cli-test")
-    code = main(["compile", "--env", "sandbox", "--out", str(tmp_path), "--cdk-json", str(tmp_path / "missing.json"), "--region", "eu-west-1", "--step-image-uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/step:1"])
-    assert code == 0
-    definition = json.loads((tmp_path / "sandbox" / "definitions" / "sandbox-batch-inference.json").read_text())
-    assert "--region" in json.dumps(definition) and "eu-west-1" in json.dumps(definition)
-    manifest = json.loads((tmp_path / "sandbox" / "staged" / "sandbox-batch-inference" / "manifest.json").read_text())
-    for key, digest in manifest["files"].items():
-        assert hashlib.sha256((tmp_path / "sandbox" / "staged" / key).read_bytes()).hexdigest() == digest
-
-
 def test_lambda_data_passing_feeds_typed_outputs_to_the_processing_job(definitions):
     steps = steps_by_name(definitions["lambda-data-passing"])
     lambda_step = steps["ComputeSettings"]

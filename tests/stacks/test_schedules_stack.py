@@ -15,7 +15,6 @@ from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
 
 upsert = load_handler("pipeline_upsert")
-guard = load_handler("schedule_guard")
 
 
 @pytest.fixture(scope="module")
@@ -141,42 +140,3 @@ def test_simulated_firing_starts_the_pipeline_with_the_rules_parameters(prod: St
     assert got == [{"Name": "MseThreshold", "Value": "5.5"}]
     declared = {p["Name"]: p["Type"] for p in json.loads(sagemaker.describe_pipeline(PipelineName="smp-prod-train-evaluate-register")["PipelineDefinition"])["Parameters"]}
     assert declared["MseThreshold"] == "Float"
-
-
-def test_guard_starts_when_idle_idempotently_per_delivery(sagemaker: Any) -> None:
-    sagemaker.create_pipeline(PipelineName="smp-prod-parallel-shards", PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}), RoleArn="arn:aws:iam::111111111111:role/r", ClientRequestToken="c" * 40)
-    tokens: list[str] = []
-    sagemaker.meta.events.register("provide-client-params.sagemaker.StartPipelineExecution", lambda params, **_: tokens.append(params["ClientRequestToken"]))
-    event = {"pipeline_name": "smp-prod-parallel-shards", "schedule": "every-6-hours", "parameters": [{"Name": "InstanceCount", "Value": "3"}], "delivery_id": "event-1"}
-    first = guard.guard(client=sagemaker, event=event)
-    assert first["started"] is True
-    got = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=first["execution"])["PipelineParameters"]
-    assert got == [{"Name": "InstanceCount", "Value": "3"}]
-    guard.guard(client=sagemaker, event=event)  # the same delivery again (moto's executions finish at once)
-    guard.guard(client=sagemaker, event={**event, "delivery_id": "event-2"})
-    assert tokens[0] == tokens[1] != tokens[2] and len(tokens[0]) == 64
-
-
-def test_guard_skips_while_an_execution_is_running() -> None:
-    from botocore.stub import Stubber
-
-    client = boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
-    running = "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/smp-prod-parallel-shards/execution/abc123"
-    with Stubber(client) as stub:
-        stub.add_response(
-            "list_pipeline_executions",
-            {"PipelineExecutionSummaries": [{"PipelineExecutionArn": running, "PipelineExecutionStatus": "Executing"}]},
-            {"PipelineName": "smp-prod-parallel-shards", "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 50},
-        )
-        result = guard.guard(client=client, event={"pipeline_name": "smp-prod-parallel-shards", "schedule": "every-6-hours", "delivery_id": "e-3"})
-        stub.assert_no_pending_responses()  # and no StartPipelineExecution was made
-    assert result == {"started": False, "running": running}
-
-
-@pytest.mark.parametrize(
-    ("event", "message"),
-    [({"schedule": "s", "delivery_id": "1"}, "pipeline_name"), ({"pipeline_name": "p", "delivery_id": "1"}, "schedule"), ({"pipeline_name": "p", "schedule": "s"}, "delivery_id"), ({"pipeline_name": "p", "schedule": "s", "delivery_id": "1", "parameters": {"a": 1}}, "parameters")],
-)
-def test_guard_rejects_bad_input(event: dict, message: str) -> None:
-    with pytest.raises(guard.GuardInputError, match=message):
-        guard.parse_input(event=event)

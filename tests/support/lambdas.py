@@ -1,8 +1,12 @@
-"""Load a Lambda handler module from ``lambda_src/<name>/handler.py`` the way the runtime does (by file)."""
+"""Import Lambda code the way the runtime does: the asset root on ``sys.path``, then ``<folder>.handler``.
+
+In Lambda, ``/var/task`` is the code asset's root, holding the function's folder and ``handler_kit``;
+here ``lambda_src/`` plays that part, so ``handler_kit`` resolves exactly as it will when deployed.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -10,13 +14,17 @@ from types import ModuleType
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 
 
-def load_handler(name: str) -> ModuleType:
-    module_name = f"lambda_{name}_handler"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, LAMBDA_SRC / name / "handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+def _import_from_asset_root(module: str) -> ModuleType:
+    if str(LAMBDA_SRC) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_SRC))
+    return importlib.import_module(module)
+
+
+def load_handler(name: str, *, module: str = "handler") -> ModuleType:
+    """``lambda_src/<name>/<module>.py`` as the module ``<name>.<module>``."""
+    return _import_from_asset_root(f"{name}.{module}")
+
+
+def load_kit() -> ModuleType:
+    """``lambda_src/handler_kit``, the skeleton every handler imports."""
+    return _import_from_asset_root("handler_kit")

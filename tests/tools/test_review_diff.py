@@ -1,62 +1,18 @@
-"""The review command: comparisons of the session synth with copies that carry one deliberate change."""
+"""The review's comparison and rendering: the session synth against copies that carry one deliberate change."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-from typing import Any, Callable
 
 import pytest
+from tool_inputs import PIPELINE, derive, edit_head, edit_step, pipeline_properties, set_preprocess_instance_type
 
-from stacks import review
-from stacks.review_assembly import load_environments
-from stacks.review_diff import MISSING, Review, compare_outputs, value_changes
-from stacks.review_render import render_markdown, render_plain
-from stacks.review_synth import cdk_security_table, security_tables
-
-PIPELINE = "smp-sandbox-train-evaluate-register"
-
-
-def _derive(synth_dir: Path, target: Path, edit: Callable[[dict[str, dict]], None] | None = None) -> Path:
-    """A copy of the session synth without its assets; ``edit`` gets the sandbox templates by stack suffix."""
-    shutil.copytree(synth_dir, target, ignore=shutil.ignore_patterns("asset.*", "tree.json"))
-    if edit is not None:
-        paths = {p.name: p for p in (target / "assembly-sandbox").glob("*.template.json")}
-        templates = {name: json.loads(path.read_text()) for name, path in paths.items()}
-        by_stack = {suffix: t for name, t in templates.items() for suffix in ("Guardrails", "Network", "Pipelines") if suffix in name}
-        edit(by_stack)
-        for name, path in paths.items():
-            path.write_text(json.dumps(templates[name]))
-    return target
-
-
-def _pipeline(templates: dict[str, dict], name: str = PIPELINE) -> dict[str, Any]:
-    return next(
-        r["Properties"]
-        for r in templates["Pipelines"]["Resources"].values()
-        if r["Type"] == "Custom::SageMakerPipeline" and r["Properties"]["PipelineName"] == name
-    )
-
-
-def _edit_step(templates: dict[str, dict], step_name: str, change: Callable[[dict], None]) -> None:
-    steps = _pipeline(templates)["Definition"]["Steps"]
-    sub = steps[step_name]["Fn::Sub"]
-    step = json.loads(sub[0])
-    change(step)
-    sub[0] = json.dumps(step, sort_keys=True, separators=(",", ":"))
-
-
-def _edit_head(templates: dict[str, dict], change: Callable[[dict], None]) -> None:
-    definition = _pipeline(templates)["Definition"]
-    body = definition["Head"]["Fn::Sub"]
-    head = json.loads(body[0] if isinstance(body, list) else body)
-    change(head)
-    text = json.dumps(head, sort_keys=True, separators=(",", ":"))
-    if isinstance(body, list):
-        body[0] = text
-    else:
-        definition["Head"]["Fn::Sub"] = text
+from tools.review.assembly import load_environments
+from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
+from tools.review.diff import MISSING, Review, ValueChange, compare_outputs, value_changes
+from tools.review.render import render_markdown, render_plain
+from tools.review.synth import cdk_security_table
 
 
 def _review(synth_dir: Path, head: Path) -> Review:
@@ -65,13 +21,9 @@ def _review(synth_dir: Path, head: Path) -> Review:
     )
 
 
-def _set_instance_type(step: dict) -> None:
-    step["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] = "ml.c5.4xlarge"
-
-
 @pytest.fixture(scope="module")
 def instance_type_change(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _derive(synth_dir, tmp_path_factory.mktemp("review") / "head.out", lambda t: _edit_step(t, "Preprocess", _set_instance_type))
+    return derive(synth_dir, tmp_path_factory.mktemp("review") / "head.out", set_preprocess_instance_type)
 
 
 def test_identical_outputs_have_no_changes(synth_dir: Path) -> None:
@@ -107,9 +59,9 @@ def test_one_step_instance_type_change_is_a_few_lines_and_flagged(synth_dir: Pat
 
 def test_non_security_step_change_is_shown_but_not_flagged(synth_dir: Path, tmp_path: Path) -> None:
     def edit(templates: dict) -> None:
-        _edit_step(templates, "Preprocess", lambda s: s.update(DisplayName="Split the abalone data"))
+        edit_step(templates, "Preprocess", lambda s: s.update(DisplayName="Split the abalone data"))
 
-    result = _review(synth_dir, _derive(synth_dir, tmp_path / "head.out", edit))
+    result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
     (pipeline,) = result.environments[1].pipelines_changed
     assert [(c.path, c.old, c.new) for c in pipeline.steps[0].changes] == [("DisplayName", MISSING, "Split the abalone data")]
     assert not result.security_relevant
@@ -123,9 +75,9 @@ def test_parameters_added_and_changed_security_by_name(synth_dir: Path, tmp_path
                     parameter["DefaultValue"] = "ml.p4d.24xlarge"
             head["Parameters"].append({"Name": "Epochs", "Type": "Integer", "DefaultValue": 3})
 
-        _edit_head(templates, change)
+        edit_head(templates, change)
 
-    result = _review(synth_dir, _derive(synth_dir, tmp_path / "head.out", edit))
+    result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
     sandbox = result.environments[1]
     (pipeline,) = sandbox.pipelines_changed
     assert pipeline.parameters[0] == "+ parameter Epochs (Integer, default 3)"
@@ -136,7 +88,7 @@ def test_parameters_added_and_changed_security_by_name(synth_dir: Path, tmp_path
 
 def test_steps_and_pipelines_added_or_removed(synth_dir: Path, tmp_path: Path) -> None:
     def edit(templates: dict) -> None:
-        definition = _pipeline(templates)["Definition"]
+        definition = pipeline_properties(templates)["Definition"]
         definition["StepOrder"].remove("Preprocess")
         del definition["Steps"]["Preprocess"]
         resources = templates["Pipelines"]["Resources"]
@@ -144,7 +96,7 @@ def test_steps_and_pipelines_added_or_removed(synth_dir: Path, tmp_path: Path) -
         removed = resources.pop(other)["Properties"]["PipelineName"]
         edit.removed = removed
 
-    result = _review(synth_dir, _derive(synth_dir, tmp_path / "head.out", edit))
+    result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
     sandbox = result.environments[1]
     assert sandbox.pipelines_removed == (edit.removed,)
     (pipeline,) = sandbox.pipelines_changed
@@ -166,7 +118,7 @@ def test_iam_and_security_group_changes_are_flagged_with_cdk_tables(synth_dir: P
         policy = next(r for r in resources.values() if r["Type"] == "AWS::IAM::Policy")
         policy["Properties"]["PolicyDocument"]["Statement"][0]["Action"] = "s3:*"
 
-    head = _derive(synth_dir, tmp_path / "head.out", edit)
+    head = derive(synth_dir, tmp_path / "head.out", edit)
     result = _review(synth_dir, head)
     sandbox = result.environments[1]
     assert sandbox.cdk_table_stacks == ("sandbox/Network",)
@@ -182,10 +134,10 @@ def test_iam_and_security_group_changes_are_flagged_with_cdk_tables(synth_dir: P
 
 def test_schedule_resources_are_reported_with_their_changes(synth_dir: Path, tmp_path: Path) -> None:
     rule = {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "cron(0 3 ? * MON *)", "State": "ENABLED"}}
-    base = _derive(synth_dir, tmp_path / "base.out", lambda t: t["Pipelines"]["Resources"].update(Nightly=rule))
+    base = derive(synth_dir, tmp_path / "base.out", lambda t: t["Pipelines"]["Resources"].update(Nightly=rule))
     changed = json.loads(json.dumps(rule))
     changed["Properties"]["ScheduleExpression"] = "cron(0 4 ? * MON *)"
-    head = _derive(synth_dir, tmp_path / "head.out", lambda t: t["Pipelines"]["Resources"].update(Nightly=changed))
+    head = derive(synth_dir, tmp_path / "head.out", lambda t: t["Pipelines"]["Resources"].update(Nightly=changed))
     result = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b")
     assert result.environments[1].schedules == (
         "~ AWS::Events::Rule Nightly (smp-sandbox-pipelines): Properties.ScheduleExpression",
@@ -199,26 +151,8 @@ def test_value_changes_paths_cover_lists_types_and_absence() -> None:
     assert [(c.path, c.old, c.new) for c in changes] == [("a[2]", MISSING, 3), ("b.c", 1, "1"), ("d", MISSING, None)]
 
 
-def test_cdk_security_tables_are_cut_from_the_diff_banner() -> None:
-    text = "Stack x\nIAM Statement Changes\n│ + │ s3:* │\n\n(NOTE: There may be ...)\nResources\n[~] AWS::IAM::Policy"
-    assert security_tables(text=text) == "IAM Statement Changes\n│ + │ s3:* │"
-
-
-def test_unknown_base_ref_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert review.main(["--base", "no-such-ref-anywhere"]) == 2
-    assert "--base 'no-such-ref-anywhere' is not a commit" in capsys.readouterr().err
-
-
-def test_head_outdir_must_be_an_assembly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert review.main(["--base", "HEAD", "--head-outdir", str(tmp_path)]) == 2
-    assert "has no manifest.json" in capsys.readouterr().err
-
-
-def test_git_path_synthesizes_the_base_ref_in_a_temporary_tree(synth_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """End to end through ``git archive`` of HEAD (the working tree side reuses the session synth)."""
-    code = review.main(["--base", "HEAD", "--head-outdir", str(synth_dir), "--no-cdk-tables"])
-    captured = capsys.readouterr()
-    assert code in (0, 1), captured.err
-    assert captured.out.startswith("review HEAD → working tree\n")
-    assert captured.out.rstrip().splitlines()[-1].startswith("security-relevant changes:")
-    assert code == (1 if "YES" in captured.out.splitlines()[-1] else 0)
+def test_a_network_isolation_exemption_tag_appearing_is_security_relevant() -> None:
+    """The tag the compiler writes and the Deny reads, however the path to it is named."""
+    exempt = ValueChange(path="Arguments.Tags[2]", old=MISSING, new={"Key": NETWORK_ISOLATION_EXEMPTION_TAG, "Value": PIPELINE})
+    other = ValueChange(path="Arguments.Tags[2]", old=MISSING, new={"Key": "Team", "Value": "ml"})
+    assert exempt.security_relevant and not other.security_relevant

@@ -1,30 +1,38 @@
-"""Run one pipeline on this machine with the SDK's ``LocalPipelineSession``, or say why it cannot.
+"""``python -m tools.local_run PIPELINE --bucket NAME``: one pipeline on this machine, with ``LocalPipelineSession``.
 
 Local mode runs every step in a Docker container. Without a Docker engine the command stops at
-once (exit 3) and names the job-script tests that exercise the same code without containers.
+once (exit 4, unavailable) and names the job-script tests that exercise the same code without
+containers. A run whose execution does not succeed exits 1: the command worked, the pipeline needs
+a look.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from base.errors import ExitCode, UnavailableError
 from pipeline_defs.context import BuildContext
 from pipeline_defs.loader import REPO_ROOT, PipelineModule
+from planning.compilation import build_context_for
+from tools.command import CommandParser, UsageError, add_environment_arguments, environment_settings, run
 
 DOCKER_CHECK_TIMEOUT_SECONDS = 10.0
-EXIT_NO_DOCKER = 3
+LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/local-run"
+"""Recorded in the definition only: local containers run with the caller's own credentials."""
 JOB_TESTS_DIR = REPO_ROOT / "tests" / "pipeline_defs"
 JOB_TEST_GLOB = "test_pd_jobs_*.py"
 _JOB_REFERENCES = (re.compile(r"job_script\(\s*[\"']([^\"']+)[\"']"), re.compile(r"[\"']jobs/([^\"']+)[\"']"))
 
 
-class LocalRunError(RuntimeError):
-    """The local run could not start or its pipeline failed; the message says which."""
+class DockerUnavailableError(UnavailableError):
+    """No Docker engine answers; the message names the job-script tests to run instead."""
 
 
 def docker_engine_problem(*, timeout: float = DOCKER_CHECK_TIMEOUT_SECONDS) -> str | None:
@@ -65,9 +73,10 @@ def job_tests_for(*, item: PipelineModule, tests_dir: Path = JOB_TESTS_DIR) -> l
 
 
 def no_docker_message(*, pipeline: str, problem: str, tests: list[str]) -> str:
+    """Why the run cannot start and what to run instead (the job tests execute the same code in-process)."""
     return "\n".join(
         [
-            f"error: cannot run {pipeline} locally: no Docker engine ({problem}).",
+            f"cannot run {pipeline} locally: no Docker engine ({problem}).",
             "LocalPipelineSession runs every step in a container, so it needs a running Docker engine.",
             "Without one, run the tests of this pipeline's job scripts, which execute the same code in-process:",
             f"  python -m pytest {' '.join(tests)}",
@@ -101,3 +110,64 @@ def run_with_local_session(
     description = execution.describe()
     description["Steps"] = execution.list_steps().get("PipelineExecutionSteps", [])
     return description
+
+
+def report_execution(*, pipeline: str, description: Mapping[str, Any]) -> ExitCode:
+    """Print each step's status and the execution's; 1 (attention) unless the execution succeeded."""
+    for step in description["Steps"]:
+        print(f"{step.get('StepName')}: {step.get('StepStatus')} {step.get('FailureReason', '')}".rstrip())
+    status = description.get("PipelineExecutionStatus")
+    print(f"{pipeline}: {status}")
+    return ExitCode.OK if status == "Succeeded" else ExitCode.ATTENTION
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _parser() -> CommandParser:
+    parser = CommandParser(prog="python -m tools.local_run", description="Run one pipeline with LocalPipelineSession (needs Docker).")
+    parser.add_argument("pipeline", help="the module's PIPELINE_NAME (e.g. train-evaluate-register) or the full pipeline name")
+    add_environment_arguments(parser, env_required=False)
+    parser.add_argument("--bucket", help="S3 bucket local mode stages code and data in")
+    parser.add_argument("--role-arn", default=LOCAL_ROLE_ARN, help="recorded only; containers use your credentials")
+    parser.add_argument("--parameter", action="append", type=_parameter, default=[], metavar="NAME=VALUE")
+    return parser
+
+
+def local_run_command(args: argparse.Namespace) -> int:
+    """Find the module, check Docker, then run; each failure is a UserError with its exit code."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipeline_defs.loader import load_pipeline_modules
+
+    ctx = build_context_for(config=environment_settings(root=args.root, name=args.env))
+    modules = {item.pipeline_name: item for item in load_pipeline_modules()}
+    by_full_name = {ctx.full_pipeline_name(name): item for name, item in modules.items()}
+    item = modules.get(args.pipeline) or by_full_name.get(args.pipeline)
+    if item is None:
+        raise UsageError(f"no pipeline module named {args.pipeline!r}: expected one of {', '.join(sorted(modules))}")
+    full_name = ctx.full_pipeline_name(item.pipeline_name)
+    problem = docker_engine_problem()
+    if problem is not None:
+        raise DockerUnavailableError(no_docker_message(pipeline=full_name, problem=problem, tests=job_tests_for(item=item)))
+    if not args.bucket:
+        raise UsageError("--bucket is required for a local run (local mode stages code and data in S3)")
+    try:
+        description = run_with_local_session(
+            item=item, ctx=ctx, role_arn=args.role_arn, bucket=args.bucket, parameters=dict(args.parameter)
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise UnavailableError(f"local run of {full_name} stopped on an AWS call (credentials for s3://{args.bucket} needed): {error}") from error
+    return report_execution(pipeline=full_name, description=description)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(parser=_parser(), argv=argv, command=local_run_command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,24 +9,37 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 from base import offline_synth
-from base.errors import UserError
+from base.config import PROJECT_ROOT
+from base.errors import ExitCode, UserError
 
-ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIRECTORIES = (".venv", "node_modules")
 SYNTH_TIMEOUT_SECONDS = 900
 CDK_DIFF_TIMEOUT_SECONDS = 120
+PASSED_THROUGH_CODES = (ExitCode.BAD_INPUT, ExitCode.CHECK_FAILED, ExitCode.UNAVAILABLE)
+"""A synth's own exit codes the review returns unchanged: the tree's settings, nag or a prerequisite."""
 
 
-class ReviewError(RuntimeError):
-    """A usage or synth failure: the message says what to fix."""
+class ReviewError(UserError):
+    """A ref or tree the review cannot use; the message says what to fix, ``exit_code`` what kind of failure."""
+
+    def __init__(self, message: str, *, exit_code: ExitCode = ExitCode.BAD_INPUT) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
-def resolve_ref(*, ref: str, repo: Path = ROOT) -> str:
+def synth_failure_code(*, returncode: int) -> ExitCode:
+    """The review's code for a failed synth: the synth's own when the convention names it, else bad input.
+
+    Anything else (a traceback's 1, a signal) means the tree under review does not synthesize.
+    """
+    return ExitCode(returncode) if returncode in PASSED_THROUGH_CODES else ExitCode.BAD_INPUT
+
+
+def resolve_ref(*, ref: str, repo: Path = PROJECT_ROOT) -> str:
     """The commit ``ref`` names, or a ReviewError saying it is unknown."""
     if not ref or ref.startswith("-"):
         raise ReviewError(f"--base {ref!r} is not a git ref")
@@ -42,7 +55,7 @@ def resolve_ref(*, ref: str, repo: Path = ROOT) -> str:
     return result.stdout.strip()
 
 
-def export_commit(*, commit: str, destination: Path, repo: Path = ROOT) -> None:
+def export_commit(*, commit: str, destination: Path, repo: Path = PROJECT_ROOT) -> None:
     """The commit's files in ``destination``, plus symlinks to this checkout's shared directories."""
     result = subprocess.run(["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=False)
     if result.returncode != 0:
@@ -62,19 +75,23 @@ def start_synth(*, tree: Path, outdir: Path, workdir: Path) -> subprocess.Popen:
     try:
         return offline_synth.start_synth(tree=tree, outdir=outdir, workdir=workdir)
     except UserError as error:
-        raise ReviewError(f"synth of {tree} cannot start: {error}") from None
+        raise ReviewError(f"synth of {tree} cannot start: {error}", exit_code=error.exit_code) from None
 
 
 def wait_for_synth(*, process: subprocess.Popen, label: str) -> None:
+    """Wait for a synth started by :func:`start_synth`; a failure names the tree and ends with its stderr."""
     try:
         _, stderr = process.communicate(timeout=SYNTH_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise ReviewError(f"synth of {label} took more than {SYNTH_TIMEOUT_SECONDS} s") from None
+        raise ReviewError(f"synth of {label} took more than {SYNTH_TIMEOUT_SECONDS} s", exit_code=ExitCode.UNAVAILABLE) from None
     if process.returncode != 0:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
-        raise ReviewError(f"synth of {label} failed with exit code {process.returncode}:\n{tail}")
+        raise ReviewError(
+            f"synth of {label} failed with exit code {process.returncode}:\n{tail}",
+            exit_code=synth_failure_code(returncode=process.returncode),
+        )
 
 
 def cdk_security_table(*, head_outdir: Path, base_template: Path | None, selector: str) -> str:
@@ -88,7 +105,7 @@ def cdk_security_table(*, head_outdir: Path, base_template: Path | None, selecto
     ]
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "FORCE_COLOR": "0"}
     try:
-        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=CDK_DIFF_TIMEOUT_SECONDS, check=False)
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=CDK_DIFF_TIMEOUT_SECONDS, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"(cdk diff unavailable: {error})"
     return security_tables(text=result.stdout + result.stderr)

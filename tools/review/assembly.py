@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PIPELINE_RESOURCE_TYPE = "Custom::SageMakerPipeline"
+from base.errors import UserError
+from base.naming import PIPELINE_RESOURCE_TYPE
 
 
-class AssemblyReadError(ValueError):
-    """The directory is not a cloud assembly this app wrote; the message names the file."""
+
+class AssemblyReadError(UserError):
+    """The directory is not a cloud assembly this app wrote (bad input); the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,32 @@
 """Spend per pipeline from Cost Explorer, for one environment's cost tag over a date range.
 
-    python -m stacks.cost_report --env prod --start 2026-11-01 --end 2026-12-01 [--granularity DAILY]
+    python -m tools.cost_report --env prod --start 2026-11-01 --end 2026-12-01 [--granularity DAILY]
 
 Jobs carry the environment's cost tag and ``smp:pipeline`` (both must be activated as cost
 allocation tags in the billing console). Needs AWS credentials of the paying account; without
-them it says so and exits 2.
+them, or when Cost Explorer refuses the query, it says so and exits 4 (unavailable).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, Sequence
 
+from base.errors import ExitCode, UnavailableError
 from pipeline_defs.context import PIPELINE_TAG
-from base.config import ConfigError, load_environments
+from tools.command import CommandParser, UsageError, add_environment_arguments, environment_settings, run
 
-ROOT = Path(__file__).resolve().parents[1]
 UNTAGGED = "(no pipeline tag)"
+COST_EXPLORER_REGION = "us-east-1"
+"""Cost Explorer has one endpoint, in us-east-1, whatever the environment's region."""
+
+
+class CostExplorerUnavailableError(UnavailableError):
+    """No credentials for Cost Explorer, no answer, or a refusal; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -77,44 +81,55 @@ def render(*, lines: Sequence[CostLine], environment: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m stacks.cost_report", description="Spend per pipeline from Cost Explorer.")
-    parser.add_argument("--env", required=True, help="environment name from cdk.json")
-    parser.add_argument("--start", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
-    parser.add_argument("--end", required=True, type=date.fromisoformat, help="day after the last, YYYY-MM-DD")
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: expected YYYY-MM-DD") from None
+
+
+def _parser() -> CommandParser:
+    parser = CommandParser(prog="python -m tools.cost_report", description="Spend per pipeline from Cost Explorer.")
+    add_environment_arguments(parser, env_required=True)
+    parser.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD")
+    parser.add_argument("--end", required=True, type=_day, help="day after the last, YYYY-MM-DD")
     parser.add_argument("--granularity", default="MONTHLY", choices=["DAILY", "MONTHLY"])
-    return parser.parse_args(argv)
+    return parser
+
+
+def report(args: argparse.Namespace, *, client: Any = None) -> int:
+    """Print the report of ``args.env``; ``client`` is a Cost Explorer client (default: from the AWS credentials)."""
+    if args.end <= args.start:
+        raise UsageError(f"--end {args.end} must be after --start {args.start}")
+    config = environment_settings(root=args.root, name=args.env)
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        ce = client or boto3.client("ce", region_name=COST_EXPLORER_REGION)
+        lines = query(
+            client=ce,
+            cost_tag_key=config.cost_tag_key,
+            cost_tag_value=config.cost_tag_value,
+            start=args.start,
+            end=args.end,
+            granularity=args.granularity,
+        )
+    except NoCredentialsError:
+        raise CostExplorerUnavailableError(
+            "no AWS credentials found: Cost Explorer needs the paying account's credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+        ) from None
+    except ClientError as error:
+        raise CostExplorerUnavailableError(f"Cost Explorer refused the query: {error}") from error
+    except BotoCoreError as error:
+        raise CostExplorerUnavailableError(f"Cost Explorer could not be asked: {error}") from error
+    print(render(lines=lines, environment=args.env), end="")
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None, *, client: Any = None) -> int:
-    args = _parse_args(sys.argv[1:] if argv is None else argv)
-    if args.end <= args.start:
-        print(f"error: --end {args.end} must be after --start {args.start}", file=sys.stderr)
-        return 2
-    try:
-        environments = load_environments(json.loads((ROOT / "cdk.json").read_text())["context"])
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.env not in environments:
-        print(f"error: --env {args.env!r} is not an environment of cdk.json; expected one of {sorted(environments)}", file=sys.stderr)
-        return 2
-    config = environments[args.env]
-
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-
-    try:
-        ce = client or boto3.client("ce", region_name="us-east-1")
-        lines = query(client=ce, cost_tag_key=config.cost_tag_key, cost_tag_value=config.cost_tag_value, start=args.start, end=args.end, granularity=args.granularity)
-    except NoCredentialsError:
-        print("error: no AWS credentials found: Cost Explorer needs the paying account's credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID).", file=sys.stderr)
-        return 2
-    except (ClientError, BotoCoreError, NoRegionError) as error:
-        print(f"error: Cost Explorer refused the query: {error}", file=sys.stderr)
-        return 1
-    print(render(lines=lines, environment=args.env), end="")
-    return 0
+    return run(parser=_parser(), argv=argv, command=lambda args: report(args, client=client))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.review_diff import EnvironmentReview, PipelineChange, Review, show_value
+from tools.review.diff import EnvironmentReview, PipelineChange, Review, show_value
 
 MAX_CHANGES_PER_STEP = 20
 

@@ -1,8 +1,9 @@
-"""Lambda step handlers: data passing (typed outputs, JSON string) and fan-out to child pipelines."""
+"""The fan-out Lambda step: one child pipeline execution per item, idempotent, throttling retried."""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Iterator
 
 import boto3
@@ -10,31 +11,13 @@ import pytest
 from moto import mock_aws
 
 from support.faults import Throttler
-from support.lambdas import load_handler
+from support.lambdas import load_handler, load_kit
 
-data_passing = load_handler("data_passing")
 fan_out = load_handler("fan_out")
+kit = load_kit()
 
 REGION = "eu-west-1"
 CHILD = "smp-sandbox-parallel-shards"
-
-
-def test_data_passing_outputs_have_their_declared_types() -> None:
-    outputs = data_passing.on_event({"dataset_uri": "s3://bucket/datasets/abalone/", "requested_samples": "5000"}, None)
-    assert outputs["sample_count"] == 5000 and isinstance(outputs["sample_count"], int)
-    assert outputs["use_gpu"] is False
-    assert outputs["learning_rate"] == 0.1
-    assert outputs["run_label"] == "abalone-5000"
-    assert json.loads(outputs["settings_json"])["max_depth"] == 5
-
-
-@pytest.mark.parametrize(
-    ("event", "message"),
-    [({"requested_samples": 1}, "dataset_uri"), ({"dataset_uri": "s3://b/k", "requested_samples": "many"}, "integer requested_samples"), ({"dataset_uri": "/local", "requested_samples": 1}, "s3:// URI")],
-)
-def test_data_passing_rejects_bad_inputs(event: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        data_passing.on_event(event, None)
 
 
 @pytest.fixture
@@ -80,13 +63,33 @@ def test_fan_out_starts_one_execution_per_item_with_its_parameters(sagemaker: An
         assert parameters == [{"Name": "Shard", "Value": f"part-{index}"}]
 
 
+# Token values sent before the handler skeleton existed: the same inputs keep giving the same tokens.
+ITEM_A_TOKEN = "9517f427877d0fb401d1e2666305a0706bc78fa555bdc0947a05204c4ab1f5f5"
+
+
 def test_tokens_make_a_retried_invocation_start_nothing_new() -> None:
     request = fan_out.parse_request(event=_event([{"Shard": "a"}, {"Shard": "b"}]))
     first = [fan_out.request_token(parent_execution_id=request.parent_execution_id, child_pipeline=CHILD, index=i, item=request.items[i]) for i in range(2)]
     again = [fan_out.request_token(parent_execution_id="exec-parent-1", child_pipeline=CHILD, index=i, item=dict(request.items[i])) for i in range(2)]
     other_parent = fan_out.request_token(parent_execution_id="exec-parent-2", child_pipeline=CHILD, index=0, item=request.items[0])
     assert first == again and len(set(first)) == 2 and other_parent not in first
-    assert all(32 <= len(token) <= 128 for token in first)
+    assert first[0] == ITEM_A_TOKEN
+    # Key order inside an item does not matter; the item's position does.
+    assert fan_out.request_token(parent_execution_id="p", child_pipeline=CHILD, index=0, item={"A": 1, "B": 2}) == fan_out.request_token(
+        parent_execution_id="p", child_pipeline=CHILD, index=0, item={"B": 2, "A": 1}
+    )
+    assert fan_out.request_token(parent_execution_id="p", child_pipeline=CHILD, index=0, item={"A": 1}) != fan_out.request_token(
+        parent_execution_id="p", child_pipeline=CHILD, index=1, item={"A": 1}
+    )
+
+
+def test_a_retried_step_sends_the_same_tokens(sagemaker: Any) -> None:
+    tokens: list[str] = []
+    sagemaker.meta.events.register("provide-client-params.sagemaker.StartPipelineExecution", lambda params, **_: tokens.append(params["ClientRequestToken"]))
+    event = _event([{"Shard": "a"}, {"Shard": "b"}], max_concurrency="1")
+    fan_out.fan_out(client=sagemaker, request=fan_out.parse_request(event=event), deadline=float("inf"))
+    fan_out.fan_out(client=sagemaker, request=fan_out.parse_request(event=json.loads(json.dumps(event))), deadline=float("inf"))
+    assert tokens[:2] == tokens[2:] and tokens[0] == ITEM_A_TOKEN and tokens[0] != tokens[1]
 
 
 def test_display_names_stay_within_the_limit() -> None:
@@ -127,14 +130,33 @@ def test_errors_that_retrying_cannot_fix_are_raised_at_once(sagemaker: Any) -> N
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ({"items_json": "[]", "parent_execution_id": "p"}, "'child_pipeline' is None"),
-        ({"child_pipeline": CHILD, "items_json": "{not json", "parent_execution_id": "p"}, "'items_json' is not JSON"),
-        ({"child_pipeline": CHILD, "items_json": '{"a": 1}', "parent_execution_id": "p"}, "must be a JSON list"),
-        ({"child_pipeline": CHILD, "items_json": '["x"]', "parent_execution_id": "p"}, "item 0 of 'items_json'"),
-        ({"child_pipeline": CHILD, "items_json": "[]"}, "'parent_execution_id' is missing"),
-        ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": "p", "max_concurrency": "0"}, "expected 1 to 64"),
+        ({"items_json": "[]", "parent_execution_id": "p"}, "field 'child_pipeline' is missing; allowed: a SageMaker pipeline name"),
+        ({"child_pipeline": 7, "items_json": "[]", "parent_execution_id": "p"}, "field 'child_pipeline' is a number 7"),
+        ({"child_pipeline": "bad_name", "items_json": "[]", "parent_execution_id": "p"}, "field 'child_pipeline' is 'bad_name'"),
+        ({"child_pipeline": CHILD, "parent_execution_id": "p"}, "field 'items_json' is missing"),
+        ({"child_pipeline": CHILD, "items_json": "{not json", "parent_execution_id": "p"}, "field 'items_json' is not JSON"),
+        ({"child_pipeline": CHILD, "items_json": '{"a": 1}', "parent_execution_id": "p"}, "field 'items_json' is an object {'a': 1}; allowed: a JSON list"),
+        ({"child_pipeline": CHILD, "items_json": 5, "parent_execution_id": "p"}, "field 'items_json' is a number 5"),
+        ({"child_pipeline": CHILD, "items_json": '[{}, "x"]', "parent_execution_id": "p"}, "field 'items_json[1]' is 'x'; allowed: an object of parameter name to value"),
+        ({"child_pipeline": CHILD, "items_json": json.dumps([{}] * 10_001), "parent_execution_id": "p"}, "field 'items_json' has 10001 items"),
+        ({"child_pipeline": CHILD, "items_json": "[]"}, "field 'parent_execution_id' is missing"),
+        ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": ["p"]}, "field 'parent_execution_id' is a list ['p']"),
+        ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": "p", "max_concurrency": "0"}, "field 'max_concurrency' is '0'; allowed: an integer (at least 1 and at most 64)"),
+        ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": "p", "max_concurrency": "many"}, "field 'max_concurrency' is 'many'"),
+        ("not an event", "field 'event' is 'not an event'; allowed: a JSON object"),
     ],
 )
-def test_fan_out_rejects_bad_inputs(event: dict, message: str) -> None:
-    with pytest.raises(fan_out.FanOutError, match=message.replace("[", r"\[").replace("{", r"\{")):
+def test_fan_out_rejects_bad_inputs_naming_the_field(event: Any, message: str) -> None:
+    with pytest.raises(kit.RequestError) as caught:
         fan_out.parse_request(event=event)
+    assert message in str(caught.value)
+
+
+def test_entry_point_parses_starts_and_logs_named_fields(monkeypatch: pytest.MonkeyPatch, sagemaker: Any, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(fan_out.boto3, "client", lambda service, config: sagemaker)
+    with caplog.at_level(logging.INFO, logger="fan_out"):
+        outputs = fan_out.on_event(_event([{"Shard": "a"}, {"Shard": "b"}]), None)
+    assert outputs["started_count"] == 2 and len(json.loads(outputs["started_executions"])) == 2
+    (record,) = [r for r in caplog.records if r.name == "fan_out"]
+    assert record.getMessage() == "fan-out"
+    assert (record.child, record.parent, record.started, record.retries) == (CHILD, "exec-parent-1", 2, 0)

@@ -1,9 +1,11 @@
-"""The pipeline upsert custom resource handler: lifecycle against moto, faults through botocore."""
+"""The pipeline upsert custom resource handler: lifecycle against moto, faults through botocore, and the
+handler's copies of the compiler's canonical JSON and placeholder syntax against the project's own."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+import logging
+from typing import Any, Callable, Iterator
 
 import boto3
 import botocore.awsrequest
@@ -12,10 +14,17 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from pipeline_defs.placeholders import find_names
 from stacks.pipelines.definition_parts import split_definition
 from support.lambdas import load_handler
 
+try:  # pipeline_defs.contract is to be the one home of the serialization; until then the stacks hold it
+    from pipeline_defs.contract import canonical_json as project_canonical_json
+except ImportError:
+    from stacks.pipelines.definition_parts import canonical_json as project_canonical_json
+
 handler = load_handler("pipeline_upsert")
+definition = load_handler("pipeline_upsert", module="definition")
 
 REGION = "eu-west-1"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/smp-sandbox-pipelines/0f0e0d0c-1111-2222-3333-444455556666"
@@ -71,14 +80,22 @@ def _event(request_type: str, properties: dict, physical_id: str | None = None, 
 
 
 class CallLog:
-    """Records every API operation a client sends (through botocore's own event hooks)."""
+    """Records every API operation a client sends, and its parameters (through botocore's own event hooks)."""
 
     def __init__(self, client: Any) -> None:
         self.operations: list[str] = []
+        self.params: list[tuple[str, dict]] = []
         client.meta.events.register("before-call.sagemaker", self._record)
+        client.meta.events.register("provide-client-params.sagemaker", self._record_params)
 
     def _record(self, model: Any, **_: Any) -> None:
         self.operations.append(model.name)
+
+    def _record_params(self, params: dict, model: Any, **_: Any) -> None:
+        self.params.append((model.name, dict(params)))
+
+    def tokens(self, operation: str) -> list[str]:
+        return [params["ClientRequestToken"] for name, params in self.params if name == operation]
 
     def writes(self) -> list[str]:
         return [op for op in self.operations if op in WRITES]
@@ -170,16 +187,35 @@ def test_delete_missing_retained_and_never_created(sagemaker: Any) -> None:
     assert log.operations == []
 
 
-def test_delete_uses_a_valid_client_request_token() -> None:
+# Token values sent before the handler skeleton existed, for this test's StackId and RequestId: the same
+# inputs must keep giving the same tokens, or a deploy retried across the upgrade would act twice.
+CREATE_TOKEN = "a7e4d714aa798df937908e539e653663fdaf68104d6aca137af6a1e1c49c8524"
+DELETE_TOKEN = "b052d54b7c1ea5d20e6a939f51d46ac9025d443da5dae06609535cac909720d7"
+STOP_RUN1_TOKEN = "07ed93565c6d7b487cf92c62f2c91f41e6a8137023dabad88ab4f6f2bd3d3523"
+
+
+def test_create_token_is_stable_per_request_and_differs_across_requests() -> None:
+    client, stub = _stubbed_client()
+    log = CallLog(client)
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/smp-sandbox-abalone"
+    for _ in range(3):
+        stub.add_client_error("describe_pipeline", service_error_code="ResourceNotFound", service_message="Pipeline not found", http_status_code=400)
+        stub.add_response("create_pipeline", {"PipelineArn": arn})
+    with stub:
+        handler.handle(event=_event("Create", _properties()), client=client)
+        handler.handle(event=_event("Create", _properties()), client=client)  # CloudFormation's retry of the same request
+        handler.handle(event=_event("Create", _properties(), request_id="77777777-0000-4b1c-9d8e-123456789abc"), client=client)
+    first, retried, other_request = log.tokens("CreatePipeline")
+    assert first == retried == CREATE_TOKEN and other_request != CREATE_TOKEN
+
+
+def test_delete_sends_the_same_token_as_before() -> None:
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []}, {"PipelineName": "smp-sandbox-abalone", "SortBy": "CreationTime", "SortOrder": "Descending"})
-        stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": stub_any()})
+        stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": DELETE_TOKEN})
         handler.handle(event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), client=client)
         stub.assert_no_pending_responses()
-    token = handler._token(_event("Delete", _properties()), "delete")
-    assert 32 <= len(token) <= 128
-    assert token == handler._token(_event("Delete", _properties()), "delete")
 
 
 def test_delete_stops_running_executions_and_waits_while_they_stop() -> None:
@@ -189,11 +225,13 @@ def test_delete_stops_running_executions_and_waits_while_they_stop() -> None:
     slept: list[float] = []
     with Stubber(client) as stub:
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": [{"PipelineExecutionArn": running, "PipelineExecutionStatus": "Executing"}, {"PipelineExecutionArn": running + "-old", "PipelineExecutionStatus": "Succeeded"}]}, listing)
-        stub.add_response("stop_pipeline_execution", {"PipelineExecutionArn": running}, {"PipelineExecutionArn": running, "ClientRequestToken": stub_any()})
+        stub.add_response("stop_pipeline_execution", {"PipelineExecutionArn": running}, {"PipelineExecutionArn": running, "ClientRequestToken": STOP_RUN1_TOKEN})
         stub.add_client_error("delete_pipeline", service_error_code="ConflictException", service_message="Pipeline has running executions", http_status_code=400)
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": [{"PipelineExecutionArn": running, "PipelineExecutionStatus": "Stopping"}]}, listing)
-        stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": stub_any()})
-        handler.delete(client=client, event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), sleep=slept.append)
+        # The retried delete is the same request: the same token.
+        stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": DELETE_TOKEN})
+        request = handler.parse_request(event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"))
+        handler.delete(client=client, request=request, sleep=slept.append)
         stub.assert_no_pending_responses()
     assert slept == [handler.DELETE_RETRY_SECONDS]
 
@@ -205,13 +243,8 @@ def test_delete_gives_up_after_bounded_attempts() -> None:
             stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
             stub.add_client_error("delete_pipeline", service_error_code="ConflictException", service_message="still stopping", http_status_code=400)
         with pytest.raises(Exception, match="ConflictException"):
-            handler.delete(client=client, event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), sleep=lambda s: None, attempts=3)
-
-
-def stub_any() -> Any:
-    from botocore.stub import ANY
-
-    return ANY
+            request = handler.parse_request(event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"))
+            handler.delete(client=client, request=request, sleep=lambda s: None, attempts=3)
 
 
 def test_create_adopts_a_pipeline_this_stack_owns(sagemaker: Any) -> None:
@@ -239,14 +272,27 @@ def test_create_refuses_a_pipeline_owned_by_someone_else(sagemaker: Any) -> None
 @pytest.mark.parametrize(
     ("event_change", "message"),
     [
-        (lambda e: e.update(RequestType="Replace"), "RequestType is 'Replace'"),
-        (lambda e: e["ResourceProperties"].pop("RoleArn"), "property 'RoleArn' is missing"),
-        (lambda e: e["ResourceProperties"]["Definition"].update(Head="{not json"), "property 'Definition' is not JSON"),
-        (lambda e: e["ResourceProperties"]["Definition"].update(StepOrder=["Train"]), "does not list exactly the steps"),
-        (lambda e: e["ResourceProperties"].update(PipelineName="bad_name"), "property 'PipelineName' is 'bad_name'"),
-        (lambda e: e["ResourceProperties"].update(MaxParallelExecutionSteps="many"), "'MaxParallelExecutionSteps' is 'many'"),
-        (lambda e: e["ResourceProperties"].update(Tags="CostCenter"), "property 'Tags' must be a list"),
-        (lambda e: e.pop("ResourceProperties"), "ResourceProperties is missing"),
+        (lambda e: e.update(RequestType="Replace"), "field 'RequestType' is 'Replace'; allowed: Create, Update or Delete"),
+        (lambda e: e.pop("RequestType"), "field 'RequestType' is missing"),
+        (lambda e: e.pop("ResourceProperties"), "field 'ResourceProperties' is missing"),
+        (lambda e: e.update(ResourceProperties=["x"]), "field 'ResourceProperties' is a list ['x']"),
+        (lambda e: e.pop("StackId"), "field 'StackId' is missing"),
+        (lambda e: e["ResourceProperties"].pop("RoleArn"), "field 'ResourceProperties.RoleArn' is missing"),
+        (lambda e: e["ResourceProperties"].update(RoleArn=["arn"]), "field 'ResourceProperties.RoleArn' is a list ['arn']"),
+        (lambda e: e["ResourceProperties"].pop("PipelineName"), "field 'ResourceProperties.PipelineName' is missing"),
+        (lambda e: e["ResourceProperties"].update(PipelineName="bad_name"), "field 'ResourceProperties.PipelineName' is 'bad_name'; allowed: a SageMaker pipeline name"),
+        (lambda e: e["ResourceProperties"].update(PipelineName=5), "field 'ResourceProperties.PipelineName' is a number 5"),
+        (lambda e: e["ResourceProperties"].update(Definition="{}"), "field 'ResourceProperties.Definition' is '{}'"),
+        (lambda e: e["ResourceProperties"]["Definition"].pop("Steps"), "field 'ResourceProperties.Definition.Steps' is missing"),
+        (lambda e: e["ResourceProperties"]["Definition"].update(Head="{not json"), "field 'ResourceProperties.Definition' is not JSON"),
+        (lambda e: e["ResourceProperties"]["Definition"].update(Head="[]"), "field 'ResourceProperties.Definition.Head' is not a JSON object"),
+        (lambda e: e["ResourceProperties"]["Definition"].update(StepOrder=["Train"]), "field 'ResourceProperties.Definition.StepOrder' is ['Train']"),
+        (lambda e: e["ResourceProperties"]["Definition"].update(StepOrder=["Train", "Train"]), "allowed: each of the steps ['Preprocess', 'Train'] exactly once"),
+        (lambda e: e["ResourceProperties"].update(MaxParallelExecutionSteps="many"), "field 'ResourceProperties.MaxParallelExecutionSteps' is 'many'"),
+        (lambda e: e["ResourceProperties"].update(MaxParallelExecutionSteps="0"), "field 'ResourceProperties.MaxParallelExecutionSteps' is '0'; allowed: an integer (at least 1)"),
+        (lambda e: e["ResourceProperties"].update(Tags="CostCenter"), "field 'ResourceProperties.Tags' is 'CostCenter'; allowed: a list of {Key, Value} objects"),
+        (lambda e: e["ResourceProperties"].update(Tags=[{"Key": "CostCenter"}]), "field 'ResourceProperties.Tags[0]' is an object"),
+        (lambda e: e["ResourceProperties"].update(RetainOnDelete="maybe"), "field 'ResourceProperties.RetainOnDelete' is 'maybe'; allowed: true or false"),
     ],
 )
 def test_malformed_events_fail_with_a_clear_reason(sagemaker: Any, event_change: Any, message: str) -> None:
@@ -339,3 +385,109 @@ def test_timeouts_give_up_after_bounded_attempts(sagemaker: Any, monkeypatch: py
         handler.respond(event=_event("Create", _properties()), client=sagemaker)
     assert len(attempts) == 6
     assert sum(slept) <= 5 * 20  # standard mode caps each backoff at 20 s
+
+
+def test_event_that_is_not_an_object_fails_with_a_clear_reason(sagemaker: Any) -> None:
+    with pytest.raises(RuntimeError, match=r"^pipeline \?: malformed custom resource event: field 'event' is a list"):
+        handler.respond(event=["Create"], client=sagemaker)
+
+
+def test_delete_after_a_create_that_failed_validation_touches_nothing(sagemaker: Any) -> None:
+    """The properties of a Delete may be ones that never passed: the delete must still succeed."""
+    rejected = _properties(name="bad_name", RetainOnDelete="maybe", Tags="CostCenter")
+    with pytest.raises(RuntimeError, match="malformed"):
+        handler.respond(event=_event("Create", rejected), client=sagemaker)
+    log = CallLog(sagemaker)
+    result = handler.respond(event=_event("Delete", rejected, physical_id="5d6f3a2e-0000-4b1c-9d8e-123456789abc"), client=sagemaker)
+    assert result == {"PhysicalResourceId": "5d6f3a2e-0000-4b1c-9d8e-123456789abc"}
+    assert log.operations == []
+
+
+def test_definition_from_s3_gets_its_placeholders_filled(sagemaker: Any) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="assets", CreateBucketConfiguration={"LocationConstraint": REGION})
+    document = json.loads(_definition())
+    document["Parameters"][0]["DefaultValue"] = "s3://${ArtifactBucket}/in"
+    s3.put_object(Bucket="assets", Key="big.json", Body=json.dumps(document, indent=2).encode())
+    parts = {"S3Bucket": "assets", "S3Key": "big.json", "Substitutions": {"ArtifactBucket": "smp-sandbox-artifacts"}}
+    handler.handle(event=_event("Create", _properties(Definition=parts)), client=sagemaker, s3_client=s3)
+    document["Parameters"][0]["DefaultValue"] = "s3://smp-sandbox-artifacts/in"
+    assert sagemaker.describe_pipeline(PipelineName="smp-sandbox-abalone")["PipelineDefinition"] == project_canonical_json(document)
+
+    log = CallLog(sagemaker)
+    unfilled = {**parts, "Substitutions": {}}
+    with pytest.raises(handler.RequestError) as caught:
+        handler.handle(event=_event("Create", _properties(name="smp-sandbox-other", Definition=unfilled)), client=sagemaker, s3_client=s3)
+    assert str(caught.value) == (
+        "field 'ResourceProperties.Definition.Substitutions' has no value for placeholders ['ArtifactBucket'] of the definition in S3; "
+        "allowed: a value for every ${Name} the definition uses"
+    )
+    assert log.writes() == []
+
+
+def test_log_lines_are_named_fields(sagemaker: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="pipeline_upsert"):
+        handler.handle(event=_event("Create", _properties()), client=sagemaker)
+    (record,) = [r for r in caplog.records if r.name == "pipeline_upsert"]
+    assert record.getMessage() == "create"
+    assert (record.action, record.pipeline, len(record.definitionSha256)) == ("create", "smp-sandbox-abalone", 64)
+
+
+# The handler ships alone, with its own copies of the compiler's serialization and placeholder syntax.
+
+TRICKY_VALUES = [
+    {"b": 1, "a": {"d": [3, {"z": 0, "y": None}], "c": "é"}, "A": [], "_": {}},
+    {"emoji": "🚀😀", "cjk": "模型", "escapes": "quote \" backslash \\ slash / tab \t newline \n", "control": "\u0001\u001f\u0000"},
+    {"separators": "\u2028\u2029", "bom": "\ufeff", "lone_surrogate": "\ud800", "html": "</script>&<>"},
+    {"floats": [0.1, 1.0, -0.0, 1e-7, 1e16, 1.5e300, 2.5, 100.0, 3.141592653589793, 1 / 3], "ints": [0, -1, 2**53 + 1, 10**30]},
+    {"non_finite": [float("nan"), float("inf"), float("-inf")]},
+    {"keys": {"B": 1, "a": 2, "_": 3, "é": 4, "10": 5, "9": 6, "": 7, "Z": {"y": {"x": [{"w": 1, "v": 2}]}}}},
+    [True, False, None, "", [], {}, 0, "0"],
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ExecutionRoleName}",
+    {"Std:Join": {"On": ",", "Values": [{"Get": "Parameters.X"}, "${ArtifactBucket}"]}},
+]
+
+PLACEHOLDER_TEXTS = [
+    "${AWS::AccountId}",
+    "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ExecutionRoleName}",
+    "${A}${B}${A}",
+    "${}",
+    "${!Literal}",
+    "${a b}",
+    "${a-b.c_d}",
+    "${ünï}",
+    "$${x}",
+    "${x",
+    "${{x}}",
+    "${x}}",
+    "${a${b}}",
+    "${multi\nline}",
+    '{"Value":"${SubnetId0}","Other":"${SubnetId1}"}',
+    "no placeholders, $x or {x}",
+]
+
+
+def _outcome(function: Callable[[Any], Any], value: Any) -> tuple[str, Any]:
+    try:
+        return "value", function(value)
+    except Exception as error:  # both copies must refuse the same inputs, too
+        return "error", type(error).__name__
+
+
+@pytest.mark.parametrize("value", TRICKY_VALUES, ids=range(len(TRICKY_VALUES)))
+def test_canonical_json_copy_behaves_as_the_projects(value: Any) -> None:
+    assert _outcome(definition.canonical_json, value) == _outcome(project_canonical_json, value)
+    assert handler.canonical_json is definition.canonical_json
+
+
+@pytest.mark.parametrize("text", PLACEHOLDER_TEXTS)
+def test_placeholder_syntax_copy_behaves_as_the_projects(text: str) -> None:
+    assert definition.placeholder_names(text) == find_names(text)
+
+
+def test_the_handler_fills_exactly_the_placeholders_the_compiler_sees() -> None:
+    for text in [t for t in PLACEHOLDER_TEXTS if t != "${x"]:  # an unclosed ${ would run into the JSON around it
+        source = json.dumps({"Value": text})
+        names = find_names(source)
+        filled = json.loads(definition.definition_from_object(substitutions={name: "filled" for name in names}, text=source))["Value"]
+        assert find_names(filled) == [], text

@@ -1,10 +1,8 @@
-"""``python -m stacks.review --base <ref>``: what a change does to each environment, for a reviewer.
+"""``python -m tools.review --base <ref>``: what a change does to each environment, for a reviewer.
 
 Synthesizes the base ref and the working tree offline and prints, per environment, pipelines added
 or removed, step changes with JSON paths, parameter and schedule changes, and a security section.
-
-Exit codes: 0 nothing security-relevant changed, 1 something security-relevant changed,
-2 usage or synth error.
+Exit codes follow :class:`base.errors.ExitCode`: 1 when something security-relevant changed.
 """
 
 from __future__ import annotations
@@ -14,23 +12,15 @@ import dataclasses
 import sys
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
-from stacks.review_assembly import AssemblyReadError, load_environments
-from stacks.review_diff import Review, compare_outputs
-from stacks.review_render import render_markdown, render_plain
-from stacks.review_synth import (
-    ROOT,
-    ReviewError,
-    cdk_security_table,
-    export_commit,
-    resolve_ref,
-    start_synth,
-    wait_for_synth,
-)
-
-EXIT_CLEAN = 0
-EXIT_SECURITY = 1
-EXIT_ERROR = 2
+from base.config import PROJECT_ROOT
+from base.errors import ExitCode
+from tools.command import CommandParser, UsageError, run
+from tools.review.assembly import load_environments
+from tools.review.diff import Review, compare_outputs
+from tools.review.render import render_markdown, render_plain
+from tools.review.synth import cdk_security_table, export_commit, resolve_ref, start_synth, wait_for_synth
 
 
 def review_outputs(*, base_outdir: Path, head_outdir: Path, base: str, head: str, cdk_tables: bool) -> Review:
@@ -68,10 +58,10 @@ def synthesize_and_review(*, ref: str, head_outdir: Path | None, cdk_tables: boo
         print(f"synthesizing {ref} ({commit[:12]}){'' if head_outdir else ' and the working tree'} ...", file=sys.stderr)
         base_process = start_synth(tree=tree, outdir=base_out, workdir=scratch_dir / "base-work")
         head_process = None
-        if head_outdir is None:
-            head_outdir = scratch_dir / "head.out"
-            head_process = start_synth(tree=ROOT, outdir=head_outdir, workdir=scratch_dir / "head-work")
         try:
+            if head_outdir is None:
+                head_outdir = scratch_dir / "head.out"
+                head_process = start_synth(tree=PROJECT_ROOT, outdir=head_outdir, workdir=scratch_dir / "head-work")
             wait_for_synth(process=base_process, label=ref)
             if head_process is not None:
                 wait_for_synth(process=head_process, label="the working tree")
@@ -83,24 +73,38 @@ def synthesize_and_review(*, ref: str, head_outdir: Path | None, cdk_tables: boo
         return review_outputs(base_outdir=base_out, head_outdir=head_outdir, base=ref, head="working tree", cdk_tables=cdk_tables)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stacks.review", description=__doc__.split("\n\n")[0])
+def _parser() -> CommandParser:
+    parser = CommandParser(prog="python -m tools.review", description="What a change does to each environment, for a reviewer.")
     parser.add_argument("--base", required=True, help="git ref to compare the working tree with, e.g. origin/main")
     parser.add_argument("--markdown", action="store_true", help="print markdown for a pull-request comment")
     parser.add_argument("--head-outdir", type=Path, help="an existing cdk.out of the working tree (skips its synth)")
+    parser.add_argument(
+        "--base-outdir", type=Path, help="an existing cdk.out of the base ref (skips git and its synth; --base only names it)"
+    )
     parser.add_argument("--no-cdk-tables", action="store_true", help="skip `cdk diff --security-only` tables")
-    args = parser.parse_args(argv)
-    if args.head_outdir is not None and not (args.head_outdir / "manifest.json").exists():
-        print(f"error: --head-outdir {args.head_outdir} has no manifest.json (not a cdk.out)", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        review = synthesize_and_review(ref=args.base, head_outdir=args.head_outdir, cdk_tables=not args.no_cdk_tables)
-    except (ReviewError, AssemblyReadError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    return parser
+
+
+def _assembly_directory(*, option: str, path: Path | None) -> Path | None:
+    if path is not None and not (path / "manifest.json").is_file():
+        raise UsageError(f"{option} {path} has no manifest.json: expected a cdk.out directory")
+    return path
+
+
+def review_command(args: argparse.Namespace) -> int:
+    """Print the review; 1 (attention) when anything security-relevant changed, else 0."""
+    head_outdir = _assembly_directory(option="--head-outdir", path=args.head_outdir)
+    base_outdir = _assembly_directory(option="--base-outdir", path=args.base_outdir)
+    cdk_tables = not args.no_cdk_tables
+    if base_outdir is not None and head_outdir is None:
+        raise UsageError("--base-outdir needs --head-outdir: give both synthesized outputs, or only --head-outdir")
+    if base_outdir is not None:
+        review = review_outputs(base_outdir=base_outdir, head_outdir=head_outdir, base=args.base, head="working tree", cdk_tables=cdk_tables)
+    else:
+        review = synthesize_and_review(ref=args.base, head_outdir=head_outdir, cdk_tables=cdk_tables)
     sys.stdout.write(render_markdown(review) if args.markdown else render_plain(review))
-    return EXIT_SECURITY if review.security_relevant else EXIT_CLEAN
+    return ExitCode.ATTENTION if review.security_relevant else ExitCode.OK
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(parser=_parser(), argv=argv, command=review_command)

@@ -1,0 +1,72 @@
+"""Inputs the command tests build themselves: a project with the tests' environments, cdk.out copies with one change."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from support.environments import ENVIRONMENTS
+
+PIPELINE = "smp-sandbox-train-evaluate-register"
+
+
+def project_root(*, root: Path, environments: Mapping[str, Any] = ENVIRONMENTS) -> Path:
+    """``root`` with a ``cdk.json`` naming ``environments`` (the tests' own, never the shipped ones)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "cdk.json").write_text(json.dumps({"app": "python3 app.py", "context": {"environments": dict(environments)}}))
+    return root
+
+
+def derive(synth_dir: Path, target: Path, edit: Callable[[dict[str, dict]], None] | None = None) -> Path:
+    """A copy of the session synth without its assets; ``edit`` gets the sandbox templates by stack suffix."""
+    shutil.copytree(synth_dir, target, ignore=shutil.ignore_patterns("asset.*", "tree.json"))
+    if edit is not None:
+        paths = {p.name: p for p in (target / "assembly-sandbox").glob("*.template.json")}
+        templates = {name: json.loads(path.read_text()) for name, path in paths.items()}
+        by_stack = {suffix: t for name, t in templates.items() for suffix in ("Guardrails", "Network", "Pipelines") if suffix in name}
+        edit(by_stack)
+        for name, path in paths.items():
+            path.write_text(json.dumps(templates[name]))
+    return target
+
+
+def pipeline_properties(templates: dict[str, dict], name: str = PIPELINE) -> dict[str, Any]:
+    """The properties of pipeline ``name``'s custom resource in the sandbox pipelines template."""
+    return next(
+        r["Properties"]
+        for r in templates["Pipelines"]["Resources"].values()
+        if r["Type"] == "Custom::SageMakerPipeline" and r["Properties"]["PipelineName"] == name
+    )
+
+
+def edit_step(templates: dict[str, dict], step_name: str, change: Callable[[dict], None]) -> None:
+    """Apply ``change`` to one step of the train-evaluate-register definition, in place."""
+    steps = pipeline_properties(templates)["Definition"]["Steps"]
+    sub = steps[step_name]["Fn::Sub"]
+    step = json.loads(sub[0])
+    change(step)
+    sub[0] = json.dumps(step, sort_keys=True, separators=(",", ":"))
+
+
+def edit_head(templates: dict[str, dict], change: Callable[[dict], None]) -> None:
+    """Apply ``change`` to the head (parameters, settings) of the train-evaluate-register definition."""
+    definition = pipeline_properties(templates)["Definition"]
+    body = definition["Head"]["Fn::Sub"]
+    head = json.loads(body[0] if isinstance(body, list) else body)
+    change(head)
+    text = json.dumps(head, sort_keys=True, separators=(",", ":"))
+    if isinstance(body, list):
+        body[0] = text
+    else:
+        definition["Head"]["Fn::Sub"] = text
+
+
+def set_preprocess_instance_type(templates: dict[str, dict]) -> None:
+    """The one-step security-relevant change most tests review: Preprocess on a bigger instance."""
+
+    def change(step: dict) -> None:
+        step["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] = "ml.c5.4xlarge"
+
+    edit_step(templates, "Preprocess", change)
