@@ -25,6 +25,10 @@ def pipeline_name_problem(name: object) -> str | None:
 
 PIPELINE_RESOURCE_TYPE = "Custom::SageMakerPipeline"
 """CloudFormation type of the custom resource that upserts one pipeline; tools find pipelines by it."""
+HANDOVER_RESOURCE_TYPE = "Custom::SageMakerPipelineHandover"
+"""The shared stack's resource that hands its pipelines over to their own stacks (the handler's copy is tested)."""
+SHARED_PIPELINES_STACK_SUFFIX = "pipelines"
+"""``<prefix>-pipelines``: the shared stack, which held every pipeline before each had its own."""
 
 ROLE_NAME_MAX_LENGTH = 64
 STACK_NAME_MAX_LENGTH = 128

@@ -8,7 +8,7 @@ from aws_cdk import Environment, RemovalPolicy, Stage, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from base.naming import APP_NAME
+from base.naming import APP_NAME, SHARED_PIPELINES_STACK_SUFFIX
 from planning.plan import EnvironmentPlan
 from planning.staging import StagedPipelineFiles
 from stacks.guardrails.stack import GuardrailsStack
@@ -57,7 +57,7 @@ class PlatformStage(Stage):
         self.services = PipelineServicesStack(
             self,
             "Pipelines",
-            stack_name=f"{prefix}-pipelines",
+            stack_name=f"{prefix}-{SHARED_PIPELINES_STACK_SUFFIX}",
             description=f"{prefix}: pipeline upsert provider, Lambda step functions, notifications, schedule services",
             plan=plan,
             guardrails=self.guardrails,

@@ -20,15 +20,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler_kit import PIPELINE_NAME, RequestError, idempotency_token, log_action, logger_for
 from pipeline_upsert.definition import FIELD as DEFINITION_FIELD
 from pipeline_upsert.definition import definition_from_object
-from pipeline_upsert.request import DefinitionObject, DeleteRequest, PipelineSettings, UpsertRequest, parse_request
+from pipeline_upsert.job_files import deploy_job_files
+from pipeline_upsert.ownership import MANAGED_BY_TAG, MODULE_TAG, pipeline_stack_name, stack_name
+from pipeline_upsert.request import DefinitionObject, DeleteRequest, HandoverRequest, PipelineSettings, UpsertRequest, parse_request
 
 # The stack tests reassemble and serialize definitions with the handler's own copies, through this module.
 from pipeline_upsert.definition import assemble_definition, canonical_json  # noqa: F401
 
 LOGGER = logger_for(name="pipeline_upsert")
-
-MANAGED_BY_TAG = "smp:managed-by"
-"""Tag naming the CloudFormation stack that owns a pipeline; adoption requires it."""
 
 MAX_DEFINITION_CHARACTERS = 1_048_576
 DELETE_ATTEMPTS = 12
@@ -57,11 +56,6 @@ class PipelineSpec:
     @property
     def definition_sha256(self) -> str:
         return hashlib.sha256(self.definition.encode()).hexdigest()
-
-
-def _stack_name(stack_id: str) -> str:
-    parts = stack_id.split(":stack/", 1)
-    return parts[1].split("/", 1)[0] if len(parts) == 2 else stack_id
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -157,18 +151,18 @@ def _definition_text(*, definition: str | DefinitionObject, s3_client: Any | Non
 
 
 def create(*, client: Any, spec: PipelineSpec, request: UpsertRequest) -> dict[str, Any]:
-    """Create the pipeline, or adopt an existing one that this stack's tag says it owns."""
-    owner = _stack_name(request.stack_id)
+    """Create the pipeline, or adopt an existing one this stack owns or that a named stack hands over."""
+    owner = stack_name(stack_id=request.stack_id)
     desired_tags = {**dict(spec.settings.tags), MANAGED_BY_TAG: owner}
     existing = _describe(client, spec.name)
     if existing is not None:
-        tags = _tags(client, existing["PipelineArn"])
-        if tags.get(MANAGED_BY_TAG) != owner:
+        current_owner = _tags(client, existing["PipelineArn"]).get(MANAGED_BY_TAG)
+        if current_owner != owner and current_owner not in request.adopt_from:
             raise RuntimeError(
                 f"pipeline {spec.name} already exists and is managed by "
-                f"{tags.get(MANAGED_BY_TAG, 'nobody (no ' + MANAGED_BY_TAG + ' tag)')}, not {owner}: refusing to take it over"
+                f"{current_owner or 'nobody (no ' + MANAGED_BY_TAG + ' tag)'}, not {owner}: refusing to take it over"
             )
-        log_action(logger=LOGGER, action="adopt", pipeline=spec.name)
+        log_action(logger=LOGGER, action="adopt", pipeline=spec.name, previousOwner=current_owner)
         return update(client=client, spec=spec, current=existing, desired_tags=desired_tags)
     result = client.create_pipeline(
         **_settings(spec),
@@ -192,16 +186,41 @@ def update(*, client: Any, spec: PipelineSpec, current: Mapping[str, Any], desir
 
 
 def upsert(*, request: UpsertRequest, client: Any, s3_client: Any | None = None) -> dict[str, Any]:
-    """Create or update the pipeline; ``s3_client`` reads a definition kept in S3 (made when needed)."""
+    """Deploy the job files, then create or update the pipeline; ``s3_client`` reads and writes S3 (made when needed)."""
     spec = PipelineSpec(settings=request.pipeline, definition=_definition_text(definition=request.definition, s3_client=s3_client))
+    if request.job_files is not None:
+        s3_client = s3_client or boto3.client("s3", config=CLIENT_CONFIG)
+        written = deploy_job_files(job_files=request.job_files, pipeline_name=spec.name, s3_client=s3_client)
+        log_action(logger=LOGGER, action="job-files", pipeline=spec.name, files=len(written))
     if request.request_type == "Create" or request.physical_id != spec.name:
         # A changed name is a new physical id: CloudFormation then deletes the old pipeline.
         return create(client=client, spec=spec, request=request)
     current = _describe(client, spec.name)
     if current is None:
         return create(client=client, spec=spec, request=request)
-    desired_tags = {**dict(spec.settings.tags), MANAGED_BY_TAG: _stack_name(request.stack_id)}
+    desired_tags = {**dict(spec.settings.tags), MANAGED_BY_TAG: stack_name(stack_id=request.stack_id)}
     return update(client=client, spec=spec, current=current, desired_tags=desired_tags)
+
+
+def hand_over(*, client: Any, request: HandoverRequest) -> dict[str, Any]:
+    """Retag every pipeline this stack owns (named with the prefix) to the stack its module now deploys it from.
+
+    Runs before CloudFormation deletes the old pipeline resources of this stack; their Delete then
+    finds another owner and leaves the pipelines, with their executions history, in place.
+    """
+    owner = stack_name(stack_id=request.stack_id)
+    moved = []
+    for page in client.get_paginator("list_pipelines").paginate(PipelineNamePrefix=request.pipeline_prefix):
+        for summary in page.get("PipelineSummaries", []):
+            name, arn = summary["PipelineName"], summary["PipelineArn"]
+            tags = _tags(client, arn)
+            if not name.startswith(request.pipeline_prefix) or tags.get(MANAGED_BY_TAG) != owner or not tags.get(MODULE_TAG):
+                continue
+            target = pipeline_stack_name(resource_prefix=request.resource_prefix, module_pipeline_name=tags[MODULE_TAG])
+            client.add_tags(ResourceArn=arn, Tags=[{"Key": MANAGED_BY_TAG, "Value": target}])
+            moved.append(name)
+            log_action(logger=LOGGER, action="hand-over", pipeline=name, fromStack=owner, toStack=target)
+    return {"PhysicalResourceId": f"{owner}-handover", "Data": {"HandedOver": str(len(moved))}}
 
 
 def _stop_running(*, client: Any, request: DeleteRequest) -> list[str]:
@@ -232,6 +251,15 @@ def delete(
     if request.retain:
         log_action(logger=LOGGER, action="retain", pipeline=name)
         return {"PhysicalResourceId": name}
+    current = _describe(client, name)
+    if current is None:
+        log_action(logger=LOGGER, action="already-deleted", pipeline=name)
+        return {"PhysicalResourceId": name}
+    owner = _tags(client, current["PipelineArn"]).get(MANAGED_BY_TAG)
+    if owner is not None and owner != stack_name(stack_id=request.stack_id):
+        # Moved to another stack: deleting it would take its executions history with it.
+        log_action(logger=LOGGER, action="skip-delete", pipeline=name, why="managed by another stack", owner=owner)
+        return {"PhysicalResourceId": name}
     token = idempotency_token(stack_id=request.stack_id, request_id=request.request_id, purpose="delete")
     for attempt in range(1, attempts + 1):
         try:
@@ -253,6 +281,10 @@ def delete(
 def handle(*, event: Any, client: Any, s3_client: Any | None = None) -> dict[str, Any]:
     """Parse one Provider-framework event and carry it out with the given SageMaker (and S3) client."""
     request = parse_request(event=event)
+    if request is None:
+        return {"PhysicalResourceId": str(event.get("PhysicalResourceId", ""))}
+    if isinstance(request, HandoverRequest):
+        return hand_over(client=client, request=request)
     if isinstance(request, DeleteRequest):
         return delete(client=client, request=request)
     return upsert(request=request, client=client, s3_client=s3_client)

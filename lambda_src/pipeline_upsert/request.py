@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields
 from pipeline_upsert.definition import assemble_definition
+from pipeline_upsert.job_files import JobFiles
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,23 @@ class UpsertRequest:
     physical_id: str | None
     pipeline: PipelineSettings
     definition: str | DefinitionObject
+    job_files: JobFiles | None = None
+    adopt_from: tuple[str, ...] = ()
+    """Stacks that may hand this pipeline over to the requesting stack (explicit, never implied)."""
+
+
+@dataclass(frozen=True)
+class HandoverRequest:
+    """Move every pipeline this stack owns, named with ``pipeline_prefix``, to its own per-pipeline stack.
+
+    One constant-size resource in the environment's shared stack; its Create or Update runs before
+    CloudFormation's cleanup deletes the pipeline resources the stack no longer holds.
+    """
+
+    stack_id: str
+    request_id: str
+    pipeline_prefix: str
+    resource_prefix: str
 
 
 @dataclass(frozen=True)
@@ -68,10 +86,47 @@ def _delete_request(*, event: Fields) -> DeleteRequest:
     )
 
 
-def parse_request(*, event: Any) -> UpsertRequest | DeleteRequest:
-    """The Provider-framework event as a typed request; a bad event raises RequestError naming the field."""
+HANDOVER_RESOURCE_TYPE = "Custom::SageMakerPipelineHandover"
+"""A copy of ``base.naming.HANDOVER_RESOURCE_TYPE`` (this code ships alone); a test compares them."""
+
+
+def _handover_request(*, event: Fields) -> HandoverRequest:
+    properties = event.object(key="ResourceProperties")
+    return HandoverRequest(
+        stack_id=event.text(key="StackId", allowed="the stack's ARN"),
+        request_id=event.text(key="RequestId", allowed="CloudFormation's request id"),
+        pipeline_prefix=properties.text(key="PipelineNamePrefix", allowed="the environment's pipeline name prefix, e.g. 'smp-prod-'"),
+        resource_prefix=properties.text(key="ResourcePrefix", allowed="the environment's resource prefix, e.g. 'smp-prod'"),
+    )
+
+
+def _stack_names(*, properties: Fields, key: str) -> tuple[str, ...]:
+    value = properties.values.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise properties.fail(key=key, problem=f"is {value!r}", allowed="a list of stack names")
+    return tuple(value)
+
+
+def _job_files(*, properties: Fields) -> JobFiles | None:
+    if "JobFiles" not in properties.values:
+        return None
+    files = properties.object(key="JobFiles", allowed="S3Bucket, S3Key and Bucket")
+    return JobFiles(
+        source_bucket=files.text(key="S3Bucket", allowed="the asset bucket"),
+        source_key=files.text(key="S3Key", allowed="the asset's object key"),
+        destination_bucket=files.text(key="Bucket", allowed="the environment's artifact bucket"),
+    )
+
+
+def parse_request(*, event: Any) -> UpsertRequest | DeleteRequest | HandoverRequest | None:
+    """The Provider-framework event as a typed request; a bad event raises RequestError naming the field.
+
+    None: a handover resource is being deleted, which changes nothing.
+    """
     fields = Fields.of(event=event)
     request_type = fields.text(key="RequestType", allowed="Create, Update or Delete")
+    if fields.values.get("ResourceType") == HANDOVER_RESOURCE_TYPE:
+        return None if request_type == "Delete" else _handover_request(event=fields)
     if request_type == "Delete":
         return _delete_request(event=fields)
     if request_type not in ("Create", "Update"):
@@ -103,4 +158,6 @@ def parse_request(*, event: Any) -> UpsertRequest | DeleteRequest:
         physical_id=fields.text(key="PhysicalResourceId", default=None),
         pipeline=pipeline,
         definition=definition,
+        job_files=_job_files(properties=properties),
+        adopt_from=_stack_names(properties=properties, key="AdoptFrom"),
     )

@@ -7,7 +7,7 @@ updates the pipeline; no per-pipeline deployment function or layer exists.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from aws_cdk import Aws, CfnOutput, CustomResource, Fn
 from aws_cdk import aws_s3_assets as s3_assets
@@ -61,6 +61,7 @@ class DeployedPipeline(Construct):
         role_arn: str,
         values: Mapping[str, str],
         staged: StagedPipelineFiles,
+        adopt_from: Sequence[str],
         tags: Mapping[str, str],
         retain_on_delete: bool,
         max_parallel_steps: int,
@@ -110,6 +111,8 @@ class DeployedPipeline(Construct):
                 "Description": f"{compiled.module_pipeline_name} ({compiled.source_module})",
                 "Definition": definition,
                 **properties,
+                # Stacks that may hand this pipeline over; anything else managing it is refused.
+                "AdoptFrom": list(adopt_from),
                 "Tags": [{"Key": k, "Value": v} for k, v in sorted({**tags, "Pipeline": compiled.module_pipeline_name, "SourceVersion": source_version(compiled=compiled)}.items())],
                 "MaxParallelExecutionSteps": str(max_parallel_steps),
                 "RetainOnDelete": "true" if retain_on_delete else "false",

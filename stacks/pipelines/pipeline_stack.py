@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from base.config import EnvironmentConfig
+from base.naming import SHARED_PIPELINES_STACK_SUFFIX
 from pipeline_defs import placeholders
 from planning.plan import PipelinePlan
 from planning.staging import StagedPipelineFiles
@@ -79,6 +80,7 @@ class PipelineStack(Stack):
             role_arn=self.execution_role.role.role_arn,
             values=values,
             staged=staged,
+            adopt_from=[f"{config.resource_prefix}-{SHARED_PIPELINES_STACK_SUFFIX}"],
             tags={config.cost_tag_key: config.cost_tag_value, "Environment": config.name},
             retain_on_delete=removal_policy == RemovalPolicy.RETAIN,
             max_parallel_steps=MAX_PARALLEL_STEPS,

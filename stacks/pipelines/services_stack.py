@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, CustomResource, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from base.naming import HANDOVER_RESOURCE_TYPE
 from planning.plan import EnvironmentPlan
 from stacks.functions.lambda_step_targets import FunctionPlacement, LambdaStepTargets
 from stacks.guardrails.artifact_store import artifact_bucket_name
@@ -61,6 +62,15 @@ class PipelineServicesStack(Stack):
             ),
             key=store.key,
             removal_policy=removal_policy,
+        )
+        # Pipelines this stack created before each had its own stack move to theirs before the cleanup
+        # phase deletes their old resources here; the same size at any number of pipelines.
+        self.handover = CustomResource(
+            self,
+            "Handover",
+            service_token=self.provider.provider.service_token,
+            resource_type=HANDOVER_RESOURCE_TYPE,
+            properties={"PipelineNamePrefix": f"{config.resource_prefix}-", "ResourcePrefix": config.resource_prefix},
         )
         self.step_functions = LambdaStepTargets(
             self,

@@ -76,6 +76,12 @@ class PipelineUpsertProvider(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
             iam.PolicyStatement(
+                # ListPipelines supports no resource-level permissions; the handover lists the environment's prefix.
+                sid="FindPipelinesToHandOver",
+                actions=["sagemaker:ListPipelines"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
                 sid="ReadDeploymentAssets",
                 actions=["s3:GetObject"],
                 resources=[f"arn:{stack.partition}:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*"],
@@ -99,6 +105,7 @@ class PipelineUpsertProvider(Construct):
                 "ManageEnvironmentPipelines": "Only pipelines named with this environment's prefix; their names come from pipeline modules.",
                 "StopExecutionsBeforeDelete": "Executions of this environment's pipelines, stopped only so a pipeline can be deleted.",
                 "PassPipelineRolesToSageMaker": "Each pipeline's own execution role (<prefix>-<pipeline>-exec), passed only to SageMaker with its pipeline.",
+                "FindPipelinesToHandOver": "sagemaker:ListPipelines supports no resource-level permissions; the handler reads names only.",
                 "ReadDeploymentAssets": "Job-file bundles and large definitions in this account's CDK asset bucket, read once per deployment.",
                 "DeployJobFiles": "Job files go to the keys each pipeline's definition names, under its own <prefix>-<pipeline>/ prefix.",
             },

@@ -209,9 +209,17 @@ def test_create_token_is_stable_per_request_and_differs_across_requests() -> Non
     assert first == retried == CREATE_TOKEN and other_request != CREATE_TOKEN
 
 
+def _stub_owned(stub: Stubber) -> None:
+    """The ownership check before a delete: the pipeline exists and this stack's tag says it owns it."""
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"
+    stub.add_response("describe_pipeline", {"PipelineArn": arn, "PipelineName": "smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone"})
+    stub.add_response("list_tags", {"Tags": [{"Key": "smp:managed-by", "Value": "smp-sandbox-pipelines"}]}, {"ResourceArn": arn})
+
+
 def test_delete_sends_the_same_token_as_before() -> None:
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
+        _stub_owned(stub)
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []}, {"PipelineName": "smp-sandbox-abalone", "SortBy": "CreationTime", "SortOrder": "Descending"})
         stub.add_response("delete_pipeline", {"PipelineArn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-sandbox-abalone"}, {"PipelineName": "smp-sandbox-abalone", "ClientRequestToken": DELETE_TOKEN})
         handler.handle(event=_event("Delete", _properties(), physical_id="smp-sandbox-abalone"), client=client)
@@ -224,6 +232,7 @@ def test_delete_stops_running_executions_and_waits_while_they_stop() -> None:
     listing = {"PipelineName": "smp-sandbox-abalone", "SortBy": "CreationTime", "SortOrder": "Descending"}
     slept: list[float] = []
     with Stubber(client) as stub:
+        _stub_owned(stub)
         stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": [{"PipelineExecutionArn": running, "PipelineExecutionStatus": "Executing"}, {"PipelineExecutionArn": running + "-old", "PipelineExecutionStatus": "Succeeded"}]}, listing)
         stub.add_response("stop_pipeline_execution", {"PipelineExecutionArn": running}, {"PipelineExecutionArn": running, "ClientRequestToken": STOP_RUN1_TOKEN})
         stub.add_client_error("delete_pipeline", service_error_code="ConflictException", service_message="Pipeline has running executions", http_status_code=400)
@@ -239,6 +248,7 @@ def test_delete_stops_running_executions_and_waits_while_they_stop() -> None:
 def test_delete_gives_up_after_bounded_attempts() -> None:
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
     with Stubber(client) as stub:
+        _stub_owned(stub)
         for _ in range(3):
             stub.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []})
             stub.add_client_error("delete_pipeline", service_error_code="ConflictException", service_message="still stopping", http_status_code=400)

@@ -8,9 +8,8 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
-from aws_cdk import App, RemovalPolicy, Stack
+from aws_cdk import App, Stack
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -109,29 +108,25 @@ def test_log_lines_are_named_fields(sagemaker: Any, caplog: pytest.LogCaptureFix
 
 
 def _guarded_targets() -> tuple[str, str]:
-    """The guard inputs of one guarded rule (UTC) and one guarded Scheduler schedule (a time zone)."""
+    """The guard inputs of one guarded schedule in UTC and one in a time zone (both Scheduler schedules)."""
     stack = Stack(App(), "Schedules")
     common = {"module_pipeline_name": "parallel-shards", "expression": "rate(6 hours)", "enabled": True, "deployed": True, "parameter_values": {"InstanceCount": "3"}, "skip_if_running": True}
     PipelineSchedules(
         stack,
         "Schedules",
-        resource_prefix="smp-prod",
         plan=[
             PlannedSchedule(pipeline_name=PIPELINE, schedule_name="utc", timezone=None, **common),
             PlannedSchedule(pipeline_name=PIPELINE, schedule_name="paris", timezone="Europe/Paris", **common),
         ],
-        pipeline_arns={PIPELINE: f"arn:aws:sagemaker:eu-west-1:111111111111:pipeline/{PIPELINE}"},
+        pipeline_arn=f"arn:aws:sagemaker:eu-west-1:111111111111:pipeline/{PIPELINE}",
+        dead_letters_arn="arn:aws:sqs:eu-west-1:111111111111:smp-prod-schedule-dead-letters",
+        guard_function_arn="arn:aws:lambda:eu-west-1:111111111111:function:smp-prod-schedule-guard",
         key=kms.Key(stack, "Key"),
-        topic=sns.Topic(stack, "Topic"),
-        removal_policy=RemovalPolicy.DESTROY,
-        placement=None,
     )
     template = Template.from_stack(stack).to_json()["Resources"]
-    (rule,) = [r["Properties"] for r in template.values() if r["Type"] == "AWS::Events::Rule" and "ScheduleExpression" in r["Properties"]]
-    (schedule,) = [r["Properties"] for r in template.values() if r["Type"] == "AWS::Scheduler::Schedule"]
-    transformer = rule["Targets"][0]["InputTransformer"]
-    assert transformer["InputPathsMap"] == {"id": "$.id"}
-    return transformer["InputTemplate"], schedule["Target"]["Input"]
+    inputs = {r["Properties"]["Name"]: r["Properties"]["Target"]["Input"] for r in template.values() if r["Type"] == "AWS::Scheduler::Schedule"}
+    assert not [r for r in template.values() if r["Type"] == "AWS::Events::Rule"]
+    return inputs[f"{PIPELINE}-utc"], inputs[f"{PIPELINE}-paris"]
 
 
 def _delivered(template: str, attributes: dict[str, str]) -> dict:
@@ -141,27 +136,24 @@ def _delivered(template: str, attributes: dict[str, str]) -> dict:
 
 
 def test_each_retry_of_a_scheduled_firing_starts_nothing_new(sagemaker: Any) -> None:
-    """EventBridge retries a firing with the same event id; Scheduler gives each attempt its own
-    execution id but keeps the scheduled time, which is therefore what a schedule passes."""
-    rule_input, schedule_input = _guarded_targets()
+    """Scheduler gives each attempt its own execution id but keeps the scheduled time, which is
+    therefore what a schedule passes: a retried firing reuses its token, the next firing does not."""
+    utc_input, zoned_input = _guarded_targets()
     tokens = _start_tokens(sagemaker)
 
-    def attempt(template: str, attributes: dict[str, str]) -> None:
+    def attempt(template: str, scheduled: str, try_number: str) -> None:
+        attributes = {
+            "<aws.scheduler.scheduled-time>": scheduled,
+            "<aws.scheduler.execution-id>": f"d32c5kddcf5bb8c{scheduled[-9:-7]}{try_number}",
+            "<aws.scheduler.attempt-number>": try_number,
+        }
         guard.guard(client=sagemaker, request=guard.parse_request(event=_delivered(template, attributes)))
 
-    for _ in range(2):
-        attempt(rule_input, {"<id>": "event-of-firing-1"})
-    attempt(rule_input, {"<id>": "event-of-firing-2"})
-    for try_number in ("1", "2"):
-        attempt(
-            schedule_input,
-            {
-                "<aws.scheduler.scheduled-time>": "2026-11-22T15:00:00Z",
-                "<aws.scheduler.execution-id>": f"d32c5kddcf5bb8c{try_number}",
-                "<aws.scheduler.attempt-number>": try_number,
-            },
-        )
-    attempt(schedule_input, {"<aws.scheduler.scheduled-time>": "2026-11-22T21:00:00Z", "<aws.scheduler.execution-id>": "e5", "<aws.scheduler.attempt-number>": "1"})
-    rule_first, rule_retry, rule_next, schedule_first, schedule_retry, schedule_next = tokens
-    assert rule_first == rule_retry != rule_next
-    assert schedule_first == schedule_retry != schedule_next
+    for template in (utc_input, zoned_input):
+        attempt(template, "2026-11-22T15:00:00Z", "1")
+        attempt(template, "2026-11-22T15:00:00Z", "2")
+        attempt(template, "2026-11-22T21:00:00Z", "1")
+    utc_first, utc_retry, utc_next, zoned_first, zoned_retry, zoned_next = tokens
+    assert utc_first == utc_retry != utc_next
+    assert zoned_first == zoned_retry != zoned_next
+    assert utc_first != zoned_first
