@@ -31,6 +31,19 @@ class PipelinePlan:
     """Lambda step functions its definition invokes (keys of ``placeholders.LAMBDA_FUNCTION_ARNS``)."""
     network_isolation_exempt: bool
 
+    @property
+    def code_prefixes(self) -> tuple[str, ...]:
+        """The key prefixes (``<pipeline>/<dir>/<build>/``) holding the job files its definition runs.
+
+        Only the deployment writes there; the pipeline's own jobs may not, so a job cannot change the
+        code a later execution runs. A file less deep than that is listed by its own key.
+        """
+        prefixes = set()
+        for key in self.compiled.staged_files:
+            parts = key.split("/")
+            prefixes.add("/".join(parts[:3]) + "/" if len(parts) > 3 else key)
+        return tuple(sorted(prefixes))
+
 
 @dataclass(frozen=True)
 class EnvironmentPlan:

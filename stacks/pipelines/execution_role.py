@@ -50,6 +50,7 @@ class PipelineExecutionRole(Construct):
         subnet_ids: Sequence[str],
         security_group_ids: Sequence[str],
         network_isolation_exempt: bool,
+        code_prefixes: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -203,6 +204,16 @@ class PipelineExecutionRole(Construct):
             )
         self.policy = iam.Policy(self, "Policy", statements=statements, roles=[self.role])
         acknowledge_wildcards(scope=self.policy, document=self.policy.document, reasons=EXECUTION_ROLE_WILDCARD_REASONS)
+        if code_prefixes:
+            # The deployment writes these; a job of this pipeline must not change what later executions run.
+            self.policy.add_statements(
+                iam.PolicyStatement(
+                    sid="ProtectOwnCode",
+                    effect=iam.Effect.DENY,
+                    actions=["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                    resources=[bucket.arn_for_objects(p + "*" if p.endswith("/") else p) for p in code_prefixes],
+                )
+            )
         self.network_guardrail = iam.Policy(
             self,
             "JobNetworkGuardrail",

@@ -63,6 +63,7 @@ class PipelineStack(Stack):
             subnet_ids=network_ids.subnet_ids,
             security_group_ids=network_ids.job_security_group_ids,
             network_isolation_exempt=pipeline.network_isolation_exempt,
+            code_prefixes=pipeline.code_prefixes,
         )
         values = {
             placeholders.EXECUTION_ROLE_NAME.name: self.execution_role.role.role_name,
