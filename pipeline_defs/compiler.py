@@ -14,12 +14,18 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 from pipeline_defs import placeholders, sdk_offline
+from pipeline_defs.contract import (
+    NETWORK_ISOLATION_EXEMPTION_TAG,
+    CompiledPipeline,
+    DeclaredParameter,
+    canonical_json,
+    iter_steps,
+)
 from pipeline_defs.context import JOBS_DIR, PACKAGE_ROOT, PIPELINE_NAME_PATTERN, BuildContext
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.loader import (
@@ -28,61 +34,8 @@ from pipeline_defs.loader import (
     load_pipeline_modules,
     registered_module,
 )
-from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG, Guardrail, GuardrailExemption, Schedule
-from pipeline_defs.validation import PlatformValues, iter_steps, validate_definition
-
-MANIFEST_FILE_NAME = "manifest.json"
-
-
-@dataclass(frozen=True)
-class DeclaredParameter:
-    """A pipeline parameter as declared: name, SDK type name, default (None when required)."""
-
-    name: str
-    type: str
-    default: str | int | float | bool | None
-
-
-@dataclass(frozen=True)
-class CompiledPipeline:
-    """One pipeline, ready for the stacks: definition, files to deploy, and what it declares."""
-
-    pipeline_name: str
-    module_pipeline_name: str
-    env_name: str
-    definition: str
-    staged_files: Mapping[str, bytes] = field(repr=False)
-    manifest: Mapping[str, str]
-    parameters: tuple[DeclaredParameter, ...]
-    schedules: tuple[Schedule, ...]
-    guardrail_exemptions: tuple[GuardrailExemption, ...]
-    region: str
-    region_is_pinned: bool
-    source_module: str
-    placeholders_used: tuple[str, ...]
-    build_id: str
-    signing_key_development_only: bool
-    compile_seconds: float = field(compare=False, default=0.0)
-
-    @property
-    def definition_sha256(self) -> str:
-        return hashlib.sha256(self.definition.encode("utf-8")).hexdigest()
-
-    @property
-    def manifest_key(self) -> str:
-        """S3 key where the stacks may deploy the manifest next to the pipeline's files."""
-        return f"{self.pipeline_name}/{MANIFEST_FILE_NAME}"
-
-    def manifest_json(self) -> str:
-        return sdk_offline.canonical_json(
-            {
-                "pipeline": self.pipeline_name,
-                "build_id": self.build_id,
-                "definition_sha256": self.definition_sha256,
-                "files": dict(self.manifest),
-            }
-        )
-
+from pipeline_defs.schedules import Guardrail, GuardrailExemption
+from pipeline_defs.validation import PlatformValues, validate_definition
 
 _sessions: dict[tuple[str, str], sdk_offline.OfflinePipelineSession] = {}
 
@@ -352,7 +305,7 @@ def compile_module(
         )
     tag_isolation_exemptions(built.definition, pipeline_name=full_name)
     name_unnamed_training_jobs(built.definition, ctx=pipeline_ctx)
-    definition_text = sdk_offline.canonical_json(built.definition)
+    definition_text = canonical_json(built.definition)
     check_step_image(definition_text=definition_text, ctx=ctx, pipeline_name=full_name, module_file=item.module_file)
     validate_definition(
         built.definition,

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_defs import placeholders
+from pipeline_defs.contract import PIPELINE_TAG
 from pipeline_defs.errors import PipelineDefinitionError
 
-PIPELINE_TAG = "smp:pipeline"
-"""Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
 DEFAULT_REGION = "us-east-1"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 PIPELINE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")

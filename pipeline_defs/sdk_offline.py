@@ -80,7 +80,7 @@ with sdk_environment():
     from sagemaker.mlops.workflow._steps_compiler import StepsCompiler  # noqa: E402
 
 from pipeline_defs import placeholders  # noqa: E402
-from pipeline_defs.validation import iter_steps  # noqa: E402
+from pipeline_defs.contract import canonical_json, iter_steps  # noqa: E402
 
 SDK_DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "sagemaker-mlops", "sagemaker-train", "sagemaker-serve")
 SDK_VERSIONS: dict[str, str] = {
@@ -585,10 +585,6 @@ def relativize_descriptions(definition: dict, *, root: Path) -> None:
                 step["Description"] = Path(description).name
         elif isinstance(description, str) and root_text in description:
             step["Description"] = description.replace(root_text + os.sep, "")
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,18 @@ Two layers:
 from __future__ import annotations
 
 import copy
-import fnmatch
 import functools
 import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import jsonschema
 
 from pipeline_defs import placeholders
+from pipeline_defs.contract import has_nvme_storage, iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.schedules import Guardrail, GuardrailExemption
 
@@ -52,12 +52,6 @@ STEP_SCHEMA_DEFINITIONS = {
     "EndpointConfig": "EndpointConfigStep",
 }
 JOB_STEP_TYPES = ("Processing", "Training", "Transform")
-# SageMaker refuses a volume KMS key on instance types with local NVMe storage (encrypted by
-# hardware); same families as the stacks' guardrail exemption list.
-NVME_INSTANCE_PATTERNS = (
-    "ml.*d.*", "ml.*dn.*", "ml.*de.*", "ml.g5.*", "ml.g6.*", "ml.g6e.*",
-    "ml.p5.*", "ml.p5e.*", "ml.trn1.*", "ml.trn1n.*", "ml.inf2.*",
-)
 
 
 # --- known gaps between the published schema and the SDK --------------------------------------
@@ -312,16 +306,6 @@ def schema_errors(instance: Any, definition_name: str | None, *, amended: bool =
 
 
 # --- traversal ---------------------------------------------------------------------------------
-
-
-def iter_steps(steps: Iterable[dict], branch: str | None = None) -> Iterator[tuple[dict, str | None]]:
-    """Every step with the condition step whose branch holds it (None at top level)."""
-    for step in steps:
-        yield step, branch
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments") or {}
-            for key in ("IfSteps", "ElseSteps"):
-                yield from iter_steps(arguments.get(key, []), step.get("Name"))
 
 
 def _walk(value: Any) -> Iterator[Any]:
@@ -604,15 +588,11 @@ def _check_instance_type(value: Any, allowed: tuple[str, ...], fail: _Failure, s
         raise fail(f"instance type {value!r} is not in the environment's allowlist {list(allowed)}", step=step, field=field)
 
 
-def _has_nvme_storage(instance_type: Any) -> bool:
-    return isinstance(instance_type, str) and any(fnmatch.fnmatchcase(instance_type, p) for p in NVME_INSTANCE_PATTERNS)
-
-
 def _check_volume_key(
     instance_type: Any, volume_key: Any, require: Callable[[Guardrail, bool, str, str], None], fail: _Failure, step: str, field: str
 ) -> None:
     """A volume key everywhere, except on NVMe types, where SageMaker refuses one."""
-    if _has_nvme_storage(instance_type):
+    if has_nvme_storage(instance_type):
         if _has_value(volume_key):
             raise fail(
                 f"SageMaker refuses a volume KMS key on {instance_type} (local NVMe storage, encrypted "

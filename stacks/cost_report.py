@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
-from pipeline_defs.context import PIPELINE_TAG
+from pipeline_defs.contract import PIPELINE_TAG
 from base.config import ConfigError, load_environments
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from stacks.definition_parts import split_definition
 from stacks.nag import acknowledge_grants
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 INLINE_DEFINITION_LIMIT = 200_000
 """Characters above which a definition travels as an S3 asset instead of template properties."""

@@ -22,7 +22,7 @@ from stacks.schedules import PipelineSchedules
 from stacks.step_functions import BASIC_EXECUTION_ROLE_FINDING, FunctionPlacement, StepFunctions
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 MAX_PARALLEL_STEPS = 10
 

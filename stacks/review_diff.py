@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from stacks.review_assembly import PIPELINE_RESOURCE_TYPE, PipelineDefinition, SynthesizedEnvironment
 
 
@@ -54,8 +55,6 @@ CDK_TABLE_PREFIXES = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::Lambda::Per
 
 SCHEDULE_RESOURCE_TYPES = ("AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup")
 
-ISOLATION_EXEMPTION_TAG = "smp:network-isolation-exempt"
-
 IGNORED_RESOURCE_KEYS = ("Metadata",)
 DERIVED_TAGS = ("SourceVersion",)
 """Tags that only echo a hash of what the review already compares."""
@@ -70,7 +69,7 @@ class ValueChange:
     @property
     def security_relevant(self) -> bool:
         """The path, or a key inside a value that appeared or went, names a security setting."""
-        if SECURITY_KEY.search(self.path) or ISOLATION_EXEMPTION_TAG in repr((self.old, self.new)):
+        if SECURITY_KEY.search(self.path) or NETWORK_ISOLATION_EXEMPTION_TAG in repr((self.old, self.new)):
             return True
         return any(SECURITY_KEY.search(key) for value in (self.old, self.new) for key in _keys(value))
 

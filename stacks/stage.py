@@ -18,7 +18,7 @@ from stacks.review_files import write_review_files
 from planning.schedules import plan_schedules
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 
 class PlatformStage(Stage):

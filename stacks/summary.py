@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from pipeline_defs.validation import iter_steps
+from pipeline_defs.contract import iter_steps
 from planning.schedule_expressions import ScheduleExpressionError, next_runs
 
 HEADERS = ("environment", "pipeline", "steps", "schedules (next run)", "guardrail exemptions")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_defs.compiler import CompiledPipeline
+from pipeline_defs.contract import CompiledPipeline
 from pipeline_defs.mermaid import definition_to_mermaid
-from pipeline_defs.validation import iter_steps
+from pipeline_defs.contract import iter_steps
 from stacks.review_assembly import load_environments
 from stacks.review_files import REVIEW_DIRECTORY, write_review_files
 

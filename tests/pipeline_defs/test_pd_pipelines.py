@@ -8,7 +8,8 @@ import json
 from pipeline_defs import placeholders
 from pipeline_defs.context import PIPELINE_NAME_PATTERN
 from pipeline_defs.schedules import Guardrail
-from pipeline_defs.validation import iter_steps, schema_errors
+from pipeline_defs.contract import iter_steps
+from pipeline_defs.validation import schema_errors
 
 
 def steps_by_name(definition):

@@ -10,7 +10,8 @@ import pytest
 
 from pipeline_defs import validation
 from pipeline_defs.errors import PipelineDefinitionError
-from pipeline_defs.validation import KNOWN_GAPS, iter_steps
+from pipeline_defs.contract import iter_steps
+from pipeline_defs.validation import KNOWN_GAPS
 
 
 def _schema_with(gap_ids: set[str]) -> dict:
