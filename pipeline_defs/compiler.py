@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator
 
+from base.naming import pipeline_name_problem
 from pipeline_defs import placeholders, sdk_offline
 from pipeline_defs.contract import (
     NETWORK_ISOLATION_EXEMPTION_TAG,
@@ -26,7 +27,7 @@ from pipeline_defs.contract import (
     canonical_json,
     iter_steps,
 )
-from pipeline_defs.context import JOBS_DIR, PACKAGE_ROOT, PIPELINE_NAME_PATTERN, BuildContext
+from pipeline_defs.context import JOBS_DIR, PACKAGE_ROOT, BuildContext
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.loader import (
     REPO_ROOT,
@@ -267,9 +268,10 @@ def compile_module(
     """Build, validate and package one pipeline module for the context's environment."""
     started = time.perf_counter()
     full_name = ctx.full_pipeline_name(item.pipeline_name)
-    if not PIPELINE_NAME_PATTERN.match(full_name):
+    problem = pipeline_name_problem(full_name)
+    if problem:
         raise PipelineDefinitionError(
-            f"pipeline name {full_name!r} does not match {PIPELINE_NAME_PATTERN.pattern}",
+            f"pipeline name {full_name!r} {problem}",
             module_file=item.module_file,
             pipeline=full_name,
             field="PIPELINE_NAME",

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from pipeline_defs import validation
-from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.contract import iter_steps
+from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.validation import KNOWN_GAPS
 
 
