@@ -136,7 +136,7 @@ def test_pipeline_with_a_session_that_is_not_the_offline_one(compile_source):
     call = "Pipeline(name=ctx.pipeline_name, steps=[step], sagemaker_session=OfflinePipelineSession(region='us-east-1', bucket='b'))"
     source = good(pipeline_call=call).replace(
         "from pipeline_defs.building",
-        "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.sdk_offline import OfflinePipelineSession\nfrom pipeline_defs.building",
+        "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.compiler.sdk_session import OfflinePipelineSession\nfrom pipeline_defs.building",
     )
     expect_error(compile_source, source, match="must use ctx.session")
 
