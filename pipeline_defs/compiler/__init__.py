@@ -30,7 +30,8 @@ from pipeline_defs.compiler.step_image import check_step_image
 from pipeline_defs.context import BuildContext
 from pipeline_defs.contract import CompiledPipeline
 from pipeline_defs.loader import PipelineModule, load_pipeline_modules
-from pipeline_defs.validation import PlatformValues, validate_definition
+from pipeline_defs.validation import validate_definition
+from pipeline_defs.validation.guardrails import PlatformValues
 
 
 def compile_module(

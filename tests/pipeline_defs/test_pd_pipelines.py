@@ -9,7 +9,7 @@ from base.naming import pipeline_name_problem
 from pipeline_defs import placeholders
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.schedules import Guardrail
-from pipeline_defs.validation import schema_errors
+from pipeline_defs.validation.schema import schema_errors
 
 
 def steps_by_name(definition):
