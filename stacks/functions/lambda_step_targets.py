@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from pipeline_defs import placeholders
 from stacks.guardrails.execution_role import STEP_FUNCTION_INFIX
 from stacks.nag import acknowledge, acknowledge_wildcards
 from stacks.functions.lambda_code import PYTHON_RUNTIME, handler_code, handler_string
@@ -137,6 +138,6 @@ class LambdaStepTargets(Construct):
             reasons={"StartChildPipelines": "Children are any pipeline of this environment (named with its prefix), chosen per parent step."},
         )
         self.placeholder_values = {
-            "DataPassingFunctionArn": self.data_passing.function.function_arn,
-            "FanOutFunctionArn": self.fan_out.function.function_arn,
+            placeholders.DATA_PASSING_FUNCTION_ARN.name: self.data_passing.function.function_arn,
+            placeholders.FAN_OUT_FUNCTION_ARN.name: self.fan_out.function.function_arn,
         }

@@ -20,7 +20,7 @@ from stacks.pipelines.definition_parts import split_definition
 from stacks.nag import acknowledge_grants
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 PSEUDO_PARAMETER_VALUES = {
     "AWS::AccountId": Aws.ACCOUNT_ID,

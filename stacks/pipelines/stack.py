@@ -8,6 +8,7 @@ from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from pipeline_defs import placeholders
 from planning.plan import EnvironmentPlan
 from planning.staging import StagedPipelineFiles
 from stacks.guardrails.artifact_store import artifact_bucket_name
@@ -73,11 +74,11 @@ class PipelinesStack(Stack):
             placement=function_placement,
         )
         values = {
-            "ExecutionRoleName": role.role_name,
-            "ArtifactBucket": bucket.bucket_name,
-            "KmsKeyArn": store.key.key_arn,
-            "JobSecurityGroupId": network_ids.job_security_group_ids[0],
-            **{f"SubnetId{i}": subnet for i, subnet in enumerate(network_ids.subnet_ids)},
+            placeholders.EXECUTION_ROLE_NAME.name: role.role_name,
+            placeholders.ARTIFACT_BUCKET.name: bucket.bucket_name,
+            placeholders.KMS_KEY_ARN.name: store.key.key_arn,
+            placeholders.JOB_SECURITY_GROUP_ID.name: network_ids.job_security_group_ids[0],
+            **{placeholder.name: subnet for placeholder, subnet in zip(placeholders.SUBNET_IDS, network_ids.subnet_ids)},
             **self.step_functions.placeholder_values,
         }
         tags = {config.cost_tag_key: config.cost_tag_value, "Environment": config.name}
