@@ -12,7 +12,9 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from base.config import REPRODUCIBLE_OUTPUT, load_environments, project_context, select_environments
+from base.delivery import parse_delivery
 from base.errors import ExitCode, UserError
+from stacks.delivery import add_stages
 from stacks.stage import PlatformStage
 from stacks.summary import print_synth_summary
 
@@ -21,8 +23,11 @@ def build_app(*, app: cdk.App) -> cdk.App:
     """Add the selected environments' stages and the cdk-nag checks to ``app``."""
     raw = app.node.try_get_context("environments")
     environments = load_environments({} if raw is None else {"environments": raw})
-    for config in select_environments(environments=environments, selected=app.node.try_get_context("env")):
-        PlatformStage(app, config.name, config=config)
+    selected = select_environments(environments=environments, selected=app.node.try_get_context("env"))
+    delivery = parse_delivery(
+        mode=app.node.try_get_context("delivery"), settings=app.node.try_get_context("deliverySettings"), environments=raw
+    )
+    add_stages(app=app, delivery=delivery, environments=selected, stage_for=lambda scope, config: PlatformStage(scope, config.name, config=config))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
     return app
 
