@@ -106,7 +106,9 @@ def _string(raw: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: st
     return value
 
 
-def _check_keys(raw: Any, *, where: str, allowed: Sequence[str], required: Sequence[str]) -> Mapping[str, Any]:
+def _check_keys(
+    raw: Any, *, where: str, allowed: Sequence[str], required: Sequence[str], needed_by: str = "all"
+) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} is {raw!r}: expected an object with keys {sorted(allowed)}")
     unknown = sorted(set(raw) - set(allowed))
@@ -114,7 +116,7 @@ def _check_keys(raw: Any, *, where: str, allowed: Sequence[str], required: Seque
         raise ConfigError(f"{where} has unknown key {unknown[0]!r}: allowed keys are {sorted(allowed)}")
     missing = [key for key in required if key not in raw]
     if missing:
-        raise ConfigError(f"{where} lacks {missing[0]!r}, which {sorted(required)} all need")
+        raise ConfigError(f"{where} lacks {missing[0]!r}: {needed_by} of {sorted(required)} are required")
     return raw
 
 
@@ -151,6 +153,7 @@ def parse_delivery(*, mode: Any, settings: Any, environments: Any) -> DeliverySe
         where="context 'deliverySettings'",
         allowed=("repository", "mainBranch", "codePipeline"),
         required=("repository",) if chosen is not DeliveryMode.NONE else (),
+        needed_by=f"with -c delivery={chosen.value}, all",
     )
     if chosen is DeliveryMode.CODEPIPELINE and "codePipeline" not in raw:
         raise ConfigError(

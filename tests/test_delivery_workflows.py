@@ -303,6 +303,22 @@ def test_the_review_is_one_comment_updated_on_each_push(tmp_path: Path, existing
     assert body.endswith("- ! smp-prod-x: instance type changed\n")
 
 
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_the_comment_filter_finds_only_the_bots_marked_comment() -> None:
+    script = _run_step(PULL_REQUEST["jobs"]["comment"], "Post or update the one review comment")
+    (expression,) = re.findall(r'--jq "(.+?)" \| head', script)
+    page = [
+        {"id": 1, "user": {"login": "octocat"}, "body": "<!-- smp-review -->\nquoted by a person"},
+        {"id": 2, "user": {"login": "github-actions[bot]"}, "body": "another bot comment"},
+        {"id": 3, "user": {"login": "github-actions[bot]"}, "body": "<!-- smp-review -->\n**Review**: ..."},
+    ]
+    result = subprocess.run(
+        ["jq", "-r", expression.replace('\\"', '"').replace("$marker", "<!-- smp-review -->")],
+        input=json.dumps(page), capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 0 and result.stdout.split() == ["3"], result.stderr
+
+
 def test_a_long_review_is_cut_to_fit_a_comment(tmp_path: Path) -> None:
     script = _run_step(PULL_REQUEST["jobs"]["comment"], "Post or update the one review comment")
     _executable(tmp_path / "bin" / "gh", FAKE_GH)
