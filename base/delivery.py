@@ -3,7 +3,7 @@
 Two context keys, both off by default so ``make synth`` is unchanged until a team opts in:
 ``delivery`` (``none``, ``github-bootstrap`` or ``codepipeline``; ``-c delivery=...`` on the command
 line) and ``deliverySettings`` (the repository and, for CodePipeline, where the pipeline lives).
-No CDK here: the bootstrap stack, the CDK Pipelines stack and the workflow generator read the same
+No CDK here: the bootstrap stack, the CDK Pipelines stack and the workflows' matrix script read the same
 names from this module, so a role the stack creates is the role the workflow assumes.
 """
 
@@ -21,17 +21,8 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 """Issuer of GitHub Actions OIDC tokens; the IAM provider's URL and the prefix of its condition keys."""
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 """Audience aws-actions/configure-aws-credentials requests."""
-GITHUB_SUB_CLAIM_KEYS = ("repo", "context", "ref")
-"""The repository's OIDC subject template (set once with the GitHub API, see the README).
-
-GitHub's default subject of a job with ``environment:`` names the environment but not the branch;
-with these keys it is ``repo:<owner>/<name>:environment:<env>:ref:refs/heads/<branch>``, so one
-trust condition pins both.
-"""
 CDK_BOOTSTRAP_QUALIFIER = "hnb659fds"
 """The CDK bootstrap's default qualifier: its roles are ``cdk-<qualifier>-<kind>-role-<account>-<region>``."""
-SIGNING_SEED_SECRET = "PIPELINE_DEFS_SIGNING_SEED"
-"""Name of the signing seed as a GitHub secret and as the synth's environment variable."""
 GITHUB_SYNTH_ENVIRONMENT = "synth"
 """GitHub environment holding the signing seed, its deployment branches limited to the main branch."""
 
@@ -86,7 +77,12 @@ def bootstrap_role_pattern(*, account: str, region: str) -> str:
 
 
 def deploy_subject(*, repository: str, environment: str, branch: str) -> str:
-    """OIDC subject of a job of ``repository`` in GitHub environment ``environment`` on ``branch``."""
+    """OIDC subject of a job of ``repository`` in GitHub environment ``environment`` on ``branch``.
+
+    GitHub's default subject of a job with ``environment:`` names the environment but not the
+    branch; with the repository's subject template set to the claims ``repo``, ``context`` and
+    ``ref`` (once, see the README) it names both, so one trust condition pins both.
+    """
     return f"repo:{repository}:environment:{environment}:ref:refs/heads/{branch}"
 
 

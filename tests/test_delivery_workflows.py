@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from base.delivery import GITHUB_SYNTH_ENVIRONMENT, SIGNING_SEED_SECRET
+from base.delivery import GITHUB_SYNTH_ENVIRONMENT
+from pipeline_defs.sdk_offline import SIGNING_SEED_ENV
 from support.environments import ENVIRONMENTS, TEST_ACCOUNT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,16 +139,16 @@ def test_aws_credentials_come_only_from_oidc_role_assumption() -> None:
 def test_the_signing_seed_reaches_only_the_synth_of_the_main_branch() -> None:
     assert DELIVER["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
     assert "secrets." not in (WORKFLOWS / "pull-request.yml").read_text()
-    assert re.findall(r"secrets\.[\w]+", (WORKFLOWS / "deliver.yml").read_text()) == [f"secrets.{SIGNING_SEED_SECRET}"]
+    assert re.findall(r"secrets\.[\w]+", (WORKFLOWS / "deliver.yml").read_text()) == [f"secrets.{SIGNING_SEED_ENV}"]
     holders = [
         (name, step)
         for name, job in DELIVER["jobs"].items()
         for step in job["steps"]
-        if SIGNING_SEED_SECRET in json.dumps(step.get("env", {}))
+        if SIGNING_SEED_ENV in json.dumps(step.get("env", {}))
     ]
     assert [(name, step["name"]) for name, step in holders] == [("synth", "Synthesize every environment once")]
     (_, step), = holders
-    assert step["env"] == {SIGNING_SEED_SECRET: f"${{{{ secrets.{SIGNING_SEED_SECRET} }}}}"}
+    assert step["env"] == {SIGNING_SEED_ENV: f"${{{{ secrets.{SIGNING_SEED_ENV} }}}}"}
     assert "make synth" in step["run"]
     synth = DELIVER["jobs"]["synth"]
     assert synth["if"] == "github.ref == 'refs/heads/main'"

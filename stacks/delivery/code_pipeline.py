@@ -18,7 +18,8 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from base.config import EnvironmentConfig
-from base.delivery import SIGNING_SEED_SECRET, CodePipelineSettings
+from base.delivery import CodePipelineSettings
+from pipeline_defs.sdk_offline import SIGNING_SEED_ENV
 from stacks.nag import acknowledge, wildcard_findings
 
 # Why each wildcard CDK Pipelines grants is needed, by the finding it raises (first match wins).
@@ -110,7 +111,7 @@ class DeliveryPipelineStack(Stack):
             build_environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
                 environment_variables={
-                    SIGNING_SEED_SECRET: codebuild.BuildEnvironmentVariable(
+                    SIGNING_SEED_ENV: codebuild.BuildEnvironmentVariable(
                         type=codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER, value=settings.signing_seed_secret
                     )
                 },

@@ -23,14 +23,14 @@ from base.config import ConfigError, EnvironmentConfig
 from base.delivery import (
     CDK_BOOTSTRAP_QUALIFIER,
     GITHUB_OIDC_HOST,
-    SIGNING_SEED_SECRET,
     DeliveryMode,
     DeliverySettings,
     deploy_targets,
     parse_delivery,
     review_targets,
 )
-from stacks.delivery import CDK_ASSETS_VERSION, add_github_bootstrap, add_stages
+from pipeline_defs.sdk_offline import SIGNING_SEED_ENV
+from stacks.delivery import CDK_ASSETS_VERSION, add_github_bootstrap, add_stages, code_pipeline
 from support.assembly import Assembly
 from support.environments import ENVIRONMENTS, TEST_ACCOUNT, TEST_REGION, app_context
 from support.synth import synth_in_subprocess
@@ -231,12 +231,12 @@ def test_the_one_synth_step_builds_the_main_branch_with_the_seed_from_secrets_ma
     assert len(synth) == 1
     (project,) = synth
     assert project["Properties"]["Environment"]["EnvironmentVariables"] == [
-        {"Name": SIGNING_SEED_SECRET, "Type": "SECRETS_MANAGER", "Value": "smp/signing-seed"}
+        {"Name": SIGNING_SEED_ENV, "Type": "SECRETS_MANAGER", "Value": "smp/signing-seed"}
     ]
     assert "-c delivery=codepipeline" in project["Properties"]["Source"]["BuildSpec"]
     # No other project (self-update, asset publishing) sees the seed.
     others = [p for p in projects.values() if p is not project]
-    assert others and all(SIGNING_SEED_SECRET not in json.dumps(p) for p in others)
+    assert others and all(SIGNING_SEED_ENV not in json.dumps(p) for p in others)
     # Self-update runs the CDK CLI package.json pins; asset publishing a pinned cdk-assets.
     pinned = json.loads((Path(cdk_app.__file__).parent / "package.json").read_text())["devDependencies"]["aws-cdk"]
     installs = [command for p in others for command in _build_spec(app, p)["phases"]["install"]["commands"]]
@@ -252,17 +252,12 @@ def test_the_pipeline_refuses_an_environment_in_another_region() -> None:
         add_stages(app=app, delivery=_delivery(DeliveryMode.CODEPIPELINE), environments=[SANDBOX, STAGING], stage_for=_tiny_stage)
 
 
-def test_an_unknown_wildcard_in_the_pipelines_grants_stops_synth() -> None:
-    from stacks.delivery import code_pipeline
-
+def test_an_unknown_wildcard_in_the_pipelines_grants_stops_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_self_mutation = tuple(r for r in code_pipeline._WILDCARD_REASONS if "SelfMutation" not in r[1])
+    monkeypatch.setattr(code_pipeline, "_WILDCARD_REASONS", without_self_mutation)
     app = cdk.App(context=app_context())
-    original = code_pipeline._WILDCARD_REASONS
-    code_pipeline._WILDCARD_REASONS = tuple(r for r in original if "SelfMutation" not in r[1])
-    try:
-        with pytest.raises(KeyError, match=r"SelfMutation.*no acknowledgment reason for .*IAM5\[Resource::\*\]"):
-            add_stages(app=app, delivery=_delivery(DeliveryMode.CODEPIPELINE), environments=[SANDBOX], stage_for=_tiny_stage)
-    finally:
-        code_pipeline._WILDCARD_REASONS = original
+    with pytest.raises(KeyError, match=r"SelfMutation.*no acknowledgment reason for .*IAM5\[Resource::\*\]"):
+        add_stages(app=app, delivery=_delivery(DeliveryMode.CODEPIPELINE), environments=[SANDBOX], stage_for=_tiny_stage)
 
 
 @pytest.fixture(scope="module")
