@@ -21,6 +21,9 @@ from typing import Any, Iterable, Iterator, Mapping
 from base.naming import APP_NAME
 from pipeline_defs.schedules import GuardrailExemption, Schedule
 
+SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
+"""Environment variable holding the secret seed that signs `@step` payloads: only a reviewed main-branch synth gets it."""
+
 PIPELINE_TAG = f"{APP_NAME}:pipeline"
 """Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
 

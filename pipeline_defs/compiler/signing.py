@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
+from pipeline_defs.contract import SIGNING_SEED_ENV
+
 DEVELOPMENT_SIGNING_SEED = b"pipeline_defs development-only seed; published, not secret"
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
