@@ -11,20 +11,23 @@ from typing import Sequence
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
 
-from base.config import REPRODUCIBLE_OUTPUT, load_environments, project_context, select_environments
+from base.config import REPRODUCIBLE_OUTPUT, EnvironmentConfig, load_environments, project_context, select_environments
+from base.delivery import parse_delivery
 from base.errors import ExitCode, UserError
 from planning.plan import EnvironmentPlan, plan_environment
 from planning.review_files import write_review_files
 from planning.staging import PIPELINE_FILES_DIRECTORY, stage_pipeline_files
 from planning.summary import print_synth_summary
+from stacks.delivery import add_stages
 from stacks.stage import PlatformStage
 
 
-def add_environment(*, app: cdk.App, plan: EnvironmentPlan) -> PlatformStage:
-    """Stage the plan's asset files (the only write before synthesis), then render its stage."""
+def add_environment(*, app: cdk.App, plan: EnvironmentPlan, scope: Construct | None = None) -> PlatformStage:
+    """Stage the plan's asset files (the only write before synthesis), then render its stage in ``scope``."""
     staged = stage_pipeline_files(plan=plan, directory=Path(app.outdir) / PIPELINE_FILES_DIRECTORY / plan.config.name)
-    return PlatformStage(app, plan.config.name, plan=plan, staged_files=staged)
+    return PlatformStage(scope or app, plan.config.name, plan=plan, staged_files=staged)
 
 
 def build_app(*, app: cdk.App) -> list[PlatformStage]:
@@ -32,8 +35,17 @@ def build_app(*, app: cdk.App) -> list[PlatformStage]:
     raw = app.node.try_get_context("environments")
     environments = load_environments({} if raw is None else {"environments": raw})
     selected = select_environments(environments=environments, selected=app.node.try_get_context("env"))
-    plans = [plan_environment(config=config) for config in selected]
-    stages = [add_environment(app=app, plan=plan) for plan in plans]
+    delivery = parse_delivery(
+        mode=app.node.try_get_context("delivery"), settings=app.node.try_get_context("deliverySettings"), environments=raw
+    )
+    plans = {config.name: plan_environment(config=config) for config in selected}
+    stages: list[PlatformStage] = []
+
+    def stage_for(scope: Construct, config: EnvironmentConfig) -> PlatformStage:
+        stages.append(add_environment(app=app, scope=scope, plan=plans[config.name]))
+        return stages[-1]
+
+    add_stages(app=app, delivery=delivery, environments=selected, stage_for=stage_for)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
     return stages
 

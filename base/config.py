@@ -19,22 +19,6 @@ from base.naming import APP_NAME, PIPELINE_NAME_PATTERN
 
 DEFAULT_ENVIRONMENT = "sandbox"
 
-# Instance families whose volumes are local NVMe (encrypted by hardware): SageMaker refuses a
-# volume KMS key for them, so the "no volume KMS key" Deny exempts them.
-NVME_INSTANCE_PATTERNS: tuple[str, ...] = (
-    "ml.*d.*",  # m5d, c5d, r5d, m6id, c6id, ...
-    "ml.*dn.*",  # g4dn, p3dn
-    "ml.*de.*",  # p4de
-    "ml.g5.*",
-    "ml.g6.*",
-    "ml.g6e.*",
-    "ml.p5.*",
-    "ml.p5e.*",
-    "ml.trn1.*",
-    "ml.trn1n.*",
-    "ml.inf2.*",
-)
-
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")

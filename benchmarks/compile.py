@@ -92,12 +92,12 @@ def stock_session(region: str):
     import botocore.session
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    from pipeline_defs import sdk_offline
+    from pipeline_defs.compiler import sdk_config
 
     core = botocore.session.Session()
     core.set_credentials("stub", "stub")
     core.register("before-send", _stub_aws)
-    config = sdk_offline.sdk_defaults_config(
+    config = sdk_config.sdk_defaults_config(
         role_arn=STOCK_ROLE,
         bucket=STOCK_BUCKET,
         subnet_ids=("subnet-0a", "subnet-0b"),
@@ -119,14 +119,14 @@ def stock_session(region: str):
 
 def stock_compile(item, ctx, session) -> str:
     """Builder + definition through the plain SDK (what a team gets without pipeline_defs)."""
-    from pipeline_defs import sdk_offline
+    from pipeline_defs.compiler import sdk_pins
     from pipeline_defs.loader import registered_module
 
     stock_ctx = ctx.for_pipeline(pipeline_name=ctx.full_pipeline_name(item.pipeline_name), session=session)
     stock_ctx = stock_ctx.__class__(**{**stock_ctx.__dict__, "execution_role_arn": STOCK_ROLE, "artifact_bucket": STOCK_BUCKET})
-    with sdk_offline.working_directory(sdk_offline.Path(REPO_ROOT / "pipeline_defs")), registered_module(
+    with sdk_pins.working_directory(REPO_ROOT / "pipeline_defs"), registered_module(
         item.module
-    ), sdk_offline.pickle_by_value(item.module):
+    ), sdk_pins.pickle_by_value(item.module):
         return item.build(stock_ctx).definition()
 
 
@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     from pipeline_defs import compiler
+    from pipeline_defs.compiler.sdk_session import offline_session
     from pipeline_defs.context import context_for_environment
     from pipeline_defs.loader import load_pipeline_modules
 
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     modules = load_pipeline_modules()
     started = time.perf_counter()
-    compiler.offline_session(region=ctx.region, bucket=ctx.artifact_bucket)
+    offline_session(region=ctx.region, bucket=ctx.artifact_bucket)
     offline_session_seconds = time.perf_counter() - started
     started = time.perf_counter()
     session = stock_session(ctx.region)

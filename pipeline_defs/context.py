@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from base.naming import pipeline_name_problem
 from pipeline_defs import placeholders
+from pipeline_defs.contract import PIPELINE_TAG
 from pipeline_defs.errors import PipelineDefinitionError
 
-PIPELINE_TAG = "smp:pipeline"
-"""Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
 DEFAULT_REGION = "us-east-1"
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
-PIPELINE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent
 JOBS_DIR = "jobs"
@@ -159,10 +158,9 @@ def context_for_environment(
             f"default instance type {instance_type!r} is not in the allowlist {list(allowed)}"
         )
     prefix = name_prefix or env_name
-    if not isinstance(prefix, str) or not PIPELINE_NAME_PATTERN.match(prefix):
-        raise PipelineDefinitionError(
-            f"pipeline name prefix {prefix!r} must match {PIPELINE_NAME_PATTERN.pattern}"
-        )
+    problem = pipeline_name_problem(prefix)
+    if problem:
+        raise PipelineDefinitionError(f"pipeline name prefix {prefix!r} {problem}")
     return BuildContext(
         env_name=env_name,
         name_prefix=prefix,

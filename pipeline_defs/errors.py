@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from base.errors import UserError
 
 
@@ -33,3 +35,7 @@ class PipelineDefinitionError(UserError):
             if value
         ]
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+DefinitionFailure = Callable[..., PipelineDefinitionError]
+"""The error maker of one pipeline's checks (module and pipeline bound): ``fail(message, step=..., field=...)``."""

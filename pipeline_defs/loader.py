@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipeline_defs.context import PACKAGE_ROOT, PIPELINE_NAME_PATTERN
+from base.naming import pipeline_name_problem
+from pipeline_defs.context import PACKAGE_ROOT
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.schedules import GuardrailExemption, Schedule
 
@@ -94,9 +95,10 @@ def load_pipeline_module(path: Path) -> PipelineModule:
     shown = display_path(path)
     module = import_module_file(path)
     name = getattr(module, "PIPELINE_NAME", None)
-    if not isinstance(name, str) or not PIPELINE_NAME_PATTERN.match(name):
+    problem = pipeline_name_problem(name)
+    if problem:
         raise PipelineDefinitionError(
-            f"PIPELINE_NAME must be a string matching {PIPELINE_NAME_PATTERN.pattern}, got {name!r}",
+            f"PIPELINE_NAME {name!r} {problem}",
             module_file=shown,
             field="PIPELINE_NAME",
         )

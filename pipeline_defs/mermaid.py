@@ -10,24 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from pipeline_defs.contract import CONDITION_BRANCHES, iter_steps
+
 STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)")
 BRANCHES = (("IfSteps", "if"), ("ElseSteps", "else"))
-
-
-def _walk_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for step in steps:
-        yield step
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments") or {}
-            for branch, _ in BRANCHES:
-                yield from _walk_steps(arguments.get(branch) or [])
 
 
 def _references(value: Any) -> Iterator[str]:
     """Names of the steps whose properties ``value`` reads (branch steps of a condition excluded)."""
     if isinstance(value, dict):
         for key, child in value.items():
-            if key in ("IfSteps", "ElseSteps"):
+            if key in CONDITION_BRANCHES:
                 continue
             if key == "Get" and isinstance(child, str):
                 match = STEP_REFERENCE.match(child)
@@ -56,7 +49,7 @@ def _node(node_id: str, step: dict[str, Any]) -> str:
 
 def definition_to_mermaid(definition: dict[str, Any]) -> str:
     """``flowchart TD`` text of one pipeline definition: one node per step, labelled with its type."""
-    steps = list(_walk_steps(definition.get("Steps") or []))
+    steps = [step for step, _ in iter_steps(definition.get("Steps") or [])]
     ids = {}
     for step in steps:
         ids.setdefault(step["Name"], f"s{len(ids)}")

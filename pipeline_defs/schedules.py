@@ -29,10 +29,6 @@ class Schedule:
         object.__setattr__(self, "parameter_values", MappingProxyType(dict(self.parameter_values)))
 
 
-NETWORK_ISOLATION_EXEMPTION_TAG = "smp:network-isolation-exempt"
-"""Tag that jobs of an exempt step carry (value: the pipeline name); the IAM Deny lets exactly those through."""
-
-
 class Guardrail(str, enum.Enum):
     """Defaults every job step gets unless a pipeline opts out explicitly."""
 

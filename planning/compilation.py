@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from base.config import EnvironmentConfig
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
     from pipeline_defs.context import BuildContext
 
 

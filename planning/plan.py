@@ -16,7 +16,7 @@ from planning.compilation import compile_pipelines
 from planning.schedules import PlannedSchedule, plan_schedules
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 @dataclass(frozen=True)
 class PipelinePlan:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Sequence
 from pipeline_defs.mermaid import definition_to_mermaid
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 REVIEW_DIRECTORY = "pipeline-definitions"
 INDEX_FILE = "index.md"

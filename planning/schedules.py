@@ -17,7 +17,7 @@ from base.errors import UserError
 from planning.schedule_expressions import ScheduleExpressionError, validate
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 SCHEDULE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 MAX_RESOURCE_NAME = 64  # EventBridge rule and Scheduler schedule names

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import IO, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from pipeline_defs.validation import iter_steps
+from pipeline_defs.contract import iter_steps
 from planning.plan import EnvironmentPlan
 from planning.schedule_expressions import ScheduleExpressionError, next_runs
 from planning.schedules import PlannedSchedule

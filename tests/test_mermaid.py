@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from base.naming import PIPELINE_RESOURCE_TYPE
-from pipeline_defs.compiler import CompiledPipeline
+from pipeline_defs.contract import CompiledPipeline, iter_steps
 from pipeline_defs.mermaid import definition_to_mermaid
-from pipeline_defs.validation import iter_steps
 from planning.review_files import REVIEW_DIRECTORY, write_review_files
 from tools.review.assembly import load_environments
 

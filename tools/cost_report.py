@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from base.errors import ExitCode, UnavailableError
-from pipeline_defs.context import PIPELINE_TAG
+from pipeline_defs.contract import PIPELINE_TAG
 from tools.command import CommandParser, UsageError, add_environment_arguments, environment_settings, run
 
 UNTAGGED = "(no pipeline tag)"

@@ -96,15 +96,15 @@ def run_with_local_session(
     from sagemaker.core.workflow.pipeline_context import LocalPipelineSession
     from sagemaker.mlops.local.pipeline_entities import _LocalPipeline
 
-    from pipeline_defs import sdk_offline
-    from pipeline_defs.compiler import job_files_snapshot
+    from pipeline_defs.compiler import sdk_pins
+    from pipeline_defs.compiler.build import job_files_snapshot
     from pipeline_defs.loader import registered_module
 
     session = LocalPipelineSession(default_bucket=bucket)
     local_ctx = dataclasses.replace(
         ctx, execution_role_arn=role_arn, artifact_bucket=bucket, subnet_ids=(), security_group_ids=()
     ).for_pipeline(pipeline_name=ctx.full_pipeline_name(item.pipeline_name), session=session)
-    with job_files_snapshot() as workdir, sdk_offline.working_directory(workdir), registered_module(item.module):
+    with job_files_snapshot() as workdir, sdk_pins.working_directory(workdir), registered_module(item.module):
         pipeline = item.build(local_ctx)
         execution = _LocalPipeline(pipeline=pipeline, local_session=session).start(parameters=dict(parameters))
     description = execution.describe()

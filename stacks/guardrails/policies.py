@@ -11,8 +11,8 @@ from typing import Sequence
 
 from aws_cdk import aws_iam as iam
 
-from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
-from base.config import NVME_INSTANCE_PATTERNS, EnvironmentConfig
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG, NVME_INSTANCE_PATTERNS
+from base.config import EnvironmentConfig
 
 # Actions that carry sagemaker:VpcSubnets / VpcSecurityGroupIds / NetworkIsolation.
 VPC_JOB_ACTIONS = (

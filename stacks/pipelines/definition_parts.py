@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
-def canonical_json(value: Any) -> str:
-    """The serialization shared with the handler: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+from pipeline_defs.contract import canonical_json
 
 
 def split_definition(*, definition: str) -> dict[str, Any]:

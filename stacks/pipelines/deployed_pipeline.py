@@ -19,7 +19,7 @@ from planning.staging import StagedPipelineFiles
 from stacks.pipelines.definition_parts import split_definition
 
 if TYPE_CHECKING:
-    from pipeline_defs.compiler import CompiledPipeline
+    from pipeline_defs.contract import CompiledPipeline
 
 PSEUDO_PARAMETER_VALUES = {
     "AWS::AccountId": Aws.ACCOUNT_ID,

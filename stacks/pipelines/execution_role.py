@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from stacks.guardrails.policies import EXEMPT_ROLE_TAG_VALUE, network_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 

@@ -14,14 +14,10 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from pipeline_defs.contract import canonical_json as project_canonical_json
 from pipeline_defs.placeholders import find_names
 from stacks.pipelines.definition_parts import split_definition
 from support.lambdas import load_handler
-
-try:  # pipeline_defs.contract is to be the one home of the serialization; until then the stacks hold it
-    from pipeline_defs.contract import canonical_json as project_canonical_json
-except ImportError:
-    from stacks.pipelines.definition_parts import canonical_json as project_canonical_json
 
 handler = load_handler("pipeline_upsert")
 definition = load_handler("pipeline_upsert", module="definition")

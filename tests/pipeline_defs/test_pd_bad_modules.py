@@ -90,12 +90,12 @@ def test_module_level_exception_names_the_file(compile_source):
 
 
 def test_missing_pipeline_name(compile_source):
-    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME must be a string")
+    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME None must be a non-empty string")
     assert error.field == "PIPELINE_NAME"
 
 
 def test_invalid_pipeline_name(compile_source):
-    expect_error(compile_source, good(name="bad name!"), match=r"PIPELINE_NAME must be a string matching .* got 'bad name!'")
+    expect_error(compile_source, good(name="bad name!"), match=r"PIPELINE_NAME 'bad name!' may hold only letters, digits and hyphens")
 
 
 def test_missing_builder(compile_source):
@@ -136,7 +136,7 @@ def test_pipeline_with_a_session_that_is_not_the_offline_one(compile_source):
     call = "Pipeline(name=ctx.pipeline_name, steps=[step], sagemaker_session=OfflinePipelineSession(region='us-east-1', bucket='b'))"
     source = good(pipeline_call=call).replace(
         "from pipeline_defs.building",
-        "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.sdk_offline import OfflinePipelineSession\nfrom pipeline_defs.building",
+        "from sagemaker.mlops.workflow.pipeline import Pipeline\nfrom pipeline_defs.compiler.sdk_session import OfflinePipelineSession\nfrom pipeline_defs.building",
     )
     expect_error(compile_source, source, match="must use ctx.session")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+from base.naming import pipeline_name_problem
 from pipeline_defs import placeholders
-from pipeline_defs.context import PIPELINE_NAME_PATTERN
+from pipeline_defs.contract import iter_steps
 from pipeline_defs.schedules import Guardrail
-from pipeline_defs.validation import iter_steps, schema_errors
+from pipeline_defs.validation.schema import schema_errors
 
 
 def steps_by_name(definition):
@@ -19,7 +20,7 @@ def test_every_module_compiled_with_a_stable_environment_prefixed_name(compiled)
     assert {"train-evaluate-register", "batch-inference"} <= set(compiled)
     for module_name, result in compiled.items():
         assert result.pipeline_name == f"sandbox-{module_name}"
-        assert PIPELINE_NAME_PATTERN.match(result.pipeline_name)
+        assert pipeline_name_problem(result.pipeline_name) is None
         assert result.region == "us-east-1" and result.region_is_pinned is False
         assert result.source_module == f"pipeline_defs/pipelines/{module_name.replace('-', '_')}.py"
         assert not result.signing_key_development_only

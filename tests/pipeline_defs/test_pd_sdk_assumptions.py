@@ -1,4 +1,4 @@
-"""Every SDK internal that pipeline_defs.sdk_offline relies on, checked against the installed SDK.
+"""Every SDK internal the compiler's SDK modules (sdk_session, sdk_config, sdk_pins) rely on, checked against the installed SDK.
 
 When an SDK upgrade moves one of these, this file fails with the assumption that broke instead of
 definitions drifting or the compile reaching AWS.
@@ -14,14 +14,35 @@ from conftest import TEST_SIGNING_SEED
 
 
 @pytest.fixture(scope="module")
-def sdk():
-    from pipeline_defs import sdk_offline
+def session_module():
+    from pipeline_defs.compiler import sdk_session
 
-    return sdk_offline
+    return sdk_session
 
 
-def test_sdk_versions_are_the_pinned_ones(sdk):
-    assert sdk.SDK_VERSIONS == {
+@pytest.fixture(scope="module")
+def config_module():
+    from pipeline_defs.compiler import sdk_config
+
+    return sdk_config
+
+
+@pytest.fixture(scope="module")
+def pins():
+    from pipeline_defs.compiler import sdk_pins
+
+    return sdk_pins
+
+
+@pytest.fixture(scope="module")
+def signing():
+    from pipeline_defs.compiler import signing
+
+    return signing
+
+
+def test_sdk_versions_are_the_pinned_ones(session_module):
+    assert session_module.SDK_VERSIONS == {
         "sagemaker": "3.27.0",
         "sagemaker-core": "2.27.0",
         "sagemaker-mlops": "1.27.0",
@@ -30,16 +51,17 @@ def test_sdk_versions_are_the_pinned_ones(sdk):
     }
 
 
-def test_steps_compiler_sets_build_time_and_signing_key_in_init(sdk):
+def test_steps_compiler_sets_build_time_and_signing_key_in_init(pins):
     from sagemaker.mlops.workflow._steps_compiler import StepsCompiler
 
     source = inspect.getsource(StepsCompiler.__init__)
     assert "self.pipeline_build_time = sagemaker_timestamp()" in source
     assert "self._function_step_secret_token = ec.generate_private_key" in source
-    assert "StepsCompiler(" in inspect.getsource(sdk.sdk_pipeline_module.Pipeline.definition)
+    assert "StepsCompiler(" in inspect.getsource(pins.sdk_pipeline_module.Pipeline.definition)
 
 
-def test_function_step_payloads_are_signed_with_the_compilers_key(sdk):
+@pytest.mark.usefixtures("pins")  # the SDK imported the way the compiler imports it
+def test_function_step_payloads_are_signed_with_the_compilers_key():
     from sagemaker.core.remote_function import job
     from sagemaker.core.remote_function.core import serialization
 
@@ -51,26 +73,27 @@ def test_function_step_payloads_are_signed_with_the_compilers_key(sdk):
     )
 
 
-def test_deterministic_signatures_verify_with_the_published_public_key(sdk):
+def test_deterministic_signatures_verify_with_the_published_public_key(signing):
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    key = sdk.signing_key_for(seed=TEST_SIGNING_SEED.encode(), pipeline_name="p", development_only=False)
+    key = signing.signing_key_for(seed=TEST_SIGNING_SEED.encode(), pipeline_name="p", development_only=False)
     first = key.sign(b"payload", ec.ECDSA(hashes.SHA256()))
     assert first == key.sign(b"payload", ec.ECDSA(hashes.SHA256()))
     key.public_key().verify(first, b"payload", ec.ECDSA(hashes.SHA256()))
-    other = sdk.signing_key_for(seed=TEST_SIGNING_SEED.encode(), pipeline_name="q", development_only=False)
+    other = signing.signing_key_for(seed=TEST_SIGNING_SEED.encode(), pipeline_name="q", development_only=False)
     assert other.sign(b"payload", ec.ECDSA(hashes.SHA256())) != first
 
 
-def test_missing_seed_warns_and_marks_the_key_development_only(sdk, monkeypatch):
-    monkeypatch.delenv(sdk.SIGNING_SEED_ENV, raising=False)
+def test_missing_seed_warns_and_marks_the_key_development_only(signing, monkeypatch):
+    monkeypatch.delenv(signing.SIGNING_SEED_ENV, raising=False)
     with pytest.warns(UserWarning, match="DEVELOPMENT-ONLY"):
-        seed, development_only = sdk.signing_seed_from_environment()
-    assert development_only and seed == sdk.DEVELOPMENT_SIGNING_SEED
+        seed, development_only = signing.signing_seed_from_environment()
+    assert development_only and seed == signing.DEVELOPMENT_SIGNING_SEED
 
 
-def test_pinned_attributes_exist_where_the_pins_expect_them(sdk):
+@pytest.mark.usefixtures("pins")  # the SDK imported the way the compiler imports it
+def test_pinned_attributes_exist_where_the_pins_expect_them():
     import sagemaker.mlops.workflow.steps as steps
     import sagemaker.train.model_trainer as model_trainer
     from sagemaker.core.config.config_manager import SageMakerConfig
@@ -90,17 +113,18 @@ def test_pinned_attributes_exist_where_the_pins_expect_them(sdk):
     )
 
 
-def test_pins_are_restored_after_a_build(sdk):
+def test_pins_are_restored_after_a_build(pins, signing):
     import sagemaker.mlops.workflow.steps as steps
 
-    before = (sdk.sdk_pipeline_module.StepsCompiler, steps.LocalSagemakerClient)
-    key = sdk.signing_key_for(seed=b"s", pipeline_name="p", development_only=True)
-    with sdk.pinned_sdk(signing_key=key):
-        assert sdk.sdk_pipeline_module.StepsCompiler is not before[0]
-    assert (sdk.sdk_pipeline_module.StepsCompiler, steps.LocalSagemakerClient) == before
+    before = (pins.sdk_pipeline_module.StepsCompiler, steps.LocalSagemakerClient)
+    key = signing.signing_key_for(seed=b"s", pipeline_name="p", development_only=True)
+    with pins.pinned_sdk(signing_key=key):
+        assert pins.sdk_pipeline_module.StepsCompiler is not before[0]
+    assert (pins.sdk_pipeline_module.StepsCompiler, steps.LocalSagemakerClient) == before
 
 
-def test_config_lookups_revalidate_the_whole_config_each_time(sdk):
+@pytest.mark.usefixtures("pins")  # the SDK imported the way the compiler imports it
+def test_config_lookups_revalidate_the_whole_config_each_time():
     """Why the validation is trusted once: the SDK validates on every single lookup."""
     from sagemaker.core import common_utils
 
@@ -109,11 +133,11 @@ def test_config_lookups_revalidate_the_whole_config_each_time(sdk):
     )
 
 
-def test_placeholder_role_is_rejected_by_the_sdk_config_schema(sdk):
+def test_placeholder_role_is_rejected_by_the_sdk_config_schema(config_module):
     """Why configs are validated with stand-ins: the SDK's role pattern needs a 12-digit account."""
     import jsonschema
 
-    config = sdk.sdk_defaults_config(
+    config = config_module.sdk_defaults_config(
         role_arn="arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ExecutionRoleName}",
         bucket="${ArtifactBucket}",
         subnet_ids=("${SubnetId0}",),
@@ -127,8 +151,8 @@ def test_placeholder_role_is_rejected_by_the_sdk_config_schema(sdk):
         step_image_uri="image",
     )
     with pytest.raises(jsonschema.ValidationError, match="RoleArn|does not match"):
-        sdk.original_validate(config)
-    assert sdk.trust_config(config) is config
+        config_module.original_validate(config)
+    assert config_module.trust_config(config) is config
 
 
 def test_transformer_cannot_take_kms_keys_from_the_sdk_config():
@@ -154,22 +178,22 @@ def test_function_steps_always_disable_network_isolation():
     assert "self.enable_network_isolation = False" in inspect.getsource(job._JobSettings.__init__)
 
 
-def test_offline_session_refuses_and_records_aws_requests(sdk):
-    session = sdk.OfflinePipelineSession(region="eu-west-1", bucket="${ArtifactBucket}")
-    with pytest.raises(sdk.OfflineCallError):
+def test_offline_session_refuses_and_records_aws_requests(session_module):
+    session = session_module.OfflinePipelineSession(region="eu-west-1", bucket="${ArtifactBucket}")
+    with pytest.raises(session_module.OfflineCallError):
         session.boto_session.client("sts").get_caller_identity()
     assert session.request_guard.attempts and "sts" in session.request_guard.attempts[0]
     assert session.expand_role("arn:aws:iam::${AWS::AccountId}:role/x") == "arn:aws:iam::${AWS::AccountId}:role/x"
-    with pytest.raises(sdk.OfflineCallError):
+    with pytest.raises(session_module.OfflineCallError):
         session.get_caller_identity_arn()
     assert session.default_bucket() == "${ArtifactBucket}"
 
 
-def test_staging_refuses_other_buckets_and_conflicting_bytes(sdk):
-    staged = sdk.StagedFiles(bucket="${ArtifactBucket}")
+def test_staging_refuses_other_buckets_and_conflicting_bytes(session_module):
+    staged = session_module.StagedFiles(bucket="${ArtifactBucket}")
     staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"1")
     staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"1")
-    with pytest.raises(sdk.StagingConflictError, match="same S3 key"):
+    with pytest.raises(session_module.StagingConflictError, match="same S3 key"):
         staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"2")
-    with pytest.raises(sdk.StagingConflictError, match="only the artifact bucket"):
+    with pytest.raises(session_module.StagingConflictError, match="only the artifact bucket"):
         staged.put(bucket="someone-elses", key="p/b", body=b"1")

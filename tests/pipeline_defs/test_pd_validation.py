@@ -9,12 +9,14 @@ import jsonschema
 import pytest
 
 from pipeline_defs import validation
+from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
-from pipeline_defs.validation import KNOWN_GAPS, iter_steps
+from pipeline_defs.validation.known_gaps import KNOWN_GAPS
+from pipeline_defs.validation.schema import SCHEMA_PATH, published_schema
 
 
 def _schema_with(gap_ids: set[str]) -> dict:
-    schema = copy.deepcopy(validation.published_schema())
+    schema = copy.deepcopy(published_schema())
     for gap in KNOWN_GAPS:
         if gap.gap_id in gap_ids:
             gap.amend(schema)
@@ -65,7 +67,7 @@ def test_every_known_gap_has_evidence():
 def test_known_gap_is_emitted_by_the_sdk_and_needed(gap_id, definitions):
     instance, definition_name = GAP_EVIDENCE[gap_id](definitions)
     all_gaps = {gap.gap_id for gap in KNOWN_GAPS}
-    assert not _valid(validation.published_schema(), instance, definition_name), "published schema accepts it"
+    assert not _valid(published_schema(), instance, definition_name), "published schema accepts it"
     assert not _valid(_schema_with(all_gaps - {gap_id}), instance, definition_name), "another gap already covers it"
     assert _valid(_schema_with(all_gaps), instance, definition_name)
 
@@ -133,8 +135,6 @@ def test_definition_size_limit():
 def test_the_schema_in_the_repository_is_awss_published_one():
     """The copy in pipeline_defs/schema matches the published schema the project was given."""
     from pathlib import Path
-
-    from pipeline_defs.validation import SCHEMA_PATH
 
     published = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "pipeline-definition.schema.json"
     if not published.is_file():

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from pipeline_defs.compiler import CompiledPipeline
+from pipeline_defs.contract import CompiledPipeline
 from pipeline_defs.schedules import Guardrail, GuardrailExemption
 from planning.summary import format_table, next_run_text, summary_rows
 

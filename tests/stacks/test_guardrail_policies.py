@@ -15,7 +15,7 @@ import pytest
 from support.environments import app_context
 import app as cdk_app
 from base.config import parse_environment
-from stacks.guardrails.policies import NETWORK_ISOLATION_EXEMPTION_TAG
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate, matching_sids
 

@@ -9,7 +9,7 @@ import pytest
 from tool_inputs import PIPELINE, derive, edit_head, edit_step, pipeline_properties, set_preprocess_instance_type
 
 from tools.review.assembly import load_environments
-from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from tools.review.diff import MISSING, Review, ValueChange, compare_outputs, value_changes
 from tools.review.render import render_markdown, render_plain
 from tools.review.synth import cdk_security_table

@@ -13,6 +13,7 @@ from typing import Any
 
 from base.errors import UserError
 from base.naming import PIPELINE_RESOURCE_TYPE
+from pipeline_defs.contract import CONDITION_BRANCHES, iter_steps
 
 
 
@@ -119,13 +120,11 @@ def _sub_parts(value: Any) -> tuple[str, dict[str, Any]]:
 def flatten_steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Steps by name; a condition's branches are replaced by the names of their steps."""
     flat: dict[str, dict[str, Any]] = {}
-    for step in steps:
+    for step, _ in iter_steps(steps):
         if step.get("Type") == "Condition":
             arguments = dict(step.get("Arguments") or {})
-            for branch in ("IfSteps", "ElseSteps"):
-                nested = arguments.get(branch) or []
-                flat.update(flatten_steps(nested))
-                arguments[branch] = [s.get("Name") for s in nested]
+            for branch in CONDITION_BRANCHES:
+                arguments[branch] = [s.get("Name") for s in arguments.get(branch) or []]
             step = {**step, "Arguments": arguments}
         flat[step["Name"]] = step
     return flat

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from pipeline_defs.schedules import NETWORK_ISOLATION_EXEMPTION_TAG
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from tools.review.assembly import PIPELINE_RESOURCE_TYPE, PipelineDefinition, SynthesizedEnvironment
 
 

@@ -1,0 +1,134 @@
+"""What the compiler and the infrastructure must agree on, each fact defined here once.
+
+The compiler produces :class:`CompiledPipeline`; the planning layer, the stacks and the review read
+it. Both sides take the serialization, the step walk, the tags and the NVMe family list from here,
+because two copies of a security fact drift apart. Pure Python (no SDK, no CDK), cheap to import.
+
+Defined elsewhere and imported from there: the pipeline-name rule (``base.naming``, which the
+environment settings need too) and the ``${Name}`` placeholders (``pipeline_defs.placeholders``).
+The upsert Lambda ships alone and keeps its own copy of :func:`canonical_json`;
+``tests/pipeline_defs/test_pd_contract.py`` fails when the two differ.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+from base.naming import APP_NAME
+from pipeline_defs.schedules import GuardrailExemption, Schedule
+
+SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
+"""Environment variable holding the secret seed that signs `@step` payloads: only a reviewed main-branch synth gets it."""
+
+PIPELINE_TAG = f"{APP_NAME}:pipeline"
+"""Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
+
+NETWORK_ISOLATION_EXEMPTION_TAG = f"{APP_NAME}:network-isolation-exempt"
+"""Tag that jobs of an exempt step carry (value: the pipeline name); the IAM Deny lets exactly those through."""
+
+NVME_INSTANCE_PATTERNS: tuple[str, ...] = (
+    "ml.*d.*",  # m5d, c5d, r5d, m6id, c6id, ...
+    "ml.*dn.*",  # g4dn, p3dn
+    "ml.*de.*",  # p4de
+    "ml.g5.*",
+    "ml.g6.*",
+    "ml.g6e.*",
+    "ml.p5.*",
+    "ml.p5e.*",
+    "ml.trn1.*",
+    "ml.trn1n.*",
+    "ml.inf2.*",
+)
+"""Instance families with local NVMe volumes (encrypted by hardware), as IAM ``StringLike`` patterns.
+
+SageMaker refuses a volume KMS key for them: the "no volume KMS key" Deny exempts them and the
+compiler refuses a volume key on them.
+"""
+
+MANIFEST_FILE_NAME = "manifest.json"
+
+CONDITION_BRANCHES = ("IfSteps", "ElseSteps")
+"""Keys of a condition step's arguments that hold nested steps."""
+
+
+def has_nvme_storage(instance_type: Any) -> bool:
+    """True when ``instance_type`` matches :data:`NVME_INSTANCE_PATTERNS` the way IAM's ``StringLike`` does."""
+    return isinstance(instance_type, str) and any(
+        fnmatch.fnmatchcase(instance_type, pattern) for pattern in NVME_INSTANCE_PATTERNS
+    )
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialization of definitions and manifests: sorted keys, no spaces, UTF-8 kept.
+
+    Definition hashes, ``cdk diff`` and the upsert handler's comparison all depend on it.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def iter_steps(steps: Iterable[dict], branch: str | None = None) -> Iterator[tuple[dict, str | None]]:
+    """Every step of a definition, condition branches included, with the condition step holding it.
+
+    Top-level steps come with None; a step is followed by the steps of its branches, so every
+    reader (validation, Mermaid, summary, review) sees the same steps in the same order.
+    """
+    for step in steps:
+        yield step, branch
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments") or {}
+            for key in CONDITION_BRANCHES:
+                yield from iter_steps(arguments.get(key) or [], step.get("Name"))
+
+
+@dataclass(frozen=True)
+class DeclaredParameter:
+    """A pipeline parameter as declared: name, SDK type name, default (None when required)."""
+
+    name: str
+    type: str
+    default: str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    """One pipeline, ready for the stacks: definition, files to deploy, and what it declares."""
+
+    pipeline_name: str
+    module_pipeline_name: str
+    env_name: str
+    definition: str
+    staged_files: Mapping[str, bytes] = field(repr=False)
+    manifest: Mapping[str, str]
+    parameters: tuple[DeclaredParameter, ...]
+    schedules: tuple[Schedule, ...]
+    guardrail_exemptions: tuple[GuardrailExemption, ...]
+    region: str
+    region_is_pinned: bool
+    source_module: str
+    placeholders_used: tuple[str, ...]
+    build_id: str
+    signing_key_development_only: bool
+    compile_seconds: float = field(compare=False, default=0.0)
+
+    @property
+    def definition_sha256(self) -> str:
+        return hashlib.sha256(self.definition.encode("utf-8")).hexdigest()
+
+    @property
+    def manifest_key(self) -> str:
+        """S3 key where the stacks may deploy the manifest next to the pipeline's files."""
+        return f"{self.pipeline_name}/{MANIFEST_FILE_NAME}"
+
+    def manifest_json(self) -> str:
+        return canonical_json(
+            {
+                "pipeline": self.pipeline_name,
+                "build_id": self.build_id,
+                "definition_sha256": self.definition_sha256,
+                "files": dict(self.manifest),
+            }
+        )

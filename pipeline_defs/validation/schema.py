@@ -1,0 +1,125 @@
+"""Validation against AWS's published pipeline definition schema, amended only by its known gaps.
+
+Each step is checked against its type's schema definition separately (condition branches apart
+from their condition), so a message names the step and the field rather than the whole document.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from pipeline_defs.context import PACKAGE_ROOT
+from pipeline_defs.contract import CONDITION_BRANCHES, iter_steps
+from pipeline_defs.errors import DefinitionFailure, PipelineDefinitionError
+from pipeline_defs.validation.known_gaps import KNOWN_GAPS
+
+SCHEMA_ENV = "PIPELINE_DEFS_SCHEMA"
+# AWS's published schema (aws-sagemaker-mlops/sagemaker-model-building-pipeline-definition-JSON-schema,
+# commit b4012b0, April 2025), kept in the repository so any clone validates on its own.
+SCHEMA_PATH = Path(os.environ.get(SCHEMA_ENV) or PACKAGE_ROOT / "schema" / "pipeline-definition.schema.json")
+
+STEP_SCHEMA_DEFINITIONS = {
+    "Condition": "ConditionStep",
+    "Training": "TrainingStep",
+    "Processing": "ProcessingStep",
+    "Transform": "TransformStep",
+    "Model": "CreateModelStep",
+    "RegisterModel": "RegisterModelStep",
+    "Lambda": "LambdaStep",
+    "Callback": "CallbackStep",
+    "Tuning": "TuningStep",
+    "ClarifyCheck": "ClarifyCheckStep",
+    "QualityCheck": "QualityCheckStep",
+    "EMR": "EMRStep",
+    "Fail": "FailStep",
+    "AutoML": "AutoMLStep",
+    "Endpoint": "EndpointStep",
+    "EndpointConfig": "EndpointConfigStep",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def published_schema() -> dict:
+    """AWS's published schema, from pipeline_defs/schema (or $PIPELINE_DEFS_SCHEMA)."""
+    if not SCHEMA_PATH.is_file():
+        raise PipelineDefinitionError(
+            f"pipeline definition schema not found at {SCHEMA_PATH}; set {SCHEMA_ENV} to its path"
+        )
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def amended_schema() -> dict:
+    """The published schema with exactly the :data:`KNOWN_GAPS` amendments applied."""
+    schema = copy.deepcopy(published_schema())
+    for gap in KNOWN_GAPS:
+        gap.amend(schema)
+    return schema
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(definition_name: str | None, *, amended: bool = True) -> jsonschema.Draft7Validator:
+    schema = amended_schema() if amended else published_schema()
+    if definition_name is None:
+        return jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft7Validator(
+        {"$ref": f"#/definitions/{definition_name}", "definitions": schema["definitions"]}
+    )
+
+
+def schema_errors(instance: Any, definition_name: str | None, *, amended: bool = True) -> list[tuple[str, str]]:
+    """Schema errors as (field path, message), descending into oneOf/anyOf to the closest match."""
+    errors = list(_validator(definition_name, amended=amended).iter_errors(instance))
+    found = []
+    for error in errors:
+        best = jsonschema.exceptions.best_match([error])
+        while best.context:
+            best = jsonschema.exceptions.best_match(best.context)
+        field = "/".join(str(p) for p in best.absolute_path) or "(root)"
+        found.append((field, best.message[:300]))
+    return found
+
+
+def check_schema(definition: dict, fail: DefinitionFailure) -> None:
+    """The top level, then each step (a condition without its branches, whose step types are checked here)."""
+    top = {key: value for key, value in definition.items() if key != "Steps"}
+    top["Steps"] = []
+    for field, message in schema_errors(top, None):
+        raise fail(f"schema: {message}", field=field)
+    for step, _ in iter_steps(definition.get("Steps", [])):
+        kind = step.get("Type")
+        definition_name = STEP_SCHEMA_DEFINITIONS.get(kind)
+        if definition_name is None:
+            raise fail(f"unknown step type {kind!r}", step=step.get("Name"), field="Type")
+        instance = step
+        if kind == "Condition":
+            instance = copy.deepcopy(step)
+            arguments = instance.get("Arguments") or {}
+            for key in CONDITION_BRANCHES:
+                nested = arguments.get(key, [])
+                allowed = _branch_step_types()
+                for child in nested:
+                    if child.get("Type") not in allowed:
+                        raise fail(
+                            f"step type {child.get('Type')!r} is not allowed in a condition branch",
+                            step=child.get("Name"),
+                            field="Type",
+                        )
+                if key in arguments:
+                    arguments[key] = []
+        for field, message in schema_errors(instance, definition_name):
+            raise fail(f"schema: {message}", step=step.get("Name"), field=field)
+
+
+@functools.lru_cache(maxsize=1)
+def _branch_step_types() -> frozenset[str]:
+    items = amended_schema()["definitions"]["ConditionStep"]["properties"]["Arguments"]["properties"]
+    names = {ref["$ref"].rsplit("/", 1)[-1] for ref in items["IfSteps"]["items"]["oneOf"]}
+    return frozenset(kind for kind, name in STEP_SCHEMA_DEFINITIONS.items() if name in names)
