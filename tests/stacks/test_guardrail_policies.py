@@ -1,11 +1,12 @@
-"""What the synthesized execution role may and may not do, decided by an offline IAM evaluator.
+"""What a synthesized pipeline execution role may and may not do, decided by an offline IAM evaluator.
 
 Each Deny gets a violating request (denied) beside a compliant one (allowed), evaluated against the
-role's real identity policies (from every stack) and its permission boundary.
+role's real identity policies (from every stack), its permission boundary and its own tags.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class RoleUnderTest:
     region: str
     account: str
     prefix: str
+    pipeline: str
+    principal_tags: dict[str, str]
 
     def decide(self, request: Request) -> Decision:
         return evaluate(identity_policies=self.identity, boundary=self.boundary, request=request)
@@ -51,6 +54,7 @@ class RoleUnderTest:
             "sagemaker:InstanceTypes": ["ml.m5.xlarge"],
             "aws:RequestTag/CostCenter": "ml-platform",
             "aws:TagKeys": ["CostCenter"],
+            **{f"aws:PrincipalTag/{k}": v for k, v in self.principal_tags.items()},
         }
         for key, value in overrides.items():
             key = key.replace("__", "/").replace("_", ":", 1)
@@ -68,11 +72,16 @@ class RoleUnderTest:
         )
 
 
-def _role_under_test(assembly: Assembly, env: str) -> RoleUnderTest:
-    guardrails: StackTemplate = assembly.stack(f"{env}-guardrails")
-    network: StackTemplate = assembly.stack(f"{env}-network")
-    role_id = guardrails.logical_id("AWS::IAM::Role", "ExecutionRole/Role")
-    identity, boundary = assembly.role_policies(guardrails, role_id)
+PIPELINE = "train-evaluate-register"
+
+
+def _role_under_test(assembly: Assembly, env: str, module: str = PIPELINE) -> RoleUnderTest:
+    guardrails: StackTemplate = assembly.stack(f"smp-{env}-guardrails")
+    network: StackTemplate = assembly.stack(f"smp-{env}-network")
+    pipeline: StackTemplate = assembly.stack(f"smp-{env}-pipeline-{module}")
+    role_id = pipeline.logical_id("AWS::IAM::Role", "ExecutionRole/Role")
+    identity, boundary = assembly.role_policies(pipeline, role_id)
+    role = pipeline.template["Resources"][role_id]["Properties"]
     subnets = sorted(network.resources("AWS::EC2::Subnet"))
     job_sg = network.logical_id("AWS::EC2::SecurityGroup", "JobSecurityGroup")
     key_id = guardrails.logical_id("AWS::KMS::Key", "ArtifactStore/Key")
@@ -80,7 +89,7 @@ def _role_under_test(assembly: Assembly, env: str) -> RoleUnderTest:
     return RoleUnderTest(
         identity=identity,
         boundary=boundary,
-        role_arn=assembly.resolve(guardrails, {"Fn::GetAtt": [role_id, "Arn"]}),
+        role_arn=assembly.resolve(pipeline, {"Fn::GetAtt": [role_id, "Arn"]}),
         key_arn=assembly.resolve(guardrails, {"Fn::GetAtt": [key_id, "Arn"]}),
         bucket_arn=assembly.resolve(guardrails, {"Fn::GetAtt": [bucket_id, "Arn"]}),
         subnet_ids=subnets,
@@ -88,6 +97,8 @@ def _role_under_test(assembly: Assembly, env: str) -> RoleUnderTest:
         region=guardrails.region,
         account=guardrails.account,
         prefix=f"smp-{env}",
+        pipeline=f"smp-{env}-{module}",
+        principal_tags={t["Key"]: t["Value"] for t in role.get("Tags", [])},
     )
 
 
@@ -97,21 +108,27 @@ def sandbox(assembly: Assembly) -> RoleUnderTest:
 
 
 @pytest.fixture(scope="module")
+def other_sandbox_pipeline(assembly: Assembly) -> RoleUnderTest:
+    return _role_under_test(assembly, "sandbox", "lambda-data-passing")
+
+
+@pytest.fixture(scope="module")
 def prod(assembly: Assembly) -> RoleUnderTest:
     return _role_under_test(assembly, "prod")
 
 
 @pytest.fixture(scope="module")
-def exempting(tmp_path_factory: pytest.TempPathFactory) -> RoleUnderTest:
-    """An environment that exempts one pipeline from network isolation."""
+def exempting(tmp_path_factory: pytest.TempPathFactory) -> tuple[RoleUnderTest, RoleUnderTest]:
+    """An environment whose settings exempt one pipeline from network isolation: its role, another's."""
     outdir = tmp_path_factory.mktemp("exempting")
     app = cdk.App(
         outdir=str(outdir),
-        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": ["smp-lab-batch"]}}},
+        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": [f"smp-lab-{PIPELINE}"]}}},
     )
     cdk_app.build_app(app=app)
     app.synth()
-    return _role_under_test(Assembly(outdir), "lab")
+    assembly = Assembly(outdir)
+    return _role_under_test(assembly, "lab"), _role_under_test(assembly, "lab", "lambda-data-passing")
 
 
 def test_compliant_training_job_is_allowed(sandbox: RoleUnderTest) -> None:
@@ -202,23 +219,65 @@ def test_create_pipeline_and_experiment_are_not_caught_by_the_guardrails(sandbox
     assert sandbox.decide(create_trial) is Decision.ALLOW
 
 
-def test_pass_role_only_itself_only_to_sagemaker(sandbox: RoleUnderTest) -> None:
+def test_pass_role_only_itself_only_to_sagemaker(sandbox: RoleUnderTest, other_sandbox_pipeline: RoleUnderTest) -> None:
     itself = {"iam:PassedToService": "sagemaker.amazonaws.com"}
-    other_role = sandbox.role_arn.replace("sagemaker-execution", "admin")
     assert sandbox.decide(Request(action="iam:PassRole", resource=sandbox.role_arn, context=itself)) is Decision.ALLOW
-    assert sandbox.decide(Request(action="iam:PassRole", resource=other_role, context=itself)) is Decision.IMPLICIT_DENY
+    assert sandbox.decide(Request(action="iam:PassRole", resource=other_sandbox_pipeline.role_arn, context=itself)) is Decision.IMPLICIT_DENY
     to_lambda = {"iam:PassedToService": "lambda.amazonaws.com"}
     assert sandbox.decide(Request(action="iam:PassRole", resource=sandbox.role_arn, context=to_lambda)) is Decision.IMPLICIT_DENY
 
 
-def test_data_access_is_limited_to_the_environment_bucket_and_key(sandbox: RoleUnderTest) -> None:
-    own_object = Request(action="s3:GetObject", resource=f"{sandbox.bucket_arn}/smp-sandbox-abalone/code/preprocess.py")
-    other_object = Request(action="s3:GetObject", resource="arn:aws:s3:::someone-elses-bucket/data.csv")
+def test_data_access_is_limited_to_the_pipelines_own_prefix_and_the_environment_key(sandbox: RoleUnderTest) -> None:
+    own_object = Request(action="s3:GetObject", resource=f"{sandbox.bucket_arn}/{sandbox.pipeline}/run-1/evaluation.json")
+    own_output = Request(action="s3:PutObject", resource=f"{sandbox.bucket_arn}/{sandbox.pipeline}/run-1/model.tar.gz")
+    other_pipeline = Request(action="s3:GetObject", resource=f"{sandbox.bucket_arn}/smp-sandbox-lambda-data-passing/run-1/x.json")
+    other_pipeline_write = Request(action="s3:PutObject", resource=f"{sandbox.bucket_arn}/smp-sandbox-lambda-data-passing/code/x.py")
+    other_bucket = Request(action="s3:GetObject", resource="arn:aws:s3:::someone-elses-bucket/data.csv")
     other_key = Request(action="kms:Decrypt", resource=f"arn:aws:kms:{sandbox.region}:{sandbox.account}:key/other")
     assert sandbox.decide(own_object) is Decision.ALLOW
-    assert sandbox.decide(other_object) is Decision.IMPLICIT_DENY
-    assert sandbox.decide(other_key) is Decision.IMPLICIT_DENY
+    assert sandbox.decide(own_output) is Decision.ALLOW
+    for refused in (other_pipeline, other_pipeline_write, other_bucket, other_key):
+        assert sandbox.decide(refused) is Decision.IMPLICIT_DENY, refused
     assert sandbox.decide(Request(action="kms:Decrypt", resource=sandbox.key_arn)) is Decision.ALLOW
+
+
+def test_listing_is_limited_to_the_pipelines_own_prefix(sandbox: RoleUnderTest) -> None:
+    def listing(prefix: str) -> Request:
+        return Request(action="s3:ListBucket", resource=sandbox.bucket_arn, context={"s3:prefix": prefix})
+
+    assert sandbox.decide(listing(f"{sandbox.pipeline}/run-1/")) is Decision.ALLOW
+    assert sandbox.decide(listing("smp-sandbox-lambda-data-passing/")) is Decision.IMPLICIT_DENY
+    assert sandbox.decide(listing("")) is Decision.IMPLICIT_DENY
+
+
+def test_a_job_cannot_change_the_code_its_pipeline_runs(sandbox: RoleUnderTest, assembly: Assembly) -> None:
+    definition = json.loads(assembly.definition_file(pipeline=sandbox.pipeline).read_text())
+    code = sorted(_code_keys(definition, bucket=sandbox.bucket_arn.rsplit(":", 1)[-1]))
+    assert code, "the pipeline runs job files from the artifact bucket"
+    for key in code:
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            request = Request(action=action, resource=f"{sandbox.bucket_arn}/{key}")
+            assert sandbox.decide(request) is Decision.EXPLICIT_DENY, key
+            assert matching_sids(sandbox.identity, request, effect="Deny") == ["ProtectOwnCode"]
+        assert sandbox.decide(Request(action="s3:GetObject", resource=f"{sandbox.bucket_arn}/{key}")) is Decision.ALLOW
+
+
+def _code_keys(definition: dict, *, bucket: str) -> set[str]:
+    """Object keys of job files a definition names (``s3://<bucket>/...`` strings ending in a file name)."""
+    keys = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and value.startswith("s3://") and "/code/" in value and value.endswith(".py"):
+            keys.add(value.split("/", 3)[3])
+
+    walk(definition)
+    return keys
 
 
 def test_metrics_only_in_sagemaker_namespaces(sandbox: RoleUnderTest) -> None:
@@ -228,22 +287,21 @@ def test_metrics_only_in_sagemaker_namespaces(sandbox: RoleUnderTest) -> None:
     assert sandbox.decide(other) is Decision.IMPLICIT_DENY
 
 
-def test_network_isolation_exemption_is_per_pipeline(exempting: RoleUnderTest) -> None:
-    exempt = exempting.training_job(
-        sagemaker_NetworkIsolation="false", **{f"aws_RequestTag__{NETWORK_ISOLATION_EXEMPTION_TAG}": "smp-lab-batch"}
-    )
-    not_exempt = exempting.training_job(
-        sagemaker_NetworkIsolation="false", **{f"aws_RequestTag__{NETWORK_ISOLATION_EXEMPTION_TAG}": "smp-lab-abalone"}
-    )
-    untagged = exempting.training_job(sagemaker_NetworkIsolation="false")
-    assert exempting.decide(exempt) is Decision.ALLOW
-    assert exempting.decide(not_exempt) is Decision.EXPLICIT_DENY
-    assert exempting.decide(untagged) is Decision.EXPLICIT_DENY
+def test_network_isolation_exemption_is_keyed_to_the_pipelines_role(exempting: tuple[RoleUnderTest, RoleUnderTest]) -> None:
+    exempt_role, other_role = exempting
+    tag = f"aws_RequestTag__{NETWORK_ISOLATION_EXEMPTION_TAG}"
+    assert exempt_role.decide(exempt_role.training_job(sagemaker_NetworkIsolation="false")) is Decision.ALLOW
+    assert other_role.decide(other_role.training_job(sagemaker_NetworkIsolation="false")) is Decision.EXPLICIT_DENY
+    # A request cannot carry the exemption: the tag on the job itself changes nothing.
+    forged = other_role.training_job(sagemaker_NetworkIsolation="false", **{tag: "true"})
+    assert other_role.decide(forged) is Decision.EXPLICIT_DENY
+    assert exempt_role.principal_tags[NETWORK_ISOLATION_EXEMPTION_TAG] == "true"
+    assert NETWORK_ISOLATION_EXEMPTION_TAG not in other_role.principal_tags
 
 
 def test_trust_policy_requires_source_account(assembly: Assembly) -> None:
-    guardrails = assembly.stack("sandbox-guardrails")
-    role = guardrails.template["Resources"][guardrails.logical_id("AWS::IAM::Role", "ExecutionRole/Role")]["Properties"]
-    (statement,) = assembly.resolve(guardrails, role["AssumeRolePolicyDocument"])["Statement"]
+    stack = assembly.stack(f"smp-sandbox-pipeline-{PIPELINE}")
+    role = stack.template["Resources"][stack.logical_id("AWS::IAM::Role", "ExecutionRole/Role")]["Properties"]
+    (statement,) = assembly.resolve(stack, role["AssumeRolePolicyDocument"])["Statement"]
     assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": guardrails.account}}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": stack.account}}

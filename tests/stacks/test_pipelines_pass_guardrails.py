@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from base.naming import PIPELINE_RESOURCE_TYPE
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate, matching_sids
 
@@ -98,35 +99,56 @@ def _job_steps(steps: list[dict]) -> list[dict]:
     return found
 
 
+def _pipeline_stacks(assembly: Assembly, env: str) -> list[StackTemplate]:
+    return [stack for name, stack in sorted(assembly.stacks.items()) if name.startswith(f"smp-{env}-pipeline-")]
+
+
+def _role(assembly: Assembly, stack: StackTemplate) -> tuple[list[dict], dict | None, dict[str, str]]:
+    """The pipeline role's identity policies, boundary, and tags (which IAM sees as aws:PrincipalTag)."""
+    role_id = stack.logical_id("AWS::IAM::Role", "ExecutionRole/Role")
+    identity, boundary = assembly.role_policies(stack, role_id)
+    tags = {t["Key"]: t["Value"] for t in stack.template["Resources"][role_id]["Properties"].get("Tags", [])}
+    return identity, boundary, tags
+
+
+def _job_requests(assembly: Assembly, stack: StackTemplate) -> tuple[str, list[Request]]:
+    (resource,) = stack.resources(PIPELINE_RESOURCE_TYPE).values()
+    properties = resource["Properties"]
+    name = properties["PipelineName"]
+    head = json.loads(_substituted(assembly, stack, properties["Definition"]["Head"]))
+    parameters = {p["Name"]: p.get("DefaultValue") for p in head.get("Parameters", [])}
+    steps = [json.loads(_substituted(assembly, stack, properties["Definition"]["Steps"][s])) for s in properties["Definition"]["StepOrder"]]
+    return name, [
+        _request(step, pipeline=name, account=stack.account, region=stack.region, parameters=parameters) for step in _job_steps(steps)
+    ]
+
+
+def _as_role(request: Request, tags: dict[str, str]) -> Request:
+    return Request(action=request.action, resource=request.resource, context={**request.context, **{f"aws:PrincipalTag/{k}": v for k, v in tags.items()}})
+
+
 @pytest.mark.parametrize("env", ["sandbox", "prod"])
-def test_every_job_of_every_pipeline_is_allowed(assembly: Assembly, env: str) -> None:
-    guardrails, pipelines = assembly.stack(f"smp-{env}-guardrails"), assembly.stack(f"smp-{env}-pipelines")
-    identity, boundary = assembly.role_policies(guardrails, guardrails.logical_id("AWS::IAM::Role", "ExecutionRole/Role"))
+def test_every_job_of_every_pipeline_is_allowed_for_its_own_role(assembly: Assembly, env: str) -> None:
     checked = 0
-    for resource in pipelines.resources(PIPELINE_RESOURCE_TYPE).values():
-        properties = resource["Properties"]
-        name = properties["PipelineName"]
-        head = json.loads(_substituted(assembly, pipelines, properties["Definition"]["Head"]))
-        parameters = {p["Name"]: p.get("DefaultValue") for p in head.get("Parameters", [])}
-        steps = [json.loads(_substituted(assembly, pipelines, properties["Definition"]["Steps"][s])) for s in properties["Definition"]["StepOrder"]]
-        for step in _job_steps(steps):
-            request = _request(step, pipeline=name, account=pipelines.account, region=pipelines.region, parameters=parameters)
+    for stack in _pipeline_stacks(assembly, env):
+        identity, boundary, tags = _role(assembly, stack)
+        name, requests = _job_requests(assembly, stack)
+        for request in requests:
+            request = _as_role(request, tags)
             decision = evaluate(identity_policies=identity, boundary=boundary, request=request)
             denied_by = matching_sids(identity + [boundary], request, effect="Deny")
-            assert decision is Decision.ALLOW, (name, step["Name"], decision, denied_by, request.context)
+            assert decision is Decision.ALLOW, (name, request.resource, decision, denied_by, request.context)
             checked += 1
     assert checked >= 10
 
 
-def test_a_job_without_the_exemption_tag_would_be_denied(assembly: Assembly) -> None:
-    """The @step jobs pass only because the compiler tags them: without the tag they are denied."""
-    guardrails, pipelines = assembly.stack("smp-sandbox-guardrails"), assembly.stack("smp-sandbox-pipelines")
-    identity, boundary = assembly.role_policies(guardrails, guardrails.logical_id("AWS::IAM::Role", "ExecutionRole/Role"))
-    (resource,) = [r for r in pipelines.resources(PIPELINE_RESOURCE_TYPE).values() if r["Properties"]["PipelineName"] == "smp-sandbox-batch-inference"]
-    step_text = _substituted(assembly, pipelines, next(iter(resource["Properties"]["Definition"]["Steps"].values())))
-    step = json.loads(step_text)
-    assert {"Key": "smp:network-isolation-exempt", "Value": "smp-sandbox-batch-inference"} in step["Arguments"]["Tags"]
-    step["Arguments"]["Tags"] = [t for t in step["Arguments"]["Tags"] if t["Key"] != "smp:network-isolation-exempt"]
-    request = _request(step, pipeline="smp-sandbox-batch-inference", account=pipelines.account, region=pipelines.region, parameters={})
+def test_the_isolation_exempt_jobs_would_be_denied_under_another_pipelines_role(assembly: Assembly) -> None:
+    """The @step jobs pass only because their own role carries the exemption tag; another role is refused."""
+    stacks = {s.name: s for s in _pipeline_stacks(assembly, "sandbox")}
+    _, requests = _job_requests(assembly, stacks["smp-sandbox-pipeline-batch-inference"])
+    identity, boundary, tags = _role(assembly, stacks["smp-sandbox-pipeline-train-evaluate-register"])
+    assert NETWORK_ISOLATION_EXEMPTION_TAG not in tags
+    request = _as_role(requests[0], tags)
+    assert request.context["sagemaker:NetworkIsolation"] == "false"
     assert evaluate(identity_policies=identity, boundary=boundary, request=request) is Decision.EXPLICIT_DENY
     assert matching_sids([boundary], request, effect="Deny") == ["DenyJobsWithoutNetworkIsolation"]

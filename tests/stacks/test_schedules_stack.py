@@ -1,4 +1,4 @@
-"""Schedules, their targets and roles, the overlap guard, failure notifications; and a simulated firing."""
+"""Schedules in each pipeline's stack, their roles; the shared guard, dead letters and notifications; a simulated firing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from base.naming import PIPELINE_RESOURCE_TYPE
 from support.assembly import Assembly, StackTemplate, unsubstituted
 from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
@@ -19,7 +18,19 @@ upsert = load_handler("pipeline_upsert")
 
 @pytest.fixture(scope="module")
 def prod(assembly: Assembly) -> StackTemplate:
+    """The shared pipeline services of prod: dead letters, guard, notifications."""
     return assembly.stack("smp-prod-pipelines")
+
+
+@pytest.fixture(scope="module")
+def prod_schedules(assembly: Assembly) -> dict[str, tuple[StackTemplate, dict]]:
+    """Every prod schedule by name, with the pipeline stack that holds it."""
+    found = {}
+    for name, stack in assembly.stacks.items():
+        if name.startswith("smp-prod-pipeline-"):
+            for schedule in stack.resources("AWS::Scheduler::Schedule").values():
+                found[schedule["Properties"]["Name"]] = (stack, schedule["Properties"])
+    return found
 
 
 def _pipeline_name_of(stack: StackTemplate, arn: Any) -> str:
@@ -28,69 +39,84 @@ def _pipeline_name_of(stack: StackTemplate, arn: Any) -> str:
     return stack.template["Resources"][logical_id]["Properties"]["PipelineName"]
 
 
-def _scheduled_rules(stack: StackTemplate) -> dict[str, dict]:
-    return {r["Properties"]["Name"]: r["Properties"] for r in stack.resources("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]}
-
-
-def test_prod_rules_follow_the_modules_and_the_overrides(prod: StackTemplate) -> None:
-    rules = _scheduled_rules(prod)
-    assert sorted(rules) == ["smp-prod-fan-out-parent-daily", "smp-prod-parallel-shards-every-6-hours", "smp-prod-train-evaluate-register-weekly-retrain"]
-    retrain = rules["smp-prod-train-evaluate-register-weekly-retrain"]
+def test_prod_schedules_follow_the_modules_and_the_overrides(prod_schedules: dict, assembly: Assembly) -> None:
+    assert sorted(prod_schedules) == [
+        "smp-prod-batch-inference-nightly",
+        "smp-prod-fan-out-parent-daily",
+        "smp-prod-parallel-shards-every-6-hours",
+        "smp-prod-train-evaluate-register-weekly-retrain",
+    ]
+    stack, retrain = prod_schedules["smp-prod-train-evaluate-register-weekly-retrain"]
+    assert stack.name == "smp-prod-pipeline-train-evaluate-register"
     assert retrain["ScheduleExpression"] == "cron(0 4 ? * MON *)"
-    (target,) = retrain["Targets"]
-    assert _pipeline_name_of(prod, target["Arn"]) == "smp-prod-train-evaluate-register"
+    assert "ScheduleExpressionTimezone" not in retrain  # UTC
+    target = retrain["Target"]
+    assert _pipeline_name_of(stack, target["Arn"]) == "smp-prod-train-evaluate-register"
     assert target["SageMakerPipelineParameters"] == {"PipelineParameterList": [{"Name": "MseThreshold", "Value": "5.5"}]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 7200}
     assert "Arn" in target["DeadLetterConfig"]
+    # No EventBridge rule per schedule: rules are limited to 300 per event bus.
+    for name, other in assembly.stacks.items():
+        assert [r for r in other.resources("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]] == [], name
 
 
-def test_a_time_zone_makes_it_a_scheduler_schedule(prod: StackTemplate) -> None:
-    (schedule,) = [s["Properties"] for s in prod.resources("AWS::Scheduler::Schedule").values()]
-    assert (schedule["Name"], schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == ("smp-prod-batch-inference-nightly", "cron(30 1 * * ? *)", "Europe/Paris")
+def test_a_time_zone_is_kept(prod_schedules: dict) -> None:
+    stack, schedule = prod_schedules["smp-prod-batch-inference-nightly"]
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == ("cron(30 1 * * ? *)", "Europe/Paris")
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert schedule["Target"]["SageMakerPipelineParameters"] == {"PipelineParameterList": [{"Name": "BatchSize", "Value": "4"}]}
-    assert _pipeline_name_of(prod, schedule["Target"]["Arn"]) == "smp-prod-batch-inference"
+    assert _pipeline_name_of(stack, schedule["Target"]["Arn"]) == "smp-prod-batch-inference"
 
 
-def test_skip_if_running_goes_through_the_guard_function(prod: StackTemplate) -> None:
-    (target,) = _scheduled_rules(prod)["smp-prod-parallel-shards-every-6-hours"]["Targets"]
-    functions = {k: v["Properties"].get("FunctionName") for k, v in prod.resources("AWS::Lambda::Function").items()}
-    assert functions[target["Arn"]["Fn::GetAtt"][0]] == "smp-prod-schedule-guard"
-    template = target["InputTransformer"]["InputTemplate"].replace('"<id>"', '"0f0f-event-id"')
+def test_skip_if_running_goes_through_the_guard_function(prod_schedules: dict, prod: StackTemplate, assembly: Assembly) -> None:
+    stack, schedule = prod_schedules["smp-prod-parallel-shards-every-6-hours"]
+    target = schedule["Target"]
+    functions = {assembly.resolve(prod, {"Fn::GetAtt": [k, "Arn"]}): v for k, v in prod.resources("AWS::Lambda::Function").items()}
+    guard_function = functions[assembly.resolve(stack, target["Arn"])]["Properties"]
+    assert guard_function["FunctionName"] == "smp-prod-schedule-guard"
+    template = target["Input"].replace('"<aws.scheduler.scheduled-time>"', '"2026-11-22T15:00:00Z"')
     assert json.loads(template) == {
         "pipeline_name": "smp-prod-parallel-shards",
         "schedule": "every-6-hours",
         "parameters": [{"Name": "InstanceCount", "Value": "3"}],
-        "delivery_id": "0f0f-event-id",
+        "delivery_id": "2026-11-22T15:00:00Z",
     }
-    guard_function = prod.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]["Properties"]
     assert "TargetArn" in guard_function["DeadLetterConfig"]
     guard_role = {"Ref": guard_function["Role"]["Fn::GetAtt"][0]}
-    (policy,) = [p["Properties"] for p in prod.resources("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [guard_role]]
-    actions = {a for st in policy["PolicyDocument"]["Statement"] for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    policies = [p["Properties"] for p in prod.resources("AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [guard_role]]
+    actions = {a for p in policies for st in p["PolicyDocument"]["Statement"] for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
     assert {"sqs:SendMessage", "kms:GenerateDataKey*", "sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"} <= actions
+    # The guard is invoked through each schedule's role: no resource-policy statement per schedule.
+    assert prod.resources("AWS::Lambda::Permission") == {}
 
 
 def test_sandbox_has_schedules_disabled(assembly: Assembly) -> None:
-    sandbox = assembly.stack("smp-sandbox-pipelines")
-    assert _scheduled_rules(sandbox) == {}
-    assert sandbox.resources("AWS::Scheduler::Schedule") == {}
-    assert sandbox.resources("AWS::SQS::Queue") == {}
+    for name, stack in assembly.stacks.items():
+        if name.startswith("smp-sandbox-"):
+            assert stack.resources("AWS::Scheduler::Schedule") == {}, name
+            assert stack.resources("AWS::SQS::Queue") == {}, name
 
 
-def test_each_rule_role_may_start_only_its_own_pipeline(assembly: Assembly, prod: StackTemplate) -> None:
-    rules = _scheduled_rules(prod)
-    (target,) = rules["smp-prod-train-evaluate-register-weekly-retrain"]["Targets"]
-    role_id = target["RoleArn"]["Fn::GetAtt"][0]
-    identity, boundary = assembly.role_policies(prod, role_id)
-    own = assembly.resolve(prod, target["Arn"])
-    (other_id,) = [k for k, r in prod.resources(PIPELINE_RESOURCE_TYPE).items() if r["Properties"]["PipelineName"] == "smp-prod-fan-out-parent"]
-    other = assembly.resolve(prod, {"Fn::GetAtt": [other_id, "PipelineArn"]})
+def test_each_schedule_role_may_start_only_its_own_pipeline(assembly: Assembly, prod_schedules: dict) -> None:
+    stack, schedule = prod_schedules["smp-prod-train-evaluate-register-weekly-retrain"]
+    role_id = schedule["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    identity, boundary = assembly.role_policies(stack, role_id)
+    own = assembly.resolve(stack, schedule["Target"]["Arn"])
+    other_stack, other_schedule = prod_schedules["smp-prod-fan-out-parent-daily"]
+    other = assembly.resolve(other_stack, other_schedule["Target"]["Arn"])
     assert own != other
-    assert evaluate(identity_policies=identity, boundary=boundary, request=Request("sagemaker:StartPipelineExecution", own)) is Decision.ALLOW
-    assert evaluate(identity_policies=identity, boundary=boundary, request=Request("sagemaker:StartPipelineExecution", other)) is Decision.IMPLICIT_DENY
-    trust = prod.template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
-    assert trust["Principal"] == {"Service": "events.amazonaws.com"} and "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+
+    def decide(action: str, resource: str) -> Decision:
+        return evaluate(identity_policies=identity, boundary=boundary, request=Request(action, resource))
+
+    assert decide("sagemaker:StartPipelineExecution", own) is Decision.ALLOW
+    assert decide("sagemaker:StartPipelineExecution", other) is Decision.IMPLICIT_DENY
+    # Its own dead letters go through its own role, so the queue's policy never grows with the schedules.
+    queue = assembly.resolve(stack, schedule["Target"]["DeadLetterConfig"]["Arn"])
+    assert decide("sqs:SendMessage", queue) is Decision.ALLOW
+    assert decide("sqs:SendMessage", f"{queue}-other") is Decision.IMPLICIT_DENY
+    trust = stack.template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"} and "aws:SourceAccount" in trust["Condition"]["StringEquals"]
 
 
 def test_dead_letters_are_encrypted_and_alarmed_to_the_topic(prod: StackTemplate) -> None:
@@ -124,16 +150,18 @@ def sagemaker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield boto3.client("sagemaker", region_name="eu-west-1")
 
 
-def test_simulated_firing_starts_the_pipeline_with_the_rules_parameters(prod: StackTemplate, sagemaker: Any) -> None:
-    (target,) = _scheduled_rules(prod)["smp-prod-train-evaluate-register-weekly-retrain"]["Targets"]
+def test_simulated_firing_starts_the_pipeline_with_the_schedules_parameters(prod_schedules: dict, sagemaker: Any) -> None:
+    stack, schedule = prod_schedules["smp-prod-train-evaluate-register-weekly-retrain"]
+    target = schedule["Target"]
     logical_id = target["Arn"]["Fn::GetAtt"][0]
-    properties = json.loads(json.dumps(unsubstituted(prod.template["Resources"][logical_id]["Properties"])))
-    properties["RoleArn"] = "arn:aws:iam::111111111111:role/smp-prod-sagemaker-execution"
-    event = {"RequestType": "Create", "StackId": "arn:aws:cloudformation:eu-west-1:111111111111:stack/smp-prod-pipelines/1", "RequestId": "r-1", "ResourceProperties": properties}
+    properties = json.loads(json.dumps(unsubstituted(stack.template["Resources"][logical_id]["Properties"])))
+    properties["RoleArn"] = "arn:aws:iam::111111111111:role/smp-prod-train-evaluate-register-exec"
+    properties.pop("JobFiles", None)
+    event = {"RequestType": "Create", "StackId": f"arn:aws:cloudformation:eu-west-1:111111111111:stack/{stack.name}/1", "RequestId": "r-1", "ResourceProperties": properties}
     created = upsert.handle(event=event, client=sagemaker)
     arn = created["Data"]["PipelineArn"]
 
-    # What EventBridge sends for a SageMaker pipeline target.
+    # What Scheduler sends for a SageMaker pipeline target.
     parameters = target["SageMakerPipelineParameters"]["PipelineParameterList"]
     execution = sagemaker.start_pipeline_execution(PipelineName=arn.rsplit("/", 1)[1], PipelineParameters=parameters, ClientRequestToken="e" * 36)
     got = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution["PipelineExecutionArn"])["PipelineParameters"]

@@ -159,21 +159,32 @@ def test_existing_vpc_creates_no_network_and_pins_its_ids() -> None:
     network = assertions.Template.from_stack(stage.network)
     network.resource_count_is("AWS::EC2::VPC", 0)
     network.resource_count_is("AWS::EC2::VPCEndpoint", 0)
-    network.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": assertions.Match.array_with(
-                    [
-                        assertions.Match.object_like(
-                            {"Sid": "DenyForeignSubnets", "Condition": {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]}}}
-                        ),
-                        assertions.Match.object_like(
-                            {"Sid": "DenyForeignSecurityGroups", "Condition": {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": ["sg-0bbbbbbbbbbbbbbb1"]}}}
-                        ),
-                    ]
-                )
-            }
-        },
-    )
+    network.resource_count_is("AWS::IAM::Policy", 0)
+    # Every pipeline's own role is pinned to the given ids, verbatim.
+    assert len(stage.pipelines) >= 5
+    for pipeline_stack in stage.pipelines.values():
+        assertions.Template.from_stack(pipeline_stack).has_resource_properties(
+            "AWS::IAM::Policy",
+            {
+                "PolicyDocument": {
+                    "Statement": [
+                        {
+                            "Sid": "DenyForeignSubnets",
+                            "Effect": "Deny",
+                            "Action": assertions.Match.any_value(),
+                            "Resource": "*",
+                            "Condition": {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]}},
+                        },
+                        {
+                            "Sid": "DenyForeignSecurityGroups",
+                            "Effect": "Deny",
+                            "Action": assertions.Match.any_value(),
+                            "Resource": "*",
+                            "Condition": {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": ["sg-0bbbbbbbbbbbbbbb1"]}},
+                        },
+                    ],
+                    "Version": "2012-10-17",
+                }
+            },
+        )
     assert stage.network.ids.subnet_ids == ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2")

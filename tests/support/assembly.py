@@ -41,8 +41,14 @@ class Assembly:
     """All stacks of one synthesized ``cdk.out`` (nested stage assemblies included)."""
 
     def __init__(self, outdir: Path) -> None:
+        self.outdir = Path(outdir)
         self.stacks: dict[str, StackTemplate] = {}
-        self._load(Path(outdir))
+        self._load(self.outdir)
+
+    def definition_file(self, *, pipeline: str) -> Path:
+        """The readable definition the synth writes beside a stage's templates."""
+        (path,) = self.outdir.glob(f"assembly-*/pipeline-definitions/{pipeline}.json")
+        return path
 
     def _load(self, directory: Path) -> None:
         manifest = json.loads((directory / "manifest.json").read_text())
@@ -138,6 +144,9 @@ class Assembly:
             if kind == "AWS::KMS::Key":
                 return f"arn:{PARTITION}:kms:{stack.region}:{stack.account}:key/{name}"
             return f"arn:{PARTITION}:{kind.split('::')[1].lower()}:{stack.region}:{stack.account}:{name}"
+        if kind == "Custom::SageMakerPipeline" and attribute == "PipelineArn":
+            # The handler returns the real ARN, which follows from the name: pipelines in different stacks differ.
+            return f"arn:{PARTITION}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource['Properties']['PipelineName']}"
         return f"{name}.{attribute}"
 
     def role_policies(self, role_stack: StackTemplate, role_logical_id: str) -> tuple[list[dict], dict | None]:
