@@ -40,12 +40,12 @@ def _synth(outdir: Path, compiled: list[Any]) -> Path:
 @pytest.fixture(scope="module")
 def clones(sandbox_compiled: dict[str, Any]) -> list[Any]:
     ordered = [sandbox_compiled[name] for name in sorted(sandbox_compiled)]
-    return [_clone(ordered[i % len(ordered)], i) for i in range(len(ordered) + 3)]
+    return [_clone(ordered[i % len(ordered)], i) for i in range(len(ordered) + 2)]
 
 
 @pytest.fixture(scope="module")
 def small_and_large(clones: list[Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, int, Path]:
-    small = len(clones) - 3  # every example pipeline once, so both synths hold every kind of shared resource
+    small = len(clones) - 2  # every example pipeline once, so both synths hold every kind of shared resource
     return (
         small, _synth(tmp_path_factory.mktemp("small"), clones[:small]),
         len(clones), _synth(tmp_path_factory.mktemp("large"), clones),
