@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
 from base.naming import APP_NAME
-from pipeline_defs.schedules import GuardrailExemption, Schedule
+from pipeline_defs.schedules import DataAccess, GuardrailExemption, Schedule
 
 SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
 """Environment variable holding the secret seed that signs `@step` payloads: only a reviewed main-branch synth gets it."""
@@ -113,6 +113,9 @@ class CompiledPipeline:
     build_id: str
     signing_key_development_only: bool
     compile_seconds: float = field(compare=False, default=0.0)
+    data_access: DataAccess = DataAccess()
+    child_pipelines: tuple[str, ...] = ()
+    """Module names of the pipelines this one may start through the fan-out step."""
 
     @property
     def definition_sha256(self) -> str:

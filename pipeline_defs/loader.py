@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from base.naming import pipeline_name_problem
 from pipeline_defs.context import PACKAGE_ROOT
 from pipeline_defs.errors import PipelineDefinitionError
-from pipeline_defs.schedules import GuardrailExemption, Schedule
+from pipeline_defs.schedules import DataAccess, GuardrailExemption, Schedule
 
 PIPELINES_PACKAGE = "pipeline_defs.pipelines"
 PIPELINES_DIR = PACKAGE_ROOT / "pipelines"
@@ -33,6 +33,9 @@ class PipelineModule:
     build: Callable[[Any], Any] = field(repr=False)
     schedules: tuple[Schedule, ...]
     exemptions: tuple[GuardrailExemption, ...]
+    data_access: DataAccess = DataAccess()
+    child_pipelines: tuple[str, ...] = ()
+    """Module names of the pipelines this one may start through the fan-out step."""
 
 
 def module_files(directory: Path = PIPELINES_DIR) -> list[Path]:
@@ -112,6 +115,12 @@ def load_pipeline_module(path: Path) -> PipelineModule:
         )
     schedules = _declared_tuple(module, "SCHEDULES", Schedule, shown, name)
     exemptions = _declared_tuple(module, "GUARDRAIL_EXEMPTIONS", GuardrailExemption, shown, name)
+    data_access = getattr(module, "DATA_ACCESS", DataAccess())
+    if not isinstance(data_access, DataAccess):
+        raise PipelineDefinitionError(
+            f"DATA_ACCESS must be a DataAccess(read=(...), write=(...)), got {data_access!r}", module_file=shown, pipeline=name, field="DATA_ACCESS"
+        )
+    children = _declared_tuple(module, "CHILD_PIPELINES", str, shown, name)
     return PipelineModule(
         module_file=shown,
         module=module,
@@ -119,6 +128,8 @@ def load_pipeline_module(path: Path) -> PipelineModule:
         build=build,
         schedules=schedules,
         exemptions=exemptions,
+        data_access=data_access,
+        child_pipelines=children,
     )
 
 

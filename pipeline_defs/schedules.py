@@ -59,3 +59,24 @@ class GuardrailExemption:
 
     def covers(self, step_name: str) -> bool:
         return not self.steps or step_name in self.steps
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """S3 key prefixes of the environment's artifact bucket a pipeline reads or writes beyond its own.
+
+    Declared as ``DATA_ACCESS`` next to the builder; the pipeline's role gets exactly these, and a
+    change to them shows in review as a security change. Prefixes are keys inside the environment's
+    bucket ending in ``/``, e.g. ``"shared/reference-data/"``: never another bucket, never another
+    pipeline's code, and never a write into another pipeline's prefix.
+    """
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for field_name in ("read", "write"):
+            value = getattr(self, field_name)
+            if isinstance(value, str) or not all(isinstance(p, str) for p in value):
+                raise TypeError(f"DataAccess.{field_name} must be a tuple of key prefixes, got {value!r}")
+            object.__setattr__(self, field_name, tuple(value))

@@ -6,17 +6,19 @@ The stacks render a plan and nothing else; nothing flows back from the plan into
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from base.config import EnvironmentConfig
 from base.naming import construct_id, execution_role_name, pipeline_stack_name
 from pipeline_defs import placeholders
 from pipeline_defs.schedules import Guardrail
+from planning.access import PipelineAccess, code_prefixes, pipeline_access
 from planning.compilation import compile_pipelines
 from planning.schedules import PlannedSchedule, plan_schedules
 
 if TYPE_CHECKING:
     from pipeline_defs.contract import CompiledPipeline
+
 
 @dataclass(frozen=True)
 class PipelinePlan:
@@ -30,19 +32,12 @@ class PipelinePlan:
     lambda_functions: tuple[str, ...]
     """Lambda step functions its definition invokes (keys of ``placeholders.LAMBDA_FUNCTION_ARNS``)."""
     network_isolation_exempt: bool
+    access: PipelineAccess
 
     @property
     def code_prefixes(self) -> tuple[str, ...]:
-        """The key prefixes (``<pipeline>/<dir>/<build>/``) holding the job files its definition runs.
-
-        Only the deployment writes there; the pipeline's own jobs may not, so a job cannot change the
-        code a later execution runs. A file less deep than that is listed by its own key.
-        """
-        prefixes = set()
-        for key in self.compiled.staged_files:
-            parts = key.split("/")
-            prefixes.add("/".join(parts[:3]) + "/" if len(parts) > 3 else key)
-        return tuple(sorted(prefixes))
+        """Where its job files live; only the deployment writes there (see ``planning.access.code_prefixes``)."""
+        return code_prefixes(self.compiled)
 
 
 @dataclass(frozen=True)
@@ -54,6 +49,8 @@ class EnvironmentPlan:
     schedules: tuple[PlannedSchedule, ...]
     network_isolation_exempt: tuple[str, ...]
     """Full pipeline names whose jobs may run without network isolation: the settings' plus the modules'."""
+    access: Mapping[str, PipelineAccess]
+    """Each pipeline's declared reads, writes and fan-out children, checked against the others."""
 
     @property
     def pipeline_plans(self) -> tuple[PipelinePlan, ...]:
@@ -70,6 +67,7 @@ class EnvironmentPlan:
                     sorted(key for key, p in placeholders.LAMBDA_FUNCTION_ARNS.items() if p.name in item.placeholders_used)
                 ),
                 network_isolation_exempt=item.pipeline_name in self.network_isolation_exempt,
+                access=self.access[item.pipeline_name],
             )
             for item in sorted(self.pipelines, key=lambda c: c.module_pipeline_name)
         )
@@ -93,4 +91,5 @@ def plan_environment(*, config: EnvironmentConfig, compiled: Sequence["CompiledP
         pipelines=pipelines,
         schedules=plan_schedules(config=config, compiled=pipelines),
         network_isolation_exempt=isolation_exempt_pipelines(config=config, compiled=pipelines),
+        access=pipeline_access(compiled=pipelines),
     )

@@ -24,6 +24,10 @@ from handler_kit import PIPELINE_NAME, PIPELINE_NAME_ALLOWED, Fields, idempotenc
 
 LOGGER = logger_for(name="fan_out")
 
+FAN_OUT_CHILDREN_TAG = "smp:fan-out-children"
+"""A copy of ``planning.access.FAN_OUT_CHILDREN_TAG`` (this code ships alone); a test compares them.
+Set on a parent pipeline by its own stack only: the children its fan-out step may start."""
+
 DISPLAY_NAME_LIMIT = 82
 MAX_ITEMS = 10_000
 MAX_CONCURRENCY = 64
@@ -49,6 +53,11 @@ class FanOutRequest:
     items: tuple[Mapping[str, Any], ...]
     parent_execution_id: str
     max_concurrency: int
+    parent_pipeline: str = ""
+
+
+class RefusedChild(PermissionError):
+    """The parent may not start this child, or an item names a parameter the child does not declare."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,34 @@ def parse_request(*, event: Any, default_concurrency: int = 20) -> FanOutRequest
         items=tuple(items),
         parent_execution_id=fields.text(key="parent_execution_id", allowed="the parent pipeline's execution id"),
         max_concurrency=fields.integer(key="max_concurrency", minimum=1, maximum=MAX_CONCURRENCY, default=default_concurrency),
+        parent_pipeline=fields.text(key="parent_pipeline", pattern=PIPELINE_NAME, allowed="the parent's pipeline name (ExecutionVariables.PIPELINE_NAME)"),
     )
+
+
+def authorize(*, client: Any, request: FanOutRequest) -> None:
+    """Refuse a child the parent's stack did not declare, the parent itself, and undeclared parameters.
+
+    The parent is identified by a running execution of its own, and its allowed children come from a
+    tag only its stack sets, so a definition cannot widen what it may start.
+    """
+    parent, child = request.parent_pipeline, request.child_pipeline
+    if child == parent:
+        raise RefusedChild(f"pipeline {parent} may not fan out to itself")
+    described = client.describe_pipeline(PipelineName=parent)
+    execution_arn = f"{described['PipelineArn']}/execution/{request.parent_execution_id}"
+    status = client.describe_pipeline_execution(PipelineExecutionArn=execution_arn).get("PipelineExecutionStatus")
+    if status != "Executing":
+        raise RefusedChild(f"execution {request.parent_execution_id} of {parent} is {status}, not running: no fan-out")
+    tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=described["PipelineArn"]).get("Tags", [])}
+    allowed = tags.get(FAN_OUT_CHILDREN_TAG, "").split()
+    if child not in allowed:
+        raise RefusedChild(f"pipeline {parent} may start only {allowed or 'no child pipeline'} (its CHILD_PIPELINES), not {child}")
+    definition = json.loads(client.describe_pipeline(PipelineName=child)["PipelineDefinition"])
+    declared = {p["Name"] for p in definition.get("Parameters", [])}
+    for index, item in enumerate(request.items):
+        unknown = sorted(set(item) - declared)
+        if unknown:
+            raise RefusedChild(f"items_json[{index}] sets {unknown}, which {child} does not declare; declared: {sorted(declared)}")
 
 
 def display_name(*, child_pipeline: str, index: int) -> str:
@@ -161,9 +197,11 @@ def step_outputs(*, started: Sequence[Started]) -> dict[str, Any]:
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """LambdaStep entry point; leaves a safety margin before the Lambda's own timeout."""
     request = parse_request(event=event, default_concurrency=int(os.environ.get("MAX_CONCURRENCY", "20")))
+    client = boto3.client("sagemaker", config=CLIENT_CONFIG)
+    authorize(client=client, request=request)
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else 600.0
     deadline = time.monotonic() + max(1.0, remaining - 10.0)
-    started = fan_out(client=boto3.client("sagemaker", config=CLIENT_CONFIG), request=request, deadline=deadline)
+    started = fan_out(client=client, request=request, deadline=deadline)
     log_action(
         logger=LOGGER,
         action="fan-out",

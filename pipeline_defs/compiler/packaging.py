@@ -76,6 +76,8 @@ def package_pipeline(
         parameters=declared_parameters(pipeline),
         schedules=item.schedules,
         guardrail_exemptions=item.exemptions,
+        data_access=item.data_access,
+        child_pipelines=item.child_pipelines,
         region=ctx.region,
         region_is_pinned=ctx.region_is_pinned,
         source_module=item.module_file,

@@ -16,6 +16,8 @@ from pipeline_defs.schedules import Schedule
 
 PIPELINE_NAME = "fan-out-parent"
 CHILD_MODULE_PIPELINE = "parallel-shards"
+CHILD_PIPELINES = (CHILD_MODULE_PIPELINE,)
+"""The only pipelines the fan-out step may start for this one (checked by the fan-out function)."""
 DEFAULT_ITEMS = [{"InputUri": f"s3://${{ArtifactBucket}}/datasets/shards/{region}/"} for region in ("emea", "amer", "apac")]
 SCHEDULES = (
     # Off unless an environment enables it in cdk.json (prod does).
@@ -42,6 +44,7 @@ def build_pipeline(ctx: BuildContext):
             "child_pipeline": ctx.child_pipeline_name(CHILD_MODULE_PIPELINE),
             "items_json": items,
             "parent_execution_id": ExecutionVariables.PIPELINE_EXECUTION_ID,
+            "parent_pipeline": ExecutionVariables.PIPELINE_NAME,
         },
         outputs=[
             LambdaOutput(output_name="started_count", output_type=LambdaOutputTypeEnum.Integer),

@@ -127,15 +127,26 @@ class LambdaStepTargets(Construct):
             statements=[
                 iam.PolicyStatement(
                     sid="StartChildPipelines",
-                    actions=["sagemaker:StartPipelineExecution"],
-                    resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*"],
+                    actions=[
+                        "sagemaker:DescribePipeline",
+                        "sagemaker:DescribePipelineExecution",
+                        "sagemaker:ListTags",
+                        "sagemaker:StartPipelineExecution",
+                    ],
+                    resources=[
+                        f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*",
+                        f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*/execution/*",
+                    ],
                 )
             ],
         )
         acknowledge_wildcards(
             scope=policy,
             document=policy.document,
-            reasons={"StartChildPipelines": "Children are any pipeline of this environment (named with its prefix), chosen per parent step."},
+            reasons={
+                "StartChildPipelines": "Children are pipelines of this environment (named with its prefix); the function starts only "
+                "those the parent's own stack tags as its declared CHILD_PIPELINES, after reading that tag and the parent's running execution."
+            },
         )
         self.function_arns = {
             "DataPassing": self.data_passing.function.function_arn,

@@ -20,6 +20,8 @@ from stacks.nag import acknowledge_wildcards
 
 EXECUTION_ROLE_WILDCARD_REASONS = {
     "OwnPrefixObjects": "Objects under this pipeline's own prefix of the environment's artifact bucket; executions write keys not known in advance.",
+    "DeclaredReads": "Objects under the prefixes the pipeline's module declares in DATA_ACCESS.read, checked at synth against every other pipeline's code.",
+    "DeclaredWrites": "Objects under the prefixes the pipeline's module declares in DATA_ACCESS.write, checked at synth to lie outside every other pipeline's prefix.",
     "EnvironmentKey": "Data-key and re-encrypt variants on this environment's own key only, used by S3 and job volume encryption.",
     "EcrLogin": "ecr:GetAuthorizationToken supports no resource-level permissions.",
     "EcrPull": "SageMaker framework images live in AWS-owned accounts that differ per region; pulls stay in this region.",
@@ -51,6 +53,8 @@ class PipelineExecutionRole(Construct):
         security_group_ids: Sequence[str],
         network_isolation_exempt: bool,
         code_prefixes: Sequence[str],
+        read_prefixes: Sequence[str] = (),
+        write_prefixes: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -81,7 +85,11 @@ class PipelineExecutionRole(Construct):
                 sid="OwnPrefixListing",
                 actions=["s3:ListBucket"],
                 resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [pipeline_name, f"{pipeline_name}/*"]}},
+                conditions={
+                    "StringLike": {
+                        "s3:prefix": [pipeline_name, f"{pipeline_name}/*", *(f"{p}*" for p in (*read_prefixes, *write_prefixes))]
+                    }
+                },
             ),
             iam.PolicyStatement(sid="ArtifactBucketLocation", actions=["s3:GetBucketLocation"], resources=[bucket.bucket_arn]),
             iam.PolicyStatement(
@@ -196,6 +204,22 @@ class PipelineExecutionRole(Construct):
                 resources=["*"],
             ),
         ]
+        if read_prefixes:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DeclaredReads",
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[bucket.arn_for_objects(f"{p}*") for p in read_prefixes],
+                )
+            )
+        if write_prefixes:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DeclaredWrites",
+                    actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                    resources=[bucket.arn_for_objects(f"{p}*") for p in write_prefixes],
+                )
+            )
         if lambda_function_arns:
             statements.append(
                 iam.PolicyStatement(

@@ -15,6 +15,7 @@ from constructs import Construct
 from base.config import EnvironmentConfig
 from base.naming import SHARED_PIPELINES_STACK_SUFFIX
 from pipeline_defs import placeholders
+from planning.access import FAN_OUT_CHILDREN_TAG
 from planning.plan import PipelinePlan
 from planning.staging import StagedPipelineFiles
 from stacks.guardrails.artifact_store import artifact_bucket_name
@@ -64,6 +65,8 @@ class PipelineStack(Stack):
             security_group_ids=network_ids.job_security_group_ids,
             network_isolation_exempt=pipeline.network_isolation_exempt,
             code_prefixes=pipeline.code_prefixes,
+            read_prefixes=pipeline.access.read_prefixes,
+            write_prefixes=pipeline.access.write_prefixes,
         )
         values = {
             placeholders.EXECUTION_ROLE_NAME.name: self.execution_role.role.role_name,
@@ -82,7 +85,12 @@ class PipelineStack(Stack):
             values=values,
             staged=staged,
             adopt_from=[f"{config.resource_prefix}-{SHARED_PIPELINES_STACK_SUFFIX}"],
-            tags={config.cost_tag_key: config.cost_tag_value, "Environment": config.name},
+            tags={
+                config.cost_tag_key: config.cost_tag_value,
+                "Environment": config.name,
+                # Read by the fan-out step: the children this pipeline may start, set only by its stack.
+                **({FAN_OUT_CHILDREN_TAG: " ".join(pipeline.access.child_pipelines)} if pipeline.access.child_pipelines else {}),
+            },
             retain_on_delete=removal_policy == RemovalPolicy.RETAIN,
             max_parallel_steps=MAX_PARALLEL_STEPS,
         )

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from support.faults import Throttler
@@ -18,6 +19,7 @@ kit = load_kit()
 
 REGION = "eu-west-1"
 CHILD = "smp-sandbox-parallel-shards"
+PARENT = "smp-sandbox-fan-out-parent"
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def _executions(client: Any) -> list[dict]:
 
 
 def _event(items: list, **extra: Any) -> dict:
-    return {"child_pipeline": CHILD, "items_json": json.dumps(items), "parent_execution_id": "exec-parent-1", **extra}
+    return {"child_pipeline": CHILD, "items_json": json.dumps(items), "parent_execution_id": "exec-parent-1", "parent_pipeline": PARENT, **extra}
 
 
 def test_fan_out_starts_one_execution_per_item_with_its_parameters(sagemaker: Any) -> None:
@@ -143,6 +145,7 @@ def test_errors_that_retrying_cannot_fix_are_raised_at_once(sagemaker: Any) -> N
         ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": ["p"]}, "field 'parent_execution_id' is a list ['p']"),
         ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": "p", "max_concurrency": "0"}, "field 'max_concurrency' is '0'; allowed: an integer (at least 1 and at most 64)"),
         ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": "p", "max_concurrency": "many"}, "field 'max_concurrency' is 'many'"),
+        ({"child_pipeline": CHILD, "items_json": "[]", "parent_execution_id": "p"}, "field 'parent_pipeline' is missing; allowed: the parent's pipeline name"),
         ("not an event", "field 'event' is 'not an event'; allowed: a JSON object"),
     ],
 )
@@ -152,11 +155,96 @@ def test_fan_out_rejects_bad_inputs_naming_the_field(event: Any, message: str) -
     assert message in str(caught.value)
 
 
+class RunningParent:
+    """The moto client, but the parent's execution reads as running (moto completes executions at once)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def describe_pipeline_execution(self, **kwargs: Any) -> dict:
+        return {**self._client.describe_pipeline_execution(**kwargs), "PipelineExecutionStatus": "Executing"}
+
+
+def _running_parent(client: Any, *, children: str = CHILD) -> str:
+    """A parent pipeline whose stack declared ``children``, with one execution; its execution id."""
+    arn = client.create_pipeline(
+        PipelineName=PARENT,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": []}),
+        RoleArn="arn:aws:iam::123456789012:role/smp-sandbox-fan-out-parent-exec",
+        ClientRequestToken="p" * 40,
+        Tags=[{"Key": fan_out.FAN_OUT_CHILDREN_TAG, "Value": children}] if children else [],
+    )["PipelineArn"]
+    execution = client.start_pipeline_execution(PipelineName=PARENT, ClientRequestToken="q" * 40)["PipelineExecutionArn"]
+    assert execution.startswith(f"{arn}/execution/")
+    return execution.rsplit("/", 1)[1]
+
+
 def test_entry_point_parses_starts_and_logs_named_fields(monkeypatch: pytest.MonkeyPatch, sagemaker: Any, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(fan_out.boto3, "client", lambda service, config: sagemaker)
+    monkeypatch.setattr(fan_out.boto3, "client", lambda service, config: RunningParent(sagemaker))
+    parent_execution = _running_parent(sagemaker)
     with caplog.at_level(logging.INFO, logger="fan_out"):
-        outputs = fan_out.on_event(_event([{"Shard": "a"}, {"Shard": "b"}]), None)
+        outputs = fan_out.on_event(_event([{"Shard": "a"}, {"Shard": "b"}], parent_execution_id=parent_execution), None)
     assert outputs["started_count"] == 2 and len(json.loads(outputs["started_executions"])) == 2
     (record,) = [r for r in caplog.records if r.name == "fan_out"]
     assert record.getMessage() == "fan-out"
-    assert (record.child, record.parent, record.started, record.retries) == (CHILD, "exec-parent-1", 2, 0)
+    assert (record.child, record.parent, record.started, record.retries) == (CHILD, parent_execution, 2, 0)
+
+
+PARENT_ARN = f"arn:aws:sagemaker:{REGION}:123456789012:pipeline/{PARENT}"
+
+
+def _stubbed_authorize(event: dict, *, children: str = CHILD, status: str = "Executing", child_parameters: tuple = ("Shard",)) -> Exception | None:
+    """``authorize`` against exactly the calls it must make, in order; the error it raises, if any."""
+    client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    request = fan_out.parse_request(event=event)
+    with Stubber(client) as stub:
+        if request.child_pipeline != PARENT:
+            stub.add_response("describe_pipeline", {"PipelineArn": PARENT_ARN}, {"PipelineName": PARENT})
+            stub.add_response(
+                "describe_pipeline_execution",
+                {"PipelineExecutionStatus": status},
+                {"PipelineExecutionArn": f"{PARENT_ARN}/execution/{request.parent_execution_id}"},
+            )
+            if status == "Executing":
+                tags = [{"Key": fan_out.FAN_OUT_CHILDREN_TAG, "Value": children}] if children else []
+                stub.add_response("list_tags", {"Tags": tags}, {"ResourceArn": PARENT_ARN})
+                if request.child_pipeline in children.split():
+                    definition = {"Version": "2020-12-01", "Parameters": [{"Name": n, "Type": "String"} for n in child_parameters], "Steps": []}
+                    stub.add_response("describe_pipeline", {"PipelineDefinition": json.dumps(definition)}, {"PipelineName": request.child_pipeline})
+        try:
+            fan_out.authorize(client=client, request=request)
+        except fan_out.RefusedChild as error:
+            stub.assert_no_pending_responses()
+            return error
+        stub.assert_no_pending_responses()
+    return None
+
+
+def test_only_a_declared_child_with_declared_parameters_is_started() -> None:
+    assert _stubbed_authorize(_event([{"Shard": "a"}, {"Shard": "b"}], parent_execution_id="e1")) is None
+    cases = {
+        "may not fan out to itself": _event([], parent_execution_id="e1", child_pipeline=PARENT),
+        f"may start only ['{CHILD}'] (its CHILD_PIPELINES), not smp-sandbox-other": _event([], parent_execution_id="e1", child_pipeline="smp-sandbox-other"),
+        f"items_json[1] sets ['Role'], which {CHILD} does not declare; declared: ['Shard']": _event([{"Shard": "a"}, {"Shard": "b", "Role": "x"}], parent_execution_id="e1"),
+    }
+    for message, event in cases.items():
+        assert message in str(_stubbed_authorize(event)), message
+
+
+def test_a_finished_or_foreign_execution_id_is_refused() -> None:
+    error = _stubbed_authorize(_event([{"Shard": "a"}], parent_execution_id="e1"), status="Succeeded")
+    assert "execution e1 of smp-sandbox-fan-out-parent is Succeeded, not running: no fan-out" in str(error)
+
+
+def test_a_parent_whose_stack_declared_no_child_starts_nothing() -> None:
+    error = _stubbed_authorize(_event([{"Shard": "a"}], parent_execution_id="e1"), children="")
+    assert "may start only no child pipeline (its CHILD_PIPELINES), not smp-sandbox-parallel-shards" in str(error)
+
+
+def test_the_handlers_tag_name_matches_the_plans() -> None:
+    from planning.access import FAN_OUT_CHILDREN_TAG
+
+    assert fan_out.FAN_OUT_CHILDREN_TAG == FAN_OUT_CHILDREN_TAG
