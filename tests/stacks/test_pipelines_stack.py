@@ -277,3 +277,31 @@ def test_functions_calling_only_sagemaker_run_in_the_job_vpc(assembly: Assembly)
     assert all(groups == [f"{function_sg}.GroupId"] for groups in placed.values())
     egress = [r["Properties"] for r in network.resources("AWS::EC2::SecurityGroupEgress").values() if r["Properties"]["GroupId"] == {"Fn::GetAtt": [function_sg, "GroupId"]}]
     assert [(e["DestinationSecurityGroupId"], e["FromPort"]) for e in egress] == [({"Fn::GetAtt": [endpoint_sg, "GroupId"]}, 443)]
+
+
+def test_declared_prefixes_are_granted_and_their_neighbours_refused(tmp_path: Path, sandbox_compiled: dict) -> None:
+    import dataclasses
+
+    from pipeline_defs.schedules import DataAccess
+
+    item = dataclasses.replace(
+        sandbox_compiled["smp-sandbox-lambda-data-passing"],
+        data_access=DataAccess(read=("shared/reference/",), write=("shared/features/",)),
+    )
+    _synth_stage(tmp_path, [item])
+    assembly = Assembly(tmp_path)
+    stack = assembly.stack("smp-sandbox-pipeline-lambda-data-passing")
+    identity, boundary = assembly.role_policies(stack, stack.logical_id("AWS::IAM::Role", "ExecutionRole/Role"))
+    bucket = f"arn:aws:s3:::smp-sandbox-artifacts-{stack.account}-{stack.region}"
+
+    def decide(action: str, key: str, **context: str) -> Decision:
+        resource = bucket if action == "s3:ListBucket" else f"{bucket}/{key}"
+        return evaluate(identity_policies=identity, boundary=boundary, request=Request(action, resource, context))
+
+    assert decide("s3:GetObject", "shared/reference/a.csv") is Decision.ALLOW
+    assert decide("s3:PutObject", "shared/reference/a.csv") is Decision.IMPLICIT_DENY
+    assert decide("s3:PutObject", "shared/features/a.parquet") is Decision.ALLOW
+    assert decide("s3:GetObject", "shared/other/a.csv") is Decision.IMPLICIT_DENY
+    assert decide("s3:GetObject", "shared/referenced/a.csv") is Decision.IMPLICIT_DENY
+    assert decide("s3:ListBucket", "", **{"s3:prefix": "shared/reference/2026/"}) is Decision.ALLOW
+    assert decide("s3:ListBucket", "", **{"s3:prefix": "shared/"}) is Decision.IMPLICIT_DENY
