@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from base.naming import PIPELINE_RESOURCE_TYPE
 from pipeline_defs.contract import CompiledPipeline, iter_steps
 from pipeline_defs.mermaid import definition_to_mermaid
 from planning.review_files import REVIEW_DIRECTORY, write_review_files
-from tools.review.assembly import load_environments
+from tools.assembly import load_environments
 
 CONDITIONAL = {
     "Steps": [
@@ -88,21 +87,8 @@ def _compiled(name: str, definition: dict) -> CompiledPipeline:
 
 @pytest.fixture(scope="module")
 def synthesized_definitions(synth_dir: Path) -> dict[str, dict]:
-    """Every sandbox definition as deployed (top-level steps in order, branches nested), from the session synth."""
-    environment = load_environments(outdir=synth_dir)["sandbox"]
-    definitions = {}
-    for resource in environment.stacks["smp-sandbox-pipelines"].resources().values():
-        if resource["Type"] != PIPELINE_RESOURCE_TYPE:
-            continue
-        parts = resource["Properties"]["Definition"]
-
-        def text(value):
-            body = value["Fn::Sub"] if isinstance(value, dict) else value
-            return body[0] if isinstance(body, list) else body
-
-        steps = [json.loads(text(parts["Steps"][name])) for name in parts["StepOrder"]]
-        definitions[resource["Properties"]["PipelineName"]] = {**json.loads(text(parts["Head"])), "Steps": steps}
-    return definitions
+    """Every sandbox definition as deployed (top-level steps in order, branches nested), from every stack of the session synth."""
+    return {name: pipeline.definition for name, pipeline in load_environments(outdir=synth_dir)["sandbox"].pipelines().items()}
 
 
 def test_every_step_of_the_shipped_pipelines_is_a_node(synthesized_definitions: dict[str, dict]) -> None:

@@ -6,10 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
-from tool_inputs import PIPELINE, derive, edit_head, edit_step, pipeline_properties, set_preprocess_instance_type
+from tool_inputs import (
+    PIPELINE,
+    PIPELINE_STACK,
+    derive,
+    edit_head,
+    edit_step,
+    pipeline_properties,
+    pipeline_template,
+    set_preprocess_instance_type,
+)
 
-from tools.review.assembly import load_environments
+from base.naming import PIPELINE_RESOURCE_TYPE
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
+from tools.assembly import load_environments
 from tools.review.diff import MISSING, Review, ValueChange, compare_outputs, value_changes
 from tools.review.render import render_markdown, render_plain
 from tools.review.synth import cdk_security_table
@@ -39,6 +49,7 @@ def test_one_step_instance_type_change_is_a_few_lines_and_flagged(synth_dir: Pat
     sandbox = result.environments[1]
     (pipeline,) = sandbox.pipelines_changed
     assert pipeline.pipeline == PIPELINE and not pipeline.parameters and not pipeline.settings
+    assert not pipeline.resources and not pipeline.schedules and not sandbox.cdk_table_stacks
     (step,) = pipeline.steps
     assert (step.step, step.kind, step.step_type) == ("Preprocess", "changed", "Processing")
     (change,) = step.changes
@@ -91,10 +102,10 @@ def test_steps_and_pipelines_added_or_removed(synth_dir: Path, tmp_path: Path) -
         definition = pipeline_properties(templates)["Definition"]
         definition["StepOrder"].remove("Preprocess")
         del definition["Steps"]["Preprocess"]
-        resources = templates["Pipelines"]["Resources"]
-        other = next(k for k, r in resources.items() if r["Type"] == "Custom::SageMakerPipeline" and r["Properties"]["PipelineName"] != PIPELINE)
-        removed = resources.pop(other)["Properties"]["PipelineName"]
-        edit.removed = removed
+        # Another pipeline's module deleted: its own stack is left without resources.
+        other = next(t for t in templates.values() if t is not pipeline_template(templates) and _pipeline_names(t))
+        (edit.removed,) = _pipeline_names(other)
+        other["Resources"] = {}
 
     result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
     sandbox = result.environments[1]
@@ -108,11 +119,19 @@ def test_steps_and_pipelines_added_or_removed(synth_dir: Path, tmp_path: Path) -
     )
     assert reverse.environments[1].pipelines_added == (edit.removed,)
     assert any("new step Preprocess" in f.where and "InstanceType" in f.what for f in reverse.environments[1].security)
+    # The added pipeline's own role and its policies are that pipeline's findings.
+    added = {f.where: f.what for f in reverse.environments[1].security if f.what == "added"}
+    assert added and all(where.startswith(f"{edit.removed} AWS::IAM::") for where in added)
+    assert any(where.startswith(f"{edit.removed} AWS::IAM::Role ExecutionRole/") for where in added)
+
+
+def _pipeline_names(template: dict) -> list[str]:
+    return [r["Properties"]["PipelineName"] for r in template.get("Resources", {}).values() if r["Type"] == PIPELINE_RESOURCE_TYPE]
 
 
 def test_iam_and_security_group_changes_are_flagged_with_cdk_tables(synth_dir: Path, tmp_path: Path) -> None:
     def edit(templates: dict) -> None:
-        resources = templates["Network"]["Resources"]
+        resources = templates["smp-sandbox-network"]["Resources"]
         ingress = next(r for r in resources.values() if r["Type"] == "AWS::EC2::SecurityGroupIngress")
         ingress["Properties"]["FromPort"] = 22
         policy = next(r for r in resources.values() if r["Type"] == "AWS::IAM::Policy")
@@ -132,17 +151,44 @@ def test_iam_and_security_group_changes_are_flagged_with_cdk_tables(synth_dir: P
     assert "Security Group Changes" in table and "TCP 22" in table
 
 
-def test_schedule_resources_are_reported_with_their_changes(synth_dir: Path, tmp_path: Path) -> None:
-    rule = {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "cron(0 3 ? * MON *)", "State": "ENABLED"}}
-    base = derive(synth_dir, tmp_path / "base.out", lambda t: t["Pipelines"]["Resources"].update(Nightly=rule))
-    changed = json.loads(json.dumps(rule))
+def test_a_change_to_a_pipelines_own_role_is_that_pipelines_security_change(synth_dir: Path, tmp_path: Path) -> None:
+    def edit(templates: dict) -> None:
+        resources = templates[PIPELINE_STACK]["Resources"]
+        policy = next(r for r in resources.values() if r["Metadata"]["aws:cdk:path"].endswith("/ExecutionRole/Policy/Resource"))
+        policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] = "*"
+
+    result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
+    sandbox = result.environments[1]
+    (pipeline,) = sandbox.pipelines_changed
+    assert (pipeline.pipeline, pipeline.steps, pipeline.settings) == (PIPELINE, (), ())
+    assert pipeline.resources == ("~ AWS::IAM::Policy ExecutionRole/Policy/Resource: Properties.PolicyDocument.Statement[0].Resource",)
+    assert [str(f) for f in sandbox.security] == [f"{PIPELINE} AWS::IAM::Policy ExecutionRole/Policy/Resource: changed"]
+    assert sandbox.cdk_table_stacks == ("sandbox/PipelineTrainEvaluateRegister",)
+    assert not sandbox.resources and result.security_relevant
+    plain = render_plain(result).splitlines()
+    assert plain[plain.index(f"  ~ pipeline {PIPELINE}") + 1] == f"      {pipeline.resources[0]}"
+    assert "smp-sandbox-pipelines" not in render_plain(result)
+
+
+def test_schedule_resources_are_reported_under_their_pipeline(synth_dir: Path, tmp_path: Path) -> None:
+    schedule = {"Type": "AWS::Scheduler::Schedule", "Properties": {"ScheduleExpression": "cron(0 3 ? * MON *)", "State": "ENABLED"}}
+    base = derive(synth_dir, tmp_path / "base.out", lambda t: t[PIPELINE_STACK]["Resources"].update(Nightly=schedule))
+    changed = json.loads(json.dumps(schedule))
     changed["Properties"]["ScheduleExpression"] = "cron(0 4 ? * MON *)"
-    head = derive(synth_dir, tmp_path / "head.out", lambda t: t["Pipelines"]["Resources"].update(Nightly=changed))
+    head = derive(synth_dir, tmp_path / "head.out", lambda t: t[PIPELINE_STACK]["Resources"].update(Nightly=changed))
     result = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b")
-    assert result.environments[1].schedules == (
-        "~ AWS::Events::Rule Nightly (smp-sandbox-pipelines): Properties.ScheduleExpression",
+    sandbox = result.environments[1]
+    (pipeline,) = sandbox.pipelines_changed
+    assert pipeline.schedules == (
+        "~ AWS::Scheduler::Schedule Nightly: Properties.ScheduleExpression",
         '    Properties.ScheduleExpression: "cron(0 3 ? * MON *)" → "cron(0 4 ? * MON *)"',
     )
+    assert (pipeline.pipeline, pipeline.steps, pipeline.resources, sandbox.schedules) == (PIPELINE, (), (), ())
+    assert render_plain(result).splitlines()[3:6] == [
+        f"  ~ pipeline {PIPELINE}",
+        "      ~ AWS::Scheduler::Schedule Nightly: Properties.ScheduleExpression",
+        '          Properties.ScheduleExpression: "cron(0 3 ? * MON *)" → "cron(0 4 ? * MON *)"',
+    ]
     assert not result.security_relevant
 
 
@@ -156,3 +202,10 @@ def test_a_network_isolation_exemption_tag_appearing_is_security_relevant() -> N
     exempt = ValueChange(path="Arguments.Tags[2]", old=MISSING, new={"Key": NETWORK_ISOLATION_EXEMPTION_TAG, "Value": PIPELINE})
     other = ValueChange(path="Arguments.Tags[2]", old=MISSING, new={"Key": "Team", "Value": "ml"})
     assert exempt.security_relevant and not other.security_relevant
+
+
+def test_a_schedule_targets_retry_policy_is_not_a_security_setting() -> None:
+    retry = ValueChange(path="Properties.Target.RetryPolicy.MaximumRetryAttempts", old=MISSING, new=3)
+    role = ValueChange(path="Properties.Target.RoleArn", old="a", new="b")
+    policy = ValueChange(path="Properties.PolicyDocument.Statement[0].Action", old="s3:GetObject", new="s3:*")
+    assert not retry.security_relevant and role.security_relevant and policy.security_relevant

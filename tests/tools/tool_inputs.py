@@ -9,7 +9,12 @@ from typing import Any, Callable, Mapping
 
 from support.environments import ENVIRONMENTS
 
+from base.naming import PIPELINE_RESOURCE_TYPE, pipeline_stack_name
+from tools.assembly import load_environments
+
 PIPELINE = "smp-sandbox-train-evaluate-register"
+PIPELINE_STACK = pipeline_stack_name(resource_prefix="smp-sandbox", module_pipeline_name="train-evaluate-register")
+"""The own stack of :data:`PIPELINE`, whose role, policies and schedules are that pipeline's."""
 
 
 def project_root(*, root: Path, environments: Mapping[str, Any] = ENVIRONMENTS) -> Path:
@@ -20,24 +25,34 @@ def project_root(*, root: Path, environments: Mapping[str, Any] = ENVIRONMENTS) 
 
 
 def derive(synth_dir: Path, target: Path, edit: Callable[[dict[str, dict]], None] | None = None) -> Path:
-    """A copy of the session synth without its assets; ``edit`` gets the sandbox templates by stack suffix."""
+    """A copy of the session synth without its assets; ``edit`` gets the sandbox templates by stack name."""
     shutil.copytree(synth_dir, target, ignore=shutil.ignore_patterns("asset.*", "tree.json"))
     if edit is not None:
-        paths = {p.name: p for p in (target / "assembly-sandbox").glob("*.template.json")}
-        templates = {name: json.loads(path.read_text()) for name, path in paths.items()}
-        by_stack = {suffix: t for name, t in templates.items() for suffix in ("Guardrails", "Network", "Pipelines") if suffix in name}
-        edit(by_stack)
-        for name, path in paths.items():
-            path.write_text(json.dumps(templates[name]))
+        stacks = load_environments(outdir=target)["sandbox"].stacks
+        templates = {name: stack.template for name, stack in stacks.items()}
+        edit(templates)
+        for name, stack in stacks.items():
+            stack.template_path.write_text(json.dumps(templates[name]))
     return target
 
 
+def pipeline_template(templates: dict[str, dict], name: str = PIPELINE) -> dict[str, Any]:
+    """The template of the sandbox stack that deploys pipeline ``name``."""
+    (template,) = (
+        t
+        for t in templates.values()
+        for r in t.get("Resources", {}).values()
+        if r["Type"] == PIPELINE_RESOURCE_TYPE and r["Properties"]["PipelineName"] == name
+    )
+    return template
+
+
 def pipeline_properties(templates: dict[str, dict], name: str = PIPELINE) -> dict[str, Any]:
-    """The properties of pipeline ``name``'s custom resource in the sandbox pipelines template."""
+    """The properties of pipeline ``name``'s custom resource in its sandbox template."""
     return next(
         r["Properties"]
-        for r in templates["Pipelines"]["Resources"].values()
-        if r["Type"] == "Custom::SageMakerPipeline" and r["Properties"]["PipelineName"] == name
+        for r in pipeline_template(templates, name)["Resources"].values()
+        if r["Type"] == PIPELINE_RESOURCE_TYPE and r["Properties"]["PipelineName"] == name
     )
 
 

@@ -17,7 +17,7 @@ from typing import Sequence
 from base.config import PROJECT_ROOT
 from base.errors import ExitCode
 from tools.command import CommandParser, UsageError, run
-from tools.review.assembly import load_environments
+from tools.assembly import load_environments
 from tools.review.diff import Review, compare_outputs
 from tools.review.render import render_markdown, render_plain
 from tools.review.synth import cdk_security_table, export_commit, resolve_ref, start_synth, wait_for_synth

@@ -1,18 +1,20 @@
 """Compare two synthesized outputs the way a reviewer reads them: pipelines, steps, parameters, schedules, security.
 
-Pure functions over :mod:`tools.review.assembly` objects, so the comparison is testable on
+Pure functions over :mod:`tools.assembly` objects, so the comparison is testable on
 outputs derived from one synth, without git or a second synth.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
-from tools.review.assembly import PIPELINE_RESOURCE_TYPE, PipelineDefinition, SynthesizedEnvironment
+from base.naming import PIPELINE_RESOURCE_TYPE
+from tools.assembly import PipelineDefinition, SynthesizedEnvironment, SynthesizedStack
 
 
 class _Missing:
@@ -25,9 +27,12 @@ MISSING: Any = _Missing()
 
 SECURITY_KEY = re.compile(
     r"InstanceType|Kms|Vpc|Subnet|SecurityGroup|NetworkIsolation|InterContainerTraffic|NetworkConfig"
-    r"|Encrypt|Role|Policy|PublicAccess|Principal|Boundary"
+    r"|Encrypt|Role|(?<!Retry)Policy|PublicAccess|Principal|Boundary"
 )
-"""Property names whose change alters network config, isolation, encryption, roles or instance types."""
+"""Property names whose change alters network config, isolation, encryption, roles or instance types.
+
+A schedule target's ``RetryPolicy`` says how often to retry, not who may do what.
+"""
 
 SECURITY_RESOURCE_PREFIXES = (
     "AWS::IAM::",
@@ -95,9 +100,13 @@ class StepChange:
 @dataclass(frozen=True)
 class PipelineChange:
     pipeline: str
-    steps: tuple[StepChange, ...]
-    parameters: tuple[str, ...]
-    settings: tuple[ValueChange, ...]
+    steps: tuple[StepChange, ...] = ()
+    parameters: tuple[str, ...] = ()
+    settings: tuple[ValueChange, ...] = ()
+    schedules: tuple[str, ...] = ()
+    """Lines of the schedules of the pipeline's own stack (details indented by four spaces)."""
+    resources: tuple[str, ...] = ()
+    """Lines of the other resources and outputs of the pipeline's own stack: its role, policies, job files."""
 
 
 @dataclass(frozen=True)
@@ -261,18 +270,110 @@ def show_value(value: Any, *, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _resource_label(stack: str, logical_id: str, resource: dict[str, Any]) -> str:
+def _resource_label(*, stack: str, logical_id: str, resource: dict[str, Any], own: bool) -> str:
+    """Type and construct path; inside a pipeline's own stack the path starts below the stack."""
     path = (resource.get("Metadata") or {}).get("aws:cdk:path", "")
-    shown = path.split("/", 1)[1] if "/" in path else logical_id
-    return f"{resource.get('Type')} {shown} ({stack})"
+    parts = path.split("/")
+    if own:
+        return f"{resource.get('Type')} {'/'.join(parts[2:]) if len(parts) > 2 else logical_id}"
+    return f"{resource.get('Type')} {'/'.join(parts[1:]) if len(parts) > 1 else logical_id} ({stack})"
 
 
 def _security_resource(resource_type: str) -> bool:
     return resource_type.startswith(SECURITY_RESOURCE_PREFIXES)
 
 
+@dataclass
+class _StackChanges:
+    """What changed in one stack; ``where`` prefixes its security findings (the pipeline that owns it, if one does)."""
+
+    where: str
+    owner_removed: bool = False
+    """The owning pipeline is gone: its resources go with it, which narrows what runs and is not flagged."""
+    schedules: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    security: list[SecurityFinding] = field(default_factory=list)
+    cdk_table: bool = False
+
+    def finding(self, *, label: str, what: str) -> None:
+        self.security.append(SecurityFinding(where=f"{self.where} {label}".strip(), what=what))
+
+
+def _compare_resource(*, changes: _StackChanges, label: str, before: dict | None, after: dict | None) -> None:
+    """One resource added, removed or changed: its line, and its findings when security-relevant."""
+    resource_type = (after or before or {}).get("Type", "?")
+    if before is None or after is None:
+        line = f"{'+' if before is None else '-'} {label}"
+        values = list(_security_leaves(after.get("Properties", {}), path="Properties")) if after is not None else []
+    else:
+        values = list(
+            value_changes(
+                {k: v for k, v in before.items() if k not in IGNORED_RESOURCE_KEYS},
+                {k: v for k, v in after.items() if k not in IGNORED_RESOURCE_KEYS},
+            )
+        )
+        if not values:
+            return
+        paths = sorted({c.path for c in values})
+        line = f"~ {label}: " + ", ".join(paths[:4]) + (" …" if len(paths) > 4 else "")
+    schedule = resource_type in SCHEDULE_RESOURCE_TYPES
+    (changes.schedules if schedule else changes.resources).append(line)
+    if schedule and before is not None and after is not None:
+        changes.schedules.extend(f"    {c.path}: {show_value(c.old)} → {show_value(c.new)}" for c in values)
+    if after is None and changes.owner_removed:
+        return
+    if _security_resource(resource_type):
+        changes.finding(label=label, what="added" if before is None else "removed" if after is None else "changed")
+    else:
+        for c in values:
+            if c.security_relevant:
+                changes.finding(label=label, what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}")
+    changes.cdk_table = changes.cdk_table or resource_type.startswith(CDK_TABLE_PREFIXES)
+
+
+def _compare_stack(
+    *, before: SynthesizedStack | None, after: SynthesizedStack | None, owner: str | None, owner_removed: bool
+) -> _StackChanges:
+    """Resources and sections of one stack.
+
+    A shared stack added or removed is one line and one finding. A pipeline's own stack added lists
+    its resources, so its new role and policies are that pipeline's findings; removed, it is one line.
+    """
+    present = after or before
+    changes = _StackChanges(where=owner or "", owner_removed=owner_removed)
+    own = owner is not None
+    if before is None or after is None:
+        changes.resources.append(f"{'+' if before is None else '-'} stack {present.name}")
+        if not own:
+            changes.finding(label=present.name, what=f"stack {'added' if before is None else 'removed'}")
+        if not own or after is None:
+            return changes
+    old_resources = before.resources() if before else {}
+    new_resources = after.resources() if after else {}
+    for logical_id in sorted(set(old_resources) | set(new_resources)):
+        a, b = old_resources.get(logical_id), new_resources.get(logical_id)
+        if (b or a).get("Type") == PIPELINE_RESOURCE_TYPE:
+            continue
+        label = _resource_label(stack=present.name, logical_id=logical_id, resource=b or a, own=own)
+        _compare_resource(changes=changes, label=label, before=a, after=b)
+    # A new pipeline stack's outputs and CDK's bootstrap check are the same in every one of them.
+    for section in ("Outputs", "Rules", "Conditions", "Parameters") if before is not None or not own else ():
+        old_section = before.template.get(section, {}) if before else {}
+        new_section = after.template.get(section, {}) if after else {}
+        for change in value_changes(old_section, new_section, path=section):
+            shown = change.path if own else f"{present.name} {change.path}"
+            changes.resources.append(f"~ {shown}: {show_value(change.old, limit=60)} → {show_value(change.new, limit=60)}")
+    return changes
+
+
+def _own_stacks(*, old: SynthesizedEnvironment, new: SynthesizedEnvironment) -> dict[str, str]:
+    """Stack → the pipeline whose own stack it is on either side; never a stack pipelines move from."""
+    moved_from = {stack for env in (old, new) for pipeline in env.pipelines().values() for stack in pipeline.adopt_from}
+    return {stack: name for stack, name in {**old.own_stacks(), **new.own_stacks()}.items() if stack not in moved_from}
+
+
 def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedEnvironment | None) -> EnvironmentReview:
-    """Everything that differs between two syntheses of one environment."""
+    """Everything that differs between two syntheses of one environment, each pipeline's own stack under that pipeline."""
     if old is None or new is None:
         present = new or old
         return EnvironmentReview(
@@ -283,13 +384,14 @@ def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedE
             security=(SecurityFinding(where=present.name, what=f"environment {'added' if old is None else 'removed'}"),),
         )
     old_pipelines, new_pipelines = old.pipelines(), new.pipelines()
+    owners = _own_stacks(old=old, new=new)
     security: list[SecurityFinding] = []
-    changed: list[PipelineChange] = []
+    changed: dict[str, PipelineChange] = {}
     for name in sorted(set(old_pipelines) & set(new_pipelines)):
         change, findings = compare_pipeline(old=old_pipelines[name], new=new_pipelines[name])
         security.extend(findings)
         if change is not None:
-            changed.append(change)
+            changed[name] = change
     for name in sorted(set(new_pipelines) - set(old_pipelines)):
         for step_name, step in new_pipelines[name].steps.items():
             security.extend(_new_step_findings(where=name, name=step_name, step=step))
@@ -298,55 +400,27 @@ def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedE
     resources: list[str] = []
     table_stacks: list[str] = []
     for stack_name in sorted(set(old.stacks) | set(new.stacks)):
-        before_stack, after_stack = old.stacks.get(stack_name), new.stacks.get(stack_name)
-        if before_stack is None or after_stack is None:
-            resources.append(f"{'+' if before_stack is None else '-'} stack {stack_name}")
-            security.append(SecurityFinding(where=stack_name, what=f"stack {'added' if before_stack is None else 'removed'}"))
-            continue
-        before, after = before_stack.resources(), after_stack.resources()
-        table = False
-        for logical_id in sorted(set(before) | set(after)):
-            a, b = before.get(logical_id), after.get(logical_id)
-            resource_type = (b or a).get("Type", "?")
-            if resource_type == PIPELINE_RESOURCE_TYPE:
-                continue
-            label = _resource_label(stack_name, logical_id, b or a)
-            if a is None or b is None:
-                mark = "+" if a is None else "-"
-                line = f"{mark} {label}"
-                changes: list[ValueChange] = []
-                if b is not None:
-                    changes = list(_security_leaves(b.get("Properties", {}), path="Properties"))
-            else:
-                changes = list(
-                    value_changes(
-                        {k: v for k, v in a.items() if k not in IGNORED_RESOURCE_KEYS},
-                        {k: v for k, v in b.items() if k not in IGNORED_RESOURCE_KEYS},
-                    )
-                )
-                if not changes:
-                    continue
-                line = f"~ {label}: " + ", ".join(sorted({c.path for c in changes})[:4]) + (" …" if len({c.path for c in changes}) > 4 else "")
-            (schedules if resource_type in SCHEDULE_RESOURCE_TYPES else resources).append(line)
-            if resource_type in SCHEDULE_RESOURCE_TYPES and a is not None and b is not None:
-                schedules.extend(f"    {c.path}: {show_value(c.old)} → {show_value(c.new)}" for c in changes)
-            if _security_resource(resource_type):
-                security.append(SecurityFinding(where=label, what="added" if a is None else "removed" if b is None else "changed"))
-            else:
-                security.extend(
-                    SecurityFinding(where=label, what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}") for c in changes if c.security_relevant
-                )
-            table = table or resource_type.startswith(CDK_TABLE_PREFIXES)
-        for section in ("Outputs", "Rules", "Conditions", "Parameters"):
-            for change in value_changes(before_stack.template.get(section, {}), after_stack.template.get(section, {}), path=section):
-                resources.append(f"~ {stack_name} {change.path}: {show_value(change.old, limit=60)} → {show_value(change.new, limit=60)}")
-        if table:
-            table_stacks.append(after_stack.selector)
+        before, after = old.stacks.get(stack_name), new.stacks.get(stack_name)
+        owner = owners.get(stack_name)
+        removed = owner is not None and owner not in new_pipelines
+        stack = _compare_stack(before=before, after=after, owner=owner, owner_removed=removed)
+        security.extend(stack.security)
+        if stack.cdk_table and after is not None:
+            table_stacks.append(after.selector)
+        # An added or removed pipeline's own stack is its "+"/"-" pipeline line; its findings still name it.
+        if owner is None:
+            schedules += stack.schedules
+            resources += stack.resources
+        elif (stack.schedules or stack.resources) and owner in old_pipelines and owner in new_pipelines:
+            change = changed.get(owner, PipelineChange(pipeline=owner))
+            changed[owner] = dataclasses.replace(
+                change, schedules=change.schedules + tuple(stack.schedules), resources=change.resources + tuple(stack.resources)
+            )
     return EnvironmentReview(
         name=new.name,
         pipelines_added=tuple(sorted(set(new_pipelines) - set(old_pipelines))),
         pipelines_removed=tuple(sorted(set(old_pipelines) - set(new_pipelines))),
-        pipelines_changed=tuple(changed),
+        pipelines_changed=tuple(changed[name] for name in sorted(changed)),
         schedules=tuple(schedules),
         resources=tuple(resources),
         security=tuple(security),

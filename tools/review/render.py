@@ -19,6 +19,8 @@ def _step_lines(change: PipelineChange) -> list[tuple[int, str]]:
             lines.append((1, f"… {len(step.changes) - MAX_CHANGES_PER_STEP} more"))
     lines.extend((0, line) for line in change.parameters)
     lines.extend((0, f"~ {value.path}: {show_value(value.old)} → {show_value(value.new)}") for value in change.settings)
+    lines.extend((0, line) for line in change.resources)
+    lines.extend((1 if line.startswith("    ") else 0, line.strip()) for line in change.schedules)
     return lines
 
 
