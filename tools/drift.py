@@ -6,8 +6,10 @@ CloudFormation's drift detection does not look inside custom resources, so a pip
 console or with the CLI goes unnoticed until the next deploy overwrites it. This command lists the
 environment's pipelines (ListPipelines under ``smp-<env>-``), reads each one (DescribePipeline,
 ListTags) and reports the ones changed outside CloudFormation, missing, or unmanaged (no
-``smp:managed-by`` tag). Exit codes follow ``base.errors.ExitCode``: 0 no drift, 1 drift, 2 bad
-input, 4 no credentials or an AWS error.
+``smp:managed-by`` tag). Each pipeline is compared with its own stack (its role, its owner tag); one
+still managed by a stack the app moves it from (``AdoptFrom``, e.g. the shared ``smp-<env>-pipelines``)
+is reported apart, as a move not deployed yet. Exit codes follow ``base.errors.ExitCode``: 0 no
+drift, 1 drift or a move not deployed, 2 bad input, 4 no credentials or an AWS error.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 from base.config import EnvironmentConfig, project_environments
 from base.errors import ExitCode, UnavailableError, UserError
-from tools.drift_assembly import MANAGED_BY_TAG, SynthesizedPipeline, read_pipelines
+from base.naming import MANAGED_BY_TAG
+from tools.drift_assembly import SynthesizedPipeline, read_pipelines
 from tools.drift_compare import PlaceholderValues, compare_pipeline, conflicting_values, pseudo_parameters
-from tools.drift_report import DriftReport, render_report
+from tools.drift_report import DriftReport, PendingMove, render_report
 
 MAX_WORKERS = 8
 """Pipelines read at once, so 500 take seconds rather than minutes; throttled calls are retried (adaptive mode)."""
@@ -132,11 +135,17 @@ def check_drift(
         if pipeline is None:
             (report.retained if MANAGED_BY_TAG in live.tags else report.unmanaged).append(live.name)
             continue
+        owner = live.tags.get(MANAGED_BY_TAG)
+        tags = pipeline.tags
+        if owner != pipeline.stack_name and owner in pipeline.adopt_from:
+            # Not drift: the deploy that moves the pipeline to its own stack has not run yet.
+            report.awaiting_move[live.name] = PendingMove(owner=owner, stack=pipeline.stack_name)
+            tags = {**tags, MANAGED_BY_TAG: owner}
         values = PlaceholderValues(variables=pipeline.variables, pseudo=pseudo_parameters(arn=live.arn))
         differences = compare_pipeline(
             definition=pipeline.definition,
             settings=pipeline.settings,
-            tags=pipeline.tags,
+            tags=tags,
             deployed_definition=_parsed_definition(deployed=live),
             deployed_settings=live.description,
             deployed_tags=live.tags,
@@ -147,8 +156,11 @@ def check_drift(
             report.changed[live.name] = differences
     for name, conflicts in conflicting_values(seen=seen).items():
         report.changed.setdefault(name, []).extend(conflicts)
+    for name, move in report.awaiting_move.items():
+        move.differences.extend(report.changed.pop(name, []))
     report.changed = dict(sorted(report.changed.items()))
-    report.in_sync = [name for name in sorted(listed) if name in expected and name not in report.changed]
+    report.awaiting_move = dict(sorted(report.awaiting_move.items()))
+    report.in_sync = [name for name in sorted(listed) if name in expected and name not in report.changed and name not in report.awaiting_move]
     return report
 
 
@@ -204,7 +216,7 @@ def main(
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     sys.stdout.write(render_report(report=report, environment=config.name, prefix=prefix))
-    return ExitCode.ATTENTION if report.drifted else ExitCode.OK
+    return ExitCode.ATTENTION if report.drifted or report.awaiting_move else ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from tools.drift_assembly import MANAGED_BY_TAG, ROLE_PLACEHOLDER
+from base.naming import MANAGED_BY_TAG
+from tools.drift_assembly import ROLE_PLACEHOLDER
 from tools.drift_compare import ABSENT, Difference, Named
 
 VALUE_WIDTH = 72
@@ -14,10 +15,24 @@ VALUE_WIDTH = 72
 
 
 @dataclass
+class PendingMove:
+    """A pipeline the app moved to its own stack while the account still has it managed by the old one.
+
+    ``differences`` are what the deploy that moves it will change, unless someone edited it by hand.
+    """
+
+    owner: str
+    stack: str
+    differences: list[Difference] = field(default_factory=list)
+
+
+@dataclass
 class DriftReport:
     """What differs between the synthesized app and the account, pipeline names sorted."""
 
     changed: dict[str, list[Difference]] = field(default_factory=dict)
+    awaiting_move: dict[str, PendingMove] = field(default_factory=dict)
+    """Managed by a stack the app moves them from: the move is not deployed yet, which is not drift."""
     missing: list[str] = field(default_factory=list)
     unmanaged: list[str] = field(default_factory=list)
     retained: list[str] = field(default_factory=list)
@@ -92,6 +107,16 @@ def render_report(*, report: DriftReport, environment: str, prefix: str, limit: 
             lines += [f"    {render_difference(difference=d)}" for d in differences[:limit]]
             if len(differences) > limit:
                 lines.append(f"    … and {len(differences) - limit} more")
+    if report.awaiting_move:
+        lines.append(
+            f"not moved yet ({len(report.awaiting_move)}): still managed by the stack the app moves them from; "
+            f"`make deploy ENV={environment}` hands them over (synthesized → deployed, until then):"
+        )
+        for name, move in report.awaiting_move.items():
+            lines.append(f"  {name}: {MANAGED_BY_TAG} {move.owner}, in the app {move.stack}")
+            lines += [f"    {render_difference(difference=d)}" for d in move.differences[:limit]]
+            if len(move.differences) > limit:
+                lines.append(f"    … and {len(move.differences) - limit} more")
     for title, names in (
         ("missing in the account", report.missing),
         (f"unmanaged (no {MANAGED_BY_TAG} tag)", report.unmanaged),
@@ -101,10 +126,11 @@ def render_report(*, report: DriftReport, environment: str, prefix: str, limit: 
             lines.append(f"{title} ({len(names)}):")
             lines += [f"  {name}" for name in names]
     lines.append(f"in sync ({len(report.in_sync)}): {_names(names=report.in_sync, shown=10) or '-'}")
+    waiting = f"; {len(report.awaiting_move)} not moved to their own stacks yet" if report.awaiting_move else ""
     if report.drifted:
         lines.append(
-            f"drift: {len(report.changed)} changed, {len(report.missing)} missing, {len(report.unmanaged)} unmanaged"
+            f"drift: {len(report.changed)} changed, {len(report.missing)} missing, {len(report.unmanaged)} unmanaged{waiting}"
         )
     else:
-        lines.append("no drift")
+        lines.append(f"no drift{waiting}")
     return "\n".join(lines) + "\n"

@@ -20,11 +20,12 @@ from moto import mock_aws
 from base import network_block
 from base.config import EnvironmentConfig, load_environments
 from base.errors import ExitCode
+from base.naming import MANAGED_BY_TAG, PIPELINE_RESOURCE_TYPE, SHARED_PIPELINES_STACK_SUFFIX
 from support.assembly import DEFAULT_REGION, Assembly
 from support.environments import ENVIRONMENTS, TEST_ACCOUNT, TEST_REGION
 from support.lambdas import load_handler
 from tools import drift
-from tools.drift_assembly import MANAGED_BY_TAG, PIPELINE_RESOURCE_TYPE, read_pipelines
+from tools.drift_assembly import read_pipelines
 from tools.drift_compare import ABSENT, Difference, Named, PlaceholderValues, compare
 from tools.drift_report import render_difference
 
@@ -38,10 +39,10 @@ def environments() -> dict[str, EnvironmentConfig]:
 
 
 def _create_requests(*, assembly: Assembly, environment: str) -> list[dict[str, Any]]:
-    """CreatePipeline requests of the environment's pipelines, with every deploy-time value filled in."""
+    """CreatePipeline requests of the environment's pipelines, each from its own stack, every deploy-time value filled in."""
     requests = []
-    stack = assembly.stacks[f"smp-{environment}-pipelines"]
-    for resource in stack.resources(PIPELINE_RESOURCE_TYPE).values():
+    stacks = [stack for name, stack in assembly.stacks.items() if name.startswith(f"smp-{environment}-")]
+    for stack, resource in ((stack, r) for stack in stacks for r in stack.resources(PIPELINE_RESOURCE_TYPE).values()):
         properties = assembly.resolve(stack, resource["Properties"])
         parts = properties["Definition"]
         document = json.loads(parts["Head"])
@@ -227,6 +228,72 @@ def test_a_managed_pipeline_no_longer_in_the_app_is_listed_but_is_not_drift(
     assert lines[lines.index("not drift: managed, no longer in the app (kept by a retain policy) (1):") + 1] == "  smp-prod-retired"
 
 
+def _role_arn(name: str) -> str:
+    return f"arn:aws:iam::{TEST_ACCOUNT}:role/{name}-exec"
+
+
+def test_each_pipeline_is_compared_with_the_role_of_its_own_stack(
+    account: Any, synth_dir: Path, environments: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every pipeline stack has the same logical ids: another pipeline's role is a difference, not a consistent value."""
+    _deploy(client=account, synth_dir=synth_dir, environment="prod")
+    assert account.describe_pipeline(PipelineName="smp-prod-batch-inference")["RoleArn"] == _role_arn("smp-prod-batch-inference")
+    account.update_pipeline(PipelineName="smp-prod-batch-inference", RoleArn=_role_arn("smp-prod-parallel-shards"))
+
+    code, out, _ = _run(capsys, "--env", "prod", "--assembly", str(synth_dir), environments=environments)
+
+    assert code == ExitCode.ATTENTION
+    assert out.splitlines()[1:4] == [
+        "changed outside CloudFormation (1), synthesized → deployed:",
+        "  smp-prod-batch-inference",
+        f'    setting RoleArn: "{_role_arn("smp-prod-batch-inference")}" → "{_role_arn("smp-prod-parallel-shards")}"',
+    ]
+
+
+def test_a_pipeline_the_shared_stack_still_manages_is_a_move_not_deployed_yet(
+    account: Any, synth_dir: Path, environments: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the deploy that hands pipelines to their own stacks, the account has the shared stack as owner."""
+    _deploy(client=account, synth_dir=synth_dir, environment="prod")
+    shared = f"smp-prod-{SHARED_PIPELINES_STACK_SUFFIX}"
+    _retag(client=account, name="smp-prod-parallel-shards", key=MANAGED_BY_TAG, value=shared)
+    _retag(client=account, name="smp-prod-batch-inference", key=MANAGED_BY_TAG, value=shared)
+    account.update_pipeline(PipelineName="smp-prod-batch-inference", RoleArn=f"arn:aws:iam::{TEST_ACCOUNT}:role/smp-prod-pipelines-exec")
+    # An owner the app does not move the pipeline from is a changed tag, as before.
+    _retag(client=account, name="smp-prod-fan-out-parent", key=MANAGED_BY_TAG, value="smp-prod-elsewhere")
+
+    code, out, err = _run(capsys, "--env", "prod", "--assembly", str(synth_dir), environments=environments)
+
+    assert (code, err) == (ExitCode.ATTENTION, "")
+    lines = out.splitlines()
+    assert lines[1:4] == [
+        "changed outside CloudFormation (1), synthesized → deployed:",
+        "  smp-prod-fan-out-parent",
+        f'    tag {MANAGED_BY_TAG}: "smp-prod-pipeline-fan-out-parent" → "smp-prod-elsewhere"',
+    ]
+    assert lines[4:8] == [
+        "not moved yet (2): still managed by the stack the app moves them from; "
+        "`make deploy ENV=prod` hands them over (synthesized → deployed, until then):",
+        f"  smp-prod-batch-inference: {MANAGED_BY_TAG} {shared}, in the app smp-prod-pipeline-batch-inference",
+        f'    setting RoleArn: "{_role_arn("smp-prod-batch-inference")}" → "arn:aws:iam::{TEST_ACCOUNT}:role/smp-prod-pipelines-exec"',
+        f"  smp-prod-parallel-shards: {MANAGED_BY_TAG} {shared}, in the app smp-prod-pipeline-parallel-shards",
+    ]
+    assert lines[-2:] == [
+        "in sync (2): smp-prod-lambda-data-passing, smp-prod-train-evaluate-register",
+        "drift: 1 changed, 0 missing, 0 unmanaged; 2 not moved to their own stacks yet",
+    ]
+
+
+def test_a_move_not_deployed_alone_is_attention_but_not_drift(
+    account: Any, synth_dir: Path, environments: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in _deploy(client=account, synth_dir=synth_dir, environment="prod"):
+        _retag(client=account, name=name, key=MANAGED_BY_TAG, value=f"smp-prod-{SHARED_PIPELINES_STACK_SUFFIX}")
+    code, out, _ = _run(capsys, "--env", "prod", "--assembly", str(synth_dir), environments=environments)
+    assert code == ExitCode.ATTENTION
+    assert out.splitlines()[-2:] == ["in sync (0): -", "no drift; 5 not moved to their own stacks yet"]
+
+
 def test_credentials_of_another_account_are_refused(
     synth_dir: Path, environments: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -384,7 +451,7 @@ def test_an_assembly_without_the_environment_tells_to_synthesize_it(
 def test_a_definition_sent_as_an_s3_asset_reads_like_an_inline_one(synth_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "cdk.out"
     shutil.copytree(synth_dir, copy, ignore=shutil.ignore_patterns("asset.*", "pipeline-files"))
-    template_path = next((copy / "assembly-prod").glob("prodPipelines*.template.json"))
+    template_path = next((copy / "assembly-prod").glob("prodPipelineTrainEvaluateRegister*.template.json"))
     template = json.loads(template_path.read_text())
     name = "smp-prod-train-evaluate-register"
     inline = next(p for p in read_pipelines(assembly=copy, environment="prod") if p.name == name)
