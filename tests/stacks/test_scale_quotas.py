@@ -25,9 +25,12 @@ CONFIG = EnvironmentConfig(name="scale", schedules_enabled=True)
 SHARED_STACKS = ("smp-scale-guardrails", "smp-scale-network", "smp-scale-pipelines")
 
 
-def _clone(item: Any, index: int) -> Any:
+def _clone(item: Any, index: int, *, first_clone: dict[str, str]) -> Any:
     module = f"{item.module_pipeline_name}-{index:03d}"
-    return dataclasses.replace(item, pipeline_name=f"{CONFIG.resource_prefix}-{module}", module_pipeline_name=module, env_name=CONFIG.name)
+    children = tuple(first_clone[child] for child in item.child_pipelines)  # every parent starts the first clone of its child
+    return dataclasses.replace(
+        item, pipeline_name=f"{CONFIG.resource_prefix}-{module}", module_pipeline_name=module, env_name=CONFIG.name, child_pipelines=children
+    )
 
 
 def _synth(outdir: Path, compiled: list[Any]) -> Path:
@@ -40,7 +43,8 @@ def _synth(outdir: Path, compiled: list[Any]) -> Path:
 @pytest.fixture(scope="module")
 def clones(sandbox_compiled: dict[str, Any]) -> list[Any]:
     ordered = [sandbox_compiled[name] for name in sorted(sandbox_compiled)]
-    return [_clone(ordered[i % len(ordered)], i) for i in range(len(ordered) + 2)]
+    first_clone = {item.module_pipeline_name: f"{item.module_pipeline_name}-{i:03d}" for i, item in enumerate(ordered)}
+    return [_clone(ordered[i % len(ordered)], i, first_clone=first_clone) for i in range(len(ordered) + 2)]
 
 
 @pytest.fixture(scope="module")
