@@ -1,8 +1,9 @@
 """How close each synthesized template comes to the CloudFormation, IAM, SQS, Lambda and EventBridge quotas.
 
 Platforms grow to hundreds of pipelines per environment; a quota passed at deploy time fails the
-whole deployment. Policy sizes are measured on the template's JSON without whitespace, as IAM counts
-them; intrinsic functions stand in for the ARNs they resolve to (usually longer than the ARN).
+whole deployment. Policy sizes are measured as IAM counts them, on JSON without whitespace, with each
+intrinsic function replaced by a stand-in as long as the longest value it can resolve to here (an ARN,
+an id, an account or region).
 
     python -m tools.quotas cdk.out      # every template's largest figures and their share of each quota
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -46,8 +48,42 @@ QUOTAS: tuple[Quota, ...] = (
 QUOTA_BY_KEY = {q.key: q for q in QUOTAS}
 
 
+REFERENCE_LENGTH = 96
+"""Stand-in length of a resolved ``Fn::GetAtt`` or cross-stack value: at least the longest ARN or id the
+app's policies reference (a role ARN of a 64-character name is 95 characters)."""
+RESOURCE_REF_LENGTH = 64
+"""A ``Ref`` of a resource: a name (IAM's longest is 64) or an id."""
+PSEUDO_PARAMETER_LENGTHS = {"AWS::AccountId": 12, "AWS::Region": 14, "AWS::Partition": 10, "AWS::URLSuffix": 16, "AWS::StackName": 128}
+"""The longest value of each pseudo parameter (``ap-southeast-3``, ``aws-us-gov``, ``amazonaws.com.cn``)."""
+
+
+def _stand_in(name: str) -> str:
+    return "x" * PSEUDO_PARAMETER_LENGTHS.get(name, RESOURCE_REF_LENGTH)
+
+
+def _resolved(value: Any) -> Any:
+    """``value`` with intrinsics replaced by stand-ins of their resolved length."""
+    if isinstance(value, list):
+        return [_resolved(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref":
+            return _stand_in(argument)
+        if function in ("Fn::GetAtt", "Fn::GetStackOutput", "Fn::ImportValue"):
+            return "x" * REFERENCE_LENGTH
+        if function == "Fn::Join":
+            delimiter, parts = argument
+            return delimiter.join(str(_resolved(part)) for part in parts)
+        if function == "Fn::Sub":
+            text = argument if isinstance(argument, str) else argument[0]
+            return re.sub(r"\$\{([^}]+)\}", lambda match: _stand_in(match.group(1)), text)
+    return {k: _resolved(v) for k, v in value.items()}
+
+
 def _compact(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":")))
+    return len(json.dumps(_resolved(value), separators=(",", ":")))
 
 
 def _refs(value: Any) -> list[str]:

@@ -35,6 +35,22 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
 }
 
 
+def code_patterns(*, code_prefixes: Sequence[str]) -> list[str]:
+    """Object-key patterns covering ``code_prefixes``, one per build: ``<pipeline>/*/<build>/*`` where
+    several directories share a build (every step of a ``@step`` pipeline), so the policy stays small."""
+    by_build: dict[tuple[str, str], list[str]] = {}
+    patterns = []
+    for prefix in code_prefixes:
+        parts = prefix.split("/")
+        if len(parts) == 4 and parts[3] == "":
+            by_build.setdefault((parts[0], parts[2]), []).append(prefix)
+        else:
+            patterns.append(prefix)
+    for (pipeline, build), prefixes in by_build.items():
+        patterns.extend([f"{pipeline}/*/{build}/"] if len(prefixes) > 1 else prefixes)
+    return sorted(p + "*" if p.endswith("/") else p for p in patterns)
+
+
 class PipelineExecutionRole(Construct):
     """The role one SageMaker pipeline and its jobs run as."""
 
@@ -235,7 +251,7 @@ class PipelineExecutionRole(Construct):
                     sid="ProtectOwnCode",
                     effect=iam.Effect.DENY,
                     actions=["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-                    resources=[bucket.arn_for_objects(p + "*" if p.endswith("/") else p) for p in code_prefixes],
+                    resources=[bucket.arn_for_objects(pattern) for pattern in code_patterns(code_prefixes=code_prefixes)],
                 )
             )
         self.network_guardrail = iam.Policy(
