@@ -85,6 +85,8 @@ class EnvironmentConfig:
     network_isolation_exemptions: tuple[str, ...] = field(default=())
     schedule_overrides: tuple[ScheduleOverride, ...] = field(default=())
     step_image_uri: str | None = None
+    max_job_runtime_hours: int = 24
+    """Longest run time a job may request (sagemaker:MaxRuntimeInSeconds); SageMaker's own default is one day."""
 
     @property
     def is_env_agnostic(self) -> bool:
@@ -194,6 +196,7 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
         "networkIsolationExemptions": "network_isolation_exemptions",
         "schedules": "schedule_overrides",
         "stepImageUri": "step_image_uri",
+        "maxJobRuntimeHours": "max_job_runtime_hours",
     }
     unknown = sorted(set(raw) - set(keys))
     if unknown:
@@ -242,6 +245,11 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
             value = values[attr]
             if not isinstance(value, str) or not pattern.match(value) or value.lower().startswith("aws:"):
                 raise ConfigError(f"{_where(name, key)} is {value!r}: expected {what}")
+
+    if "max_job_runtime_hours" in values:
+        _expect_type(name, "maxJobRuntimeHours", values["max_job_runtime_hours"], int, "an integer number of hours from 1 to 672 (28 days, SageMaker's longest)")
+        if not 1 <= values["max_job_runtime_hours"] <= 672:
+            raise ConfigError(f"{_where(name, 'maxJobRuntimeHours')} is {values['max_job_runtime_hours']!r}: expected an integer number of hours from 1 to 672 (28 days, SageMaker's longest)")
 
     if "schedules_enabled" in values:
         _expect_type(name, "schedulesEnabled", values["schedules_enabled"], bool, "true or false")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG, NVME_INSTANCE_PATTERNS
@@ -30,6 +31,12 @@ COMPUTE_JOB_ACTIONS = (
 )
 # Actions that carry sagemaker:InterContainerTrafficEncryption.
 DISTRIBUTED_JOB_ACTIONS = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+)
+# Actions that carry sagemaker:MaxRuntimeInSeconds.
+RUNTIME_CAPPED_ACTIONS = (
     "sagemaker:CreateTrainingJob",
     "sagemaker:CreateProcessingJob",
     "sagemaker:CreateHyperParameterTuningJob",
@@ -59,6 +66,7 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
         "BoolIfExists": {"sagemaker:NetworkIsolation": "false"},
         "StringNotEquals": {f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": EXEMPT_ROLE_TAG_VALUE},
     }
+    cost_key, cost_value = config.cost_tag_key, config.cost_tag_value
     return [
         _deny(
             sid="DenyJobsOutsideVpc",
@@ -70,9 +78,16 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
             actions=COMPUTE_JOB_ACTIONS,
             conditions={
                 "Null": {"sagemaker:VolumeKmsKey": "true"},
-                # NVMe instance storage is encrypted by hardware and refuses a volume key.
-                "ForAllValues:StringNotLike": {"sagemaker:InstanceTypes": list(NVME_INSTANCE_PATTERNS)},
+                # NVMe instance storage is encrypted by hardware and refuses a volume key: exempt only when
+                # every requested type has it (ForAnyValue: one type without NVMe storage is enough to deny).
+                "ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": list(NVME_INSTANCE_PATTERNS)},
             },
+        ),
+        # Without the key the two Denies above and the allowlist could not apply; every job carries it.
+        _deny(
+            sid="DenyJobsWithoutInstanceTypes",
+            actions=COMPUTE_JOB_ACTIONS,
+            conditions={"Null": {"sagemaker:InstanceTypes": "true"}},
         ),
         _deny(
             sid="DenyJobsWithoutOutputKmsKey",
@@ -91,9 +106,33 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
             conditions={"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": list(config.allowed_instance_types)}},
         ),
         _deny(
-            sid="DenyUntaggedCreates",
+            sid="DenyJobsAboveRuntimeCap",
+            actions=RUNTIME_CAPPED_ACTIONS,
+            conditions={"NumericGreaterThan": {"sagemaker:MaxRuntimeInSeconds": str(config.max_job_runtime_hours * 3600)}},
+        ),
+        _deny(
+            sid="DenyTransformOfModelsOutsideEnvironment",
+            actions=("sagemaker:CreateTransformJob",),
+            conditions={"ArnNotLike": {"sagemaker:ModelArn": f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model/{config.resource_prefix}-*"}},
+        ),
+        # Absent or another value: both are refused (a negated operator holds when the key is absent).
+        _deny(
+            sid="DenyCreatesWithoutTheCostTag",
             actions=TAGGED_CREATE_ACTIONS,
-            conditions={"Null": {f"aws:RequestTag/{config.cost_tag_key}": "true"}},
+            conditions={"StringNotEquals": {f"aws:RequestTag/{cost_key}": cost_value}},
+        ),
+        _deny(
+            sid="DenyChangingTheCostTag",
+            actions=("sagemaker:AddTags",),
+            conditions={
+                "ForAnyValue:StringEquals": {"aws:TagKeys": [cost_key]},
+                "StringNotEquals": {f"aws:RequestTag/{cost_key}": cost_value},
+            },
+        ),
+        _deny(
+            sid="DenyRemovingTheCostTag",
+            actions=("sagemaker:DeleteTags",),
+            conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [cost_key]}},
         ),
     ]
 

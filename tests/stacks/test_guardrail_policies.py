@@ -52,7 +52,8 @@ class RoleUnderTest:
             "sagemaker:InterContainerTrafficEncryption": "true",
             "sagemaker:NetworkIsolation": "true",
             "sagemaker:InstanceTypes": ["ml.m5.xlarge"],
-            "aws:RequestTag/CostCenter": "ml-platform",
+            # The stage tags every role with the environment's cost tag: the value jobs must carry too.
+            "aws:RequestTag/CostCenter": self.principal_tags["CostCenter"],
             "aws:TagKeys": ["CostCenter"],
             **{f"aws:PrincipalTag/{k}": v for k, v in self.principal_tags.items()},
         }
@@ -147,14 +148,61 @@ def test_compliant_training_job_is_allowed(sandbox: RoleUnderTest) -> None:
         ({"sagemaker_NetworkIsolation": "false"}, "DenyJobsWithoutNetworkIsolation"),
         ({"sagemaker_InstanceTypes": ["ml.p4d.24xlarge"]}, "DenyInstanceTypesOutsideAllowlist"),
         ({"sagemaker_InstanceTypes": ["ml.m5.xlarge", "ml.p3.16xlarge"]}, "DenyInstanceTypesOutsideAllowlist"),
-        ({"aws_RequestTag__CostCenter": None}, "DenyUntaggedCreates"),
+        ({"aws_RequestTag__CostCenter": None}, "DenyCreatesWithoutTheCostTag"),
+        ({"aws_RequestTag__CostCenter": "someone-else"}, "DenyCreatesWithoutTheCostTag"),
+        ({"sagemaker_InstanceTypes": None}, "DenyJobsWithoutInstanceTypes"),
+        ({"sagemaker_VolumeKmsKey": None, "sagemaker_InstanceTypes": ["ml.g5.xlarge", "ml.m5.xlarge"]}, "DenyJobsWithoutVolumeKmsKey"),
+        ({"sagemaker_MaxRuntimeInSeconds": "86401"}, "DenyJobsAboveRuntimeCap"),
     ],
-    ids=["no-vpc", "no-volume-key", "no-output-key", "ict-off", "ict-unset", "isolation-off", "instance-type", "one-bad-instance", "no-cost-tag"],
+    ids=[
+        "no-vpc", "no-volume-key", "no-output-key", "ict-off", "ict-unset", "isolation-off", "instance-type", "one-bad-instance",
+        "no-cost-tag", "wrong-cost-tag", "no-instance-types", "mixed-nvme-without-volume-key", "runtime-above-cap",
+    ],
 )
 def test_each_job_guardrail_denies_its_violation(sandbox: RoleUnderTest, overrides: dict, deny_sid: str) -> None:
     request = sandbox.training_job(**overrides)
     assert sandbox.decide(request) is Decision.EXPLICIT_DENY
     assert deny_sid in matching_sids([sandbox.boundary], request, effect="Deny")
+
+
+def test_the_compliant_neighbours_of_each_hardened_deny_stay_allowed(sandbox: RoleUnderTest) -> None:
+    """At the cap, every type NVMe, the right cost tag: each must pass, so a Deny is no blanket refusal."""
+    assert sandbox.decide(sandbox.training_job(sagemaker_MaxRuntimeInSeconds="86400")) is Decision.ALLOW
+    nvme_only = sandbox.training_job(sagemaker_VolumeKmsKey=None, sagemaker_InstanceTypes=["ml.m5d.xlarge"])
+    assert matching_sids([sandbox.boundary], nvme_only, effect="Deny") == ["DenyInstanceTypesOutsideAllowlist"]
+
+
+def _tagging(role: RoleUnderTest, action: str, **context: object) -> Request:
+    return Request(action=action, resource=role.arn(f"training-job/{role.prefix}-abalone-train-a1b2c3"), context=context)
+
+
+def test_the_cost_tag_cannot_be_changed_or_removed_after_creation(sandbox: RoleUnderTest) -> None:
+    every = [sandbox.boundary]
+    retag = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["CostCenter"], "aws:RequestTag/CostCenter": "free"})
+    same = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["CostCenter"], "aws:RequestTag/CostCenter": sandbox.principal_tags["CostCenter"]})
+    other_tag = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["Owner"], "aws:RequestTag/Owner": "team-a"})
+    mixed = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["Owner", "CostCenter"], "aws:RequestTag/Owner": "a", "aws:RequestTag/CostCenter": "free"})
+    remove = _tagging(sandbox, "sagemaker:DeleteTags", **{"aws:TagKeys": ["Owner", "CostCenter"]})
+    remove_other = _tagging(sandbox, "sagemaker:DeleteTags", **{"aws:TagKeys": ["Owner"]})
+    assert matching_sids(every, retag, effect="Deny") == ["DenyChangingTheCostTag"]
+    assert matching_sids(every, mixed, effect="Deny") == ["DenyChangingTheCostTag"]
+    assert matching_sids(every, remove, effect="Deny") == ["DenyRemovingTheCostTag"]
+    for allowed in (same, other_tag, remove_other):
+        assert matching_sids(every, allowed, effect="Deny") == [], allowed
+
+
+def test_a_transform_job_runs_only_this_environments_models(sandbox: RoleUnderTest) -> None:
+    def transform(model: str | None) -> Request:
+        context = {k: v for k, v in sandbox.job_context().items() if "Vpc" not in k and "Isolation" not in k and "InterContainer" not in k}
+        if model is not None:
+            context["sagemaker:ModelArn"] = sandbox.arn(f"model/{model}")
+        return Request(action="sagemaker:CreateTransformJob", resource=sandbox.arn(f"transform-job/{sandbox.prefix}-abalone-transform-x1"), context=context)
+
+    assert sandbox.decide(transform(f"{sandbox.prefix}-abalone-model-x1")) is Decision.ALLOW
+    for foreign in ("smp-prod-abalone-model-x1", "someone-elses-model", None):
+        request = transform(foreign)
+        assert sandbox.decide(request) is Decision.EXPLICIT_DENY, foreign
+        assert matching_sids([sandbox.boundary], request, effect="Deny") == ["DenyTransformOfModelsOutsideEnvironment"]
 
 
 def test_foreign_subnet_and_security_group_are_denied(sandbox: RoleUnderTest) -> None:
@@ -184,7 +232,10 @@ def test_processing_transform_and_model_requests(sandbox: RoleUnderTest) -> None
     transform = Request(
         action="sagemaker:CreateTransformJob",
         resource=sandbox.arn(f"transform-job/{sandbox.prefix}-abalone-transform-x1"),
-        context={k: v for k, v in sandbox.job_context().items() if "Vpc" not in k and "Isolation" not in k and "InterContainer" not in k},
+        context={
+            **{k: v for k, v in sandbox.job_context().items() if "Vpc" not in k and "Isolation" not in k and "InterContainer" not in k},
+            "sagemaker:ModelArn": sandbox.arn(f"model/{sandbox.prefix}-abalone-model-x1"),
+        },
     )
     model_outside_vpc = Request(
         action="sagemaker:CreateModel",

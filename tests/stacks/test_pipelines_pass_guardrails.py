@@ -66,6 +66,12 @@ def _request(step: dict, *, pipeline: str, account: str, region: str, parameters
         vpc, ict, isolation = {}, None, None
         volume, output = a["TransformResources"].get("VolumeKmsKeyId"), a["TransformOutput"].get("KmsKeyId")
         instance = a["TransformResources"]["InstanceType"]
+        # A model created by an earlier step is named inside the environment prefix (the role's scope).
+        model = a["ModelName"] if isinstance(a.get("ModelName"), str) else f"{pipeline}-model-0a1b2c3d"
+        context["sagemaker:ModelArn"] = f"arn:aws:sagemaker:{region}:{account}:model/{model}"
+    runtime = a.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+    if runtime is not None:
+        context["sagemaker:MaxRuntimeInSeconds"] = str(_value(runtime, parameters))
     for key, value in (
         ("sagemaker:VpcSubnets", vpc.get("Subnets")),
         ("sagemaker:VpcSecurityGroupIds", vpc.get("SecurityGroupIds")),

@@ -32,7 +32,14 @@ class Request:
     context: Mapping[str, ContextValue] = field(default_factory=dict)
 
 
-_NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike", "StringNotEqualsIgnoreCase"}
+_NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike", "StringNotEqualsIgnoreCase", "NumericNotEquals"}
+_NUMERIC = {
+    "NumericEquals": lambda value, expected: value == expected,
+    "NumericLessThan": lambda value, expected: value < expected,
+    "NumericLessThanEquals": lambda value, expected: value <= expected,
+    "NumericGreaterThan": lambda value, expected: value > expected,
+    "NumericGreaterThanEquals": lambda value, expected: value >= expected,
+}
 
 
 def _wildcard(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
@@ -50,6 +57,8 @@ def _matches_one(base: str, value: str, expected: str) -> bool:
         return bool(_wildcard(expected).match(value))
     if base == "Bool":
         return value.lower() == expected.lower()
+    if base in _NUMERIC:
+        return _NUMERIC[base](float(value), float(expected))
     raise ValueError(f"condition operator {base!r} is not supported by this evaluator")
 
 
@@ -60,6 +69,7 @@ def _positive(base: str) -> str:
         "ArnNotEquals": "ArnEquals",
         "ArnNotLike": "ArnLike",
         "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "NumericNotEquals": "NumericEquals",
     }.get(base, base)
 
 

@@ -40,6 +40,12 @@ def _decide(condition: dict, context: dict, effect: str = "Deny") -> Decision:
         ({"ForAllValues:StringNotLike": {"k": ["ml.g5.*"]}}, {"k": ["ml.g5.xlarge"]}, False),
         ({"Null": {"k": "true"}, "StringEquals": {"j": "x"}}, {"j": "x"}, True),  # operators are ANDed
         ({"Null": {"k": "true"}, "StringEquals": {"j": "x"}}, {"j": "y"}, False),
+        ({"NumericGreaterThan": {"k": "86400"}}, {"k": "86401"}, True),
+        ({"NumericGreaterThan": {"k": "86400"}}, {"k": "86400"}, False),  # at the cap: allowed
+        ({"NumericGreaterThan": {"k": "86400"}}, {}, False),  # a numeric operator needs the key
+        ({"NumericLessThanEquals": {"k": "3"}}, {"k": "3"}, True),
+        ({"ArnNotLike": {"k": "arn:aws:sagemaker:*:1:model/smp-prod-*"}}, {"k": "arn:aws:sagemaker:r:1:model/smp-dev-m"}, True),
+        ({"ArnNotLike": {"k": "arn:aws:sagemaker:*:1:model/smp-prod-*"}}, {"k": "arn:aws:sagemaker:r:1:model/smp-prod-m"}, False),
     ],
 )
 def test_condition_operators(condition: dict, context: dict, denied: bool) -> None:
@@ -59,7 +65,7 @@ def test_boundary_must_also_allow_and_deny_anywhere_wins() -> None:
 
 
 def test_unknown_operator_and_multivalued_key_without_set_operator_raise() -> None:
-    with pytest.raises(ValueError, match="NumericLessThan"):
-        _decide({"NumericLessThan": {"k": "3"}}, {"k": "1"})
+    with pytest.raises(ValueError, match="DateLessThan"):
+        _decide({"DateLessThan": {"k": "3"}}, {"k": "1"})
     with pytest.raises(ValueError, match="multivalued"):
         _decide({"StringEquals": {"k": "a"}}, {"k": ["a", "b"]})
