@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -90,7 +91,7 @@ def test_module_level_exception_names_the_file(compile_source):
 
 
 def test_missing_pipeline_name(compile_source):
-    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME None must be a non-empty string")
+    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME is not defined")
     assert error.field == "PIPELINE_NAME"
 
 
@@ -316,3 +317,101 @@ def test_step_functions_need_an_image_where_the_environment_deploys_for_real(off
     own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1")
     (result,) = [compile_module(module, ctx=own, signing_seed=b"s", development_only_key=False)]
     assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1" in result.definition
+
+
+# --- a slip of the author: named, with the nearest known name, never silently dropped -----------
+
+SCHEDULE_DECLARATION = '\nfrom pipeline_defs.schedules import Schedule\n{name} = (Schedule(name="nightly", expression="cron(0 2 * * ? *)"),)\n'
+EXEMPTION_DECLARATION = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n{name} = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r'),)\n"
+MISSPELT_DECLARATIONS = [
+    (good() + SCHEDULE_DECLARATION.format(name="SCHEDULE"), "SCHEDULE", "SCHEDULES"),
+    (good() + SCHEDULE_DECLARATION.format(name="schedules"), "schedules", "SCHEDULES"),
+    (good() + SCHEDULE_DECLARATION.format(name="SCHEDULES") + SCHEDULE_DECLARATION.format(name="SCHEDULE"), "SCHEDULE", "SCHEDULES"),
+    (good() + EXEMPTION_DECLARATION.format(name="GUARDRAIL_EXEMPTION"), "GUARDRAIL_EXEMPTION", "GUARDRAIL_EXEMPTIONS"),
+    (good().replace('PIPELINE_NAME = "probe"', 'PIPELINE = "probe"'), "PIPELINE", "PIPELINE_NAME"),
+    (good().replace("def build_pipeline(ctx)", "def build_pipelines(ctx)"), "build_pipelines", "build_pipeline"),
+]
+
+
+@pytest.mark.parametrize(("source", "name", "meant"), MISSPELT_DECLARATIONS, ids=[c[1] + f"-{i}" for i, c in enumerate(MISSPELT_DECLARATIONS)])
+def test_a_misspelt_module_level_name_is_an_error_naming_the_nearest_one(compile_source, source: str, name: str, meant: str):
+    error = expect_error(compile_source, source, match=f"module-level name '{name}' is not one the loader reads \\(did you mean '{meant}'\\?\\)", names=("probe.py",))
+    assert error.field == name and error.module_file.endswith("probe.py")
+
+
+def test_other_module_level_constants_are_left_alone(compile_source):
+    source = good() + '\nPIPELINE_TAGS = ("a",)\nSCHEDULE_NAMES = ()\nDEFAULT_ITEMS = []\nSCHEDULES = ()\n'
+    (result,) = compile_source(source)
+    assert result.schedules == ()
+
+
+def test_a_helper_module_without_the_underscore_gets_the_hint(compile_source):
+    error = expect_error(compile_source, "def shared_processor(ctx):\n    return None\n", match="defines neither PIPELINE_NAME nor build_pipeline", names=("helpers.py",))
+    assert "rename a helper module to '_helpers.py'" in str(error)
+
+
+def test_helper_modules_with_the_underscore_are_not_loaded(tmp_path):
+    from pipeline_defs.loader import module_files
+
+    for name in ("_helpers.py", "pipeline.py"):
+        (tmp_path / name).write_text("")
+    assert [p.name for p in module_files(tmp_path)] == ["pipeline.py"]
+
+
+CASE_COLLISIONS = [
+    ((good(name="probe"), good(name="Probe")), ("first.py", "second.py"), r"pipeline name 'Probe' differs from 'probe' \(first.py\) only in letter case or repeated hyphens"),
+    ((good(name="pro-be"), good(name="pro--be")), ("first.py", "second.py"), "pipeline name 'pro--be' differs from 'pro-be'"),
+    ((good(name="one"), good(name="two")), ("probe.py", "Probe.py"), "module file name 'Probe.py' differs from probe.py only in letter case"),
+]
+
+
+@pytest.mark.parametrize(("sources", "names", "match"), CASE_COLLISIONS, ids=["pipeline-case", "pipeline-hyphens", "file-case"])
+def test_names_that_differ_only_in_case_are_refused_before_cdk_sees_them(compile_source, sources, names, match):
+    expect_error(compile_source, *sources, match=match, names=names)
+
+
+JOB_SCRIPT_PATHS = [
+    ("/etc/hostname", "job script '/etc/hostname' must be a path relative to pipeline_defs/jobs/ without '..'"),
+    ("../pipelines/__init__.py", "job script '../pipelines/__init__.py' must be a path relative to pipeline_defs/jobs/ without '..'"),
+    ("abalone_train", "job script 'abalone_train' is a directory, not a file under pipeline_defs/jobs/"),
+    ("abalone_preprocss.py", "job script 'abalone_preprocss.py' not found under pipeline_defs/jobs/ (did you mean 'abalone_preprocess.py'?)"),
+]
+
+
+@pytest.mark.parametrize(("script", "message"), JOB_SCRIPT_PATHS, ids=["absolute", "dot-dot", "directory", "typo"])
+def test_a_job_script_outside_jobs_or_missing_is_named(compile_source, script: str, message: str):
+    source = good().replace('ctx.job_script("abalone_preprocess.py")', f"ctx.job_script({script!r})")
+    error = expect_error(compile_source, source, match=re.escape(message))
+    assert error.pipeline == "sandbox-probe" and error.module_file.endswith("module_0.py")
+
+
+@pytest.fixture
+def latin1_job(request, tmp_path, monkeypatch):
+    """A copy of ``jobs/`` holding one file saved as Latin-1, where the context and the compiler read job files."""
+    import shutil
+
+    from pipeline_defs import context
+    from pipeline_defs.compiler import build
+
+    shutil.copytree(context.PACKAGE_ROOT / context.JOBS_DIR, tmp_path / context.JOBS_DIR, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / context.JOBS_DIR / request.param).write_bytes("# Résumé of the run\nprint('ok')\n".encode("latin-1"))
+    for module in (context, build):
+        monkeypatch.setattr(module, "PACKAGE_ROOT", tmp_path)
+    return request.param
+
+
+@pytest.mark.parametrize("latin1_job", ["latin1_probe_job.py"], indirect=True)
+def test_a_job_script_that_is_not_utf8_is_refused(compile_source, latin1_job):
+    source = good().replace('ctx.job_script("abalone_preprocess.py")', 'ctx.job_script("latin1_probe_job.py")')
+    expect_error(compile_source, source, match=re.escape("job script pipeline_defs/jobs/latin1_probe_job.py is not UTF-8 text (byte 0xe9 at line 1, column 4)"))
+
+
+@pytest.mark.parametrize("latin1_job", ["abalone_train/latin1_helper.py"], indirect=True)
+def test_a_staged_file_that_is_not_utf8_is_refused_whoever_staged_it(offline_guard, sandbox_context, latin1_job):
+    """``ModelTrainer`` stages a whole source directory without ``ctx.job_script``: the staged files are checked too."""
+    from pipeline_defs.compiler import compile_module
+    from pipeline_defs.loader import load_pipeline_modules
+
+    (module,) = [m for m in load_pipeline_modules(None) if m.pipeline_name == "train-evaluate-register"]
+    with pytest.raises(PipelineDefinitionError, match=r"staged file '.*/code/latin1_helper.py' \(from pipeline_defs/jobs/\) is not UTF-8 text \(byte 0xe9 at line 1, column 4\)"):
+        compile_module(module, ctx=sandbox_context, signing_seed=b"t", development_only_key=False)
