@@ -177,7 +177,7 @@ def test_instance_type_outside_the_allowlist(compile_source):
 
 
 def test_step_name_the_service_rejects(compile_source):
-    error = expect_error(compile_source, good(step_name="has spaces"), match="must match")
+    error = expect_error(compile_source, good(step_name="has spaces"), match="contains ' ': only letters, digits, hyphens and underscores")
     assert error.step == "has spaces"
 
 
@@ -415,3 +415,61 @@ def test_a_staged_file_that_is_not_utf8_is_refused_whoever_staged_it(offline_gua
     (module,) = [m for m in load_pipeline_modules(None) if m.pipeline_name == "train-evaluate-register"]
     with pytest.raises(PipelineDefinitionError, match=r"staged file '.*/code/latin1_helper.py' \(from pipeline_defs/jobs/\) is not UTF-8 text \(byte 0xe9 at line 1, column 4\)"):
         compile_module(module, ctx=sandbox_context, signing_seed=b"t", development_only_key=False)
+
+
+def test_duplicate_step_names_name_the_step(compile_source):
+    source = good().replace(
+        "    return new_pipeline",
+        '    twin = ProcessingStep(name="Work", step_args=processor.run(code=ctx.job_script("abalone_preprocess.py")))\n    return new_pipeline',
+    ).replace("steps=[step]", "steps=[step, twin]")
+    error = expect_error(compile_source, source, match="step name 'Work' is used twice")
+    assert (error.step, error.field) == ("Work", "name")
+
+
+def test_a_too_long_step_name_says_too_long_and_the_limit(compile_source):
+    error = expect_error(compile_source, good(step_name="W" * 70), match="is too long: 70 characters, at most 64 are allowed")
+    assert error.field == "Name"
+
+
+SESSIONLESS = [
+    ("sagemaker_session=ctx.session,", "", "ScriptProcessor"),
+    (
+        "    step = ProcessingStep(",
+        "    from sagemaker.core.lambda_helper import Lambda\n    Lambda(function_arn=ctx.lambda_function_arn('DataPassing'))\n    step = ProcessingStep(",
+        "Lambda",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "owner"), SESSIONLESS, ids=["processor", "lambda"])
+def test_an_sdk_object_without_the_offline_session_is_named_before_any_aws_call(compile_source, offline_guard, old: str, new: str, owner: str):
+    attempts = len(offline_guard.ATTEMPTS)
+    error = expect_error(compile_source, good().replace(old, new, 1), match=f"^.*: {owner} \\(module_0.py line \\d+\\) was given no sagemaker_session")
+    assert "pass sagemaker_session=ctx.session" in str(error) and "Credentials" not in str(error)
+    assert error.field == "sagemaker_session"
+    assert offline_guard.ATTEMPTS[attempts:] == []
+
+
+ISOLATION_OFF = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=False, encrypt_inter_container_traffic=True, subnets=['${SubnetId0}'], security_group_ids=['${JobSecurityGroupId}']),"
+EXEMPTIONS = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = ({},)\n"
+UNNEEDED_EXEMPTIONS = [
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r')", "the network-isolation exemption for the whole pipeline turns network isolation off for every job, yet no step is a @step function"),
+    (good(processor_extra=ISOLATION_OFF), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Wrok',))", "names 'Wrok', which is not a step of this pipeline (did you mean 'Work'?)"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Work',))", "the network-isolation exemption for steps ['Work'] is needed by no step"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.OUTPUT_KMS_KEY, reason='r', steps=('Work',))", "the output-kms-key exemption for steps ['Work'] is needed by no step"),
+]
+
+
+@pytest.mark.parametrize(("module", "exemption", "message"), UNNEEDED_EXEMPTIONS, ids=["pipeline-wide-isolation", "unknown-step", "isolated-step", "no-outputs"])
+def test_an_exemption_no_step_needs_is_refused(compile_source, module: str, exemption: str, message: str):
+    error = expect_error(compile_source, module + EXEMPTIONS.format(exemption), match=re.escape(message))
+    assert error.field == "GUARDRAIL_EXEMPTIONS"
+
+
+def test_the_function_steps_of_the_shipped_at_step_pipeline_are_recognised(definitions):
+    """The pipeline-wide isolation exemption rests on spotting ``@step`` jobs in a definition."""
+    from pipeline_defs.validation.guardrails import is_function_step
+
+    steps = definitions["batch-inference"]["Steps"]
+    assert steps and all(is_function_step(step) for step in steps)
+    assert not any(is_function_step(step) for step in definitions["train-evaluate-register"]["Steps"])
