@@ -107,7 +107,7 @@ def exempting(tmp_path_factory: pytest.TempPathFactory) -> RoleUnderTest:
     outdir = tmp_path_factory.mktemp("exempting")
     app = cdk.App(
         outdir=str(outdir),
-        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": ["smp-lab-batch"]}}},
+        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": ["smp-lab-parallel-shards"]}}},
     )
     cdk_app.build_app(app=app)
     app.synth()
@@ -230,7 +230,7 @@ def test_metrics_only_in_sagemaker_namespaces(sandbox: RoleUnderTest) -> None:
 
 def test_network_isolation_exemption_is_per_pipeline(exempting: RoleUnderTest) -> None:
     exempt = exempting.training_job(
-        sagemaker_NetworkIsolation="false", **{f"aws_RequestTag__{NETWORK_ISOLATION_EXEMPTION_TAG}": "smp-lab-batch"}
+        sagemaker_NetworkIsolation="false", **{f"aws_RequestTag__{NETWORK_ISOLATION_EXEMPTION_TAG}": "smp-lab-parallel-shards"}
     )
     not_exempt = exempting.training_job(
         sagemaker_NetworkIsolation="false", **{f"aws_RequestTag__{NETWORK_ISOLATION_EXEMPTION_TAG}": "smp-lab-abalone"}
