@@ -426,9 +426,17 @@ def test_duplicate_step_names_name_the_step(compile_source):
     assert (error.step, error.field) == ("Work", "name")
 
 
-def test_a_too_long_step_name_says_too_long_and_the_limit(compile_source):
-    error = expect_error(compile_source, good(step_name="W" * 70), match="is too long: 70 characters, at most 64 are allowed")
-    assert error.field == "Name"
+TOO_LONG_NAMES = [
+    ({"step_name": "W" * 70}, "step name 'WWWW.*' is too long: 70 characters, at most 64 are allowed", "Name"),
+    ({"name": "p" * 250}, "pipeline name 'sandbox-pppp.*' is too long: 258 characters, at most 256 are allowed", "PIPELINE_NAME"),
+    ({"name": "p" * 257}, "PIPELINE_NAME 'pppp.*' is too long: 257 characters, at most 256 are allowed", "PIPELINE_NAME"),
+]
+
+
+@pytest.mark.parametrize(("changes", "match", "field"), TOO_LONG_NAMES, ids=["step", "pipeline-with-prefix", "pipeline"])
+def test_a_too_long_name_says_too_long_and_the_limit(compile_source, changes: dict, match: str, field: str):
+    error = expect_error(compile_source, good(**changes), match=match)
+    assert error.field == field
 
 
 SESSIONLESS = [
