@@ -128,21 +128,17 @@ def _top_level_names(path: Path) -> set[str]:
 def _misspelt_declaration(defined: set[str]) -> tuple[str, str] | None:
     """``(name, meant)`` for a module-level name that is a near miss of a declaration name.
 
-    A near miss counts when the declaration it resembles is absent (``SCHEDULE`` without
-    ``SCHEDULES``, ``build_pipelines`` without ``build_pipeline``), or when it is all but equal to
-    one that is present (``SCHEDULE`` beside ``SCHEDULES``). A name compares with declarations of
-    its own style (upper-case constants, lower-case functions); one equal but for case always counts.
+    A near miss counts when the declaration it resembles is absent (``SCHEDULE`` or ``schedules``
+    without ``SCHEDULES``, ``build_pipelines`` without ``build_pipeline``), or when an upper-case
+    name is all but equal to one that is present (``SCHEDULE`` beside ``SCHEDULES``). Names compare
+    with declarations of their own style (upper-case constants, lower-case functions) or equal but for case.
     """
-    folded = {known.casefold(): known for known in DECLARATION_NAMES}
     for name in sorted(defined - set(DECLARATION_NAMES)):
-        if name.casefold() in folded:
-            return name, folded[name.casefold()]
         for meant in DECLARATION_NAMES:
-            if name.isupper() != meant.isupper():
-                continue
-            if meant not in defined and nearest_name_hint(name, [meant]):
+            alike = name.casefold() == meant.casefold() or (name.isupper() == meant.isupper() and nearest_name_hint(name, [meant]))
+            if meant not in defined and alike:
                 return name, meant
-            if meant.isupper() and difflib.SequenceMatcher(None, name, meant).ratio() >= NEAR_DUPLICATE_RATIO:
+            if meant in defined and name.isupper() and meant.isupper() and difflib.SequenceMatcher(None, name, meant).ratio() >= NEAR_DUPLICATE_RATIO:
                 return name, meant
     return None
 
@@ -173,14 +169,14 @@ def load_pipeline_module(path: Path) -> PipelineModule:
     shown = display_path(path)
     module = import_module_file(path)
     _check_declaration_names(path, shown)
-    name = getattr(module, "PIPELINE_NAME", None)
-    problem = pipeline_name_problem(name)
     if not hasattr(module, "PIPELINE_NAME"):
         raise PipelineDefinitionError(
             "PIPELINE_NAME is not defined: set it to the pipeline's name (letters, digits and single hyphens)",
             module_file=shown,
             field="PIPELINE_NAME",
         )
+    name = module.PIPELINE_NAME
+    problem = pipeline_name_problem(name)
     if problem:
         raise PipelineDefinitionError(
             f"PIPELINE_NAME {name!r} {problem}",

@@ -340,7 +340,7 @@ def test_a_misspelt_module_level_name_is_an_error_naming_the_nearest_one(compile
 
 
 def test_other_module_level_constants_are_left_alone(compile_source):
-    source = good() + '\nPIPELINE_TAGS = ("a",)\nSCHEDULE_NAMES = ()\nDEFAULT_ITEMS = []\nSCHEDULES = ()\n'
+    source = good() + '\nPIPELINE_TAGS = ("a",)\nSCHEDULE_NAMES = ()\nDEFAULT_ITEMS = []\nschedules = []\nSCHEDULES = tuple(schedules)\n'
     (result,) = compile_source(source)
     assert result.schedules == ()
 
