@@ -21,6 +21,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from base.config import (
+    CLI_CONTEXT_VARIABLE,
     REPRODUCIBLE_OUTPUT,
     check_availability_zones,
     load_environments,
@@ -114,7 +115,7 @@ def main() -> None:
     outdir = os.environ.get("CDK_OUTDIR")
     with user_errors_reported(outdir=Path(outdir) if outdir else None):
         context = synth_context()
-        app = cdk.App(context=REPRODUCIBLE_OUTPUT if "CDK_CONTEXT_JSON" in os.environ else context)
+        app = cdk.App(context=REPRODUCIBLE_OUTPUT if CLI_CONTEXT_VARIABLE in os.environ else context)
         stages = build_app(app=app, context=context)
         assembly = app.synth()
     violations = nag_violations(outdir=Path(assembly.directory))

@@ -226,8 +226,8 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
         raise ConfigError(f"context 'environments.{name}' sets only one of account and region: set both for an explicit environment, or neither for an env-agnostic one")
     if region is not None and region not in known_regions():
         raise ConfigError(
-            f"{_where(name, 'region')} is {region!r}: not a region SageMaker is available in as far as this "
-            f"SDK knows{nearest_name_hint(region, known_regions())}: expected one of {sorted(known_regions())}"
+            f"{_where(name, 'region')} is {region!r}: not a region SageMaker is available in, as far as botocore "
+            f"(under the SageMaker SDK) knows{nearest_name_hint(region, known_regions())}: expected one of {sorted(known_regions())}"
         )
 
     if "vpc_cidr" in values:
