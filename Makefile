@@ -1,4 +1,5 @@
 # Every target installs what it needs: a fresh clone runs `make synth` or `make test` directly.
+# `python -m base.config` reads cdk.json first: the CDK CLI reports a JSON mistake as an offset only.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -28,6 +29,7 @@ install-dev: $(VENV)/.dev node_modules/.installed
 
 ## synth: synthesize every stack of every environment into cdk.out (ENV=name for one)
 synth: install
+	$(PY) -m base.config
 	$(CDK) synth --quiet $(CDK_ENV)
 
 ## test: the whole suite (unit, synth-level, cfn-lint, cdk-nag, determinism, offline)
@@ -36,11 +38,13 @@ test: install-dev
 
 ## diff: what `cdk deploy` would change, per stack (ENV=name for one)
 diff: install
+	$(PY) -m base.config
 	$(CDK) diff $(CDK_ENV)
 
 ## deploy: deploy one environment, e.g. `make deploy ENV=prod`, or one pipeline's stack with PIPELINE=<module name>
 deploy: install
 	@test -n "$(ENV)" || { echo "error: name the environment: make deploy ENV=<name> [PIPELINE=<name>]" >&2; exit 2; }
+	$(PY) -m base.config
 	$(CDK) deploy $(CDK_ENV) --require-approval broadening $(if $(PIPELINE),"$(ENV)/Pipeline$$($(PY) -c 'import sys; from base.naming import construct_id; print(construct_id(module_pipeline_name=sys.argv[1]))' '$(PIPELINE)')" --exclusively,--all --concurrency 10)
 
 ## bench: synth and test-suite wall times against a bare CDK app measured in the same run

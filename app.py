@@ -1,19 +1,35 @@
 #!/usr/bin/env python3
-"""CDK entry point: settings → one plan per environment → staged files → stages → synth → review files and summary."""
+"""CDK entry point: settings → one plan per environment → staged files → stages → synth → review files and summary.
+
+A mistake in the inputs prints one ``error: ...`` line and exits with its code (``base/errors.py``),
+leaving the output directory as it was; ``SMP_DEBUG=1`` adds the traceback (the CDK CLI passes the
+app no flags, so the switch is an environment variable).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import sys
+import traceback
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from base.config import REPRODUCIBLE_OUTPUT, EnvironmentConfig, load_environments, project_context, select_environments
+from base.config import (
+    CLI_CONTEXT_VARIABLE,
+    REPRODUCIBLE_OUTPUT,
+    EnvironmentConfig,
+    check_availability_zones,
+    load_environments,
+    select_environments,
+    synth_context,
+)
 from base.delivery import parse_delivery
 from base.errors import ExitCode, UserError
 from planning.plan import EnvironmentPlan, plan_environment
@@ -30,14 +46,17 @@ def add_environment(*, app: cdk.App, plan: EnvironmentPlan, scope: Construct | N
     return PlatformStage(scope or app, plan.config.name, plan=plan, staged_files=staged)
 
 
-def build_app(*, app: cdk.App) -> list[PlatformStage]:
-    """Plan and add the selected environments' stages, and the cdk-nag checks, to ``app``."""
-    raw = app.node.try_get_context("environments")
-    environments = load_environments({} if raw is None else {"environments": raw})
-    selected = select_environments(environments=environments, selected=app.node.try_get_context("env"))
-    delivery = parse_delivery(
-        mode=app.node.try_get_context("delivery"), settings=app.node.try_get_context("deliverySettings"), environments=raw
-    )
+def build_app(*, app: cdk.App, context: dict | None = None) -> list[PlatformStage]:
+    """Plan and add the selected environments' stages, the delivery stacks, and the cdk-nag checks, to ``app``.
+
+    ``context`` is the settings' source as plain JSON (default: the app's own context, which has
+    lost any null value on its way through CDK).
+    """
+    context = app.node.get_all_context() if context is None else context
+    environments = load_environments(context)
+    selected = select_environments(environments=environments, selected=context.get("env"))
+    check_availability_zones(environments=selected, context=context)
+    delivery = parse_delivery(mode=context.get("delivery"), settings=context.get("deliverySettings"), environments=context.get("environments"))
     plans = {config.name: plan_environment(config=config) for config in selected}
     stages: list[PlatformStage] = []
 
@@ -69,16 +88,47 @@ def nag_violations(*, outdir: Path) -> list[str]:
     return sorted(lines)
 
 
-def main() -> None:
+DEBUG_VARIABLE = "SMP_DEBUG"
+"""``SMP_DEBUG=1 npx cdk synth``: print the traceback of a mistake too."""
+
+
+def _remove_entries_added(*, outdir: Path, before: set[Path] | None) -> None:
+    if before is None:
+        shutil.rmtree(outdir, ignore_errors=True)
+        return
+    for entry in set(outdir.iterdir()) - before if outdir.is_dir() else ():
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def user_errors_reported(*, outdir: Path | None) -> Iterator[None]:
+    """Any failure removes what this run added to ``outdir``; a ``UserError`` becomes its message and exit code."""
+    before = None if outdir is None or not outdir.is_dir() else set(outdir.iterdir())
     try:
-        # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON; `python app.py` reads cdk.json itself.
-        context = REPRODUCIBLE_OUTPUT if "CDK_CONTEXT_JSON" in os.environ else project_context()
-        app = cdk.App(context=context)
-        stages = build_app(app=app)
-    except UserError as error:
+        yield
+    except BaseException as error:
+        if outdir is not None:
+            _remove_entries_added(outdir=outdir, before=before)
+        if not isinstance(error, UserError):
+            raise
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
-    assembly = app.synth()
+
+
+def main() -> None:
+    # Under the CDK CLI the context arrives in CDK_CONTEXT_JSON (and the output directory in
+    # CDK_OUTDIR); `python app.py` reads cdk.json itself and synthesizes into a temporary directory.
+    outdir = os.environ.get("CDK_OUTDIR")
+    with user_errors_reported(outdir=Path(outdir) if outdir else None):
+        context = synth_context()
+        app = cdk.App(context=REPRODUCIBLE_OUTPUT if CLI_CONTEXT_VARIABLE in os.environ else context)
+        stages = build_app(app=app, context=context)
+        assembly = app.synth()
     violations = nag_violations(outdir=Path(assembly.directory))
     if violations:
         print("error: cdk-nag findings without an acknowledgment:", *violations, sep="\n  ", file=sys.stderr)

@@ -7,21 +7,25 @@ what is allowed, because a silently defaulted guardrail is worse than a failed s
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
+import os
 import re
+import sys
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from base.errors import UserError
+from base.errors import UserError, nearest_name_hint
 from base.naming import APP_NAME, PIPELINE_NAME_PATTERN
 
 DEFAULT_ENVIRONMENT = "sandbox"
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_ENV_NAME_MAX_LENGTH = 12
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{0,%d}$" % (_ENV_NAME_MAX_LENGTH - 1))
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _TAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.:/=+@-]{0,127}$")
 _TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,256}$")
@@ -30,7 +34,9 @@ _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _REMOVAL_POLICIES = ("retain", "destroy")
-_ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+_ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+ENV_AGNOSTIC_ZONES = 2
+"""Availability zones CDK gives a VPC in an env-agnostic stack (it cannot look any up)."""
 
 
 class ConfigError(UserError, ValueError):
@@ -103,6 +109,8 @@ def _where(env: str, key: str) -> str:
 
 
 def _expect_type(env: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
+    if value is None:
+        raise ConfigError(f"{_where(env, key)} is null: expected {what} (remove the key to use its default)")
     # bool is an int in Python; a JSON true is never a valid number here.
     if isinstance(value, bool) and kind is not bool:
         raise ConfigError(f"{_where(env, key)} is {value!r}: expected {what}")
@@ -126,7 +134,7 @@ def _parse_existing_vpc(env: str, raw: Any) -> ExistingVpc:
     allowed = {"vpcId", "subnetIds", "securityGroupIds", "availabilityZones"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise ConfigError(f"{_where(env, key)} has unknown key {unknown[0]!r}: allowed keys are {sorted(allowed)}")
+        raise ConfigError(f"{_where(env, key)} has unknown key {unknown[0]!r}{nearest_name_hint(unknown[0], allowed)}: allowed keys are {sorted(allowed)}")
     missing = sorted(allowed - set(raw))
     if missing:
         raise ConfigError(f"{_where(env, key)} lacks {missing[0]!r}: all of {sorted(allowed)} are required")
@@ -159,7 +167,7 @@ def _parse_schedule_overrides(env: str, raw: Any) -> tuple[ScheduleOverride, ...
             _expect_type(env, where, settings, dict, f"an object with some of {sorted(_OVERRIDE_KEYS)}")
             for setting, value in settings.items():
                 if setting not in _OVERRIDE_KEYS:
-                    raise ConfigError(f"{_where(env, where + '.' + setting)} is not a known setting: allowed keys are {sorted(_OVERRIDE_KEYS)}")
+                    raise ConfigError(f"{_where(env, where + '.' + setting)} is not a known setting{nearest_name_hint(setting, _OVERRIDE_KEYS)}: allowed keys are {sorted(_OVERRIDE_KEYS)}")
                 kind = _OVERRIDE_KEYS[setting]
                 _expect_type(env, f"{where}.{setting}", value, kind, {bool: "true or false", str: "a string", dict: "an object of parameter values"}[kind])
             overrides.append(
@@ -178,7 +186,10 @@ def _parse_schedule_overrides(env: str, raw: Any) -> tuple[ScheduleOverride, ...
 def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig:
     """Validate one environment's context object into an :class:`EnvironmentConfig`."""
     if not _ENV_NAME.match(name):
-        raise ConfigError(f"context 'environments' has an environment named {name!r}: names are 1-12 lowercase letters or digits, starting with a letter")
+        too_long = f" is too long ({len(name)} characters)" if len(name) > _ENV_NAME_MAX_LENGTH else ""
+        raise ConfigError(f"context 'environments' has an environment named {name!r}{too_long}: names are 1-{_ENV_NAME_MAX_LENGTH} lowercase letters or digits, starting with a letter")
+    if raw is None:
+        raise ConfigError(f"context 'environments.{name}' is null: expected an object of settings ({{}} for an env-agnostic environment with every default), or remove the environment")
     if not isinstance(raw, Mapping):
         raise ConfigError(f"context 'environments.{name}' is {raw!r}: expected an object of settings")
     keys = {
@@ -200,7 +211,10 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
     }
     unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise ConfigError(f"{_where(name, unknown[0])} is not a known setting: allowed keys are {sorted(keys)}")
+        raise ConfigError(f"{_where(name, unknown[0])} is not a known setting{nearest_name_hint(unknown[0], keys)}: allowed keys are {sorted(keys)}")
+    nulls = sorted(key for key, value in raw.items() if value is None)
+    if nulls:
+        raise ConfigError(f"{_where(name, nulls[0])} is null: remove the key to use its default, or give it a value")
     values: dict[str, Any] = {"name": name}
     for key, value in raw.items():
         values[keys[key]] = value
@@ -213,6 +227,11 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
         raise ConfigError(f"{_where(name, 'region')} is {region!r}: expected an AWS region name like 'eu-west-1'")
     if (account is None) != (region is None):
         raise ConfigError(f"context 'environments.{name}' sets only one of account and region: set both for an explicit environment, or neither for an env-agnostic one")
+    if region is not None and region not in known_regions():
+        raise ConfigError(
+            f"{_where(name, 'region')} is {region!r}: not a region SageMaker is available in, as far as botocore "
+            f"(under the SageMaker SDK) knows{nearest_name_hint(region, known_regions())}: expected one of {sorted(known_regions())}"
+        )
 
     if "vpc_cidr" in values:
         cidr = values["vpc_cidr"]
@@ -268,16 +287,23 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
 
     if "step_image_uri" in values:
         image = values["step_image_uri"]
-        if not isinstance(image, str) or not _ECR_IMAGE.match(image):
+        match = _ECR_IMAGE.match(image) if isinstance(image, str) else None
+        if match is None:
             raise ConfigError(f"{_where(name, 'stepImageUri')} is {image!r}: expected an ECR image URI like '111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo:tag'")
+        if region is not None and match.group(1) != region:
+            raise ConfigError(
+                f"{_where(name, 'stepImageUri')} is {image!r}, an image in {match.group(1)}: expected one in the "
+                f"environment's region {region} (jobs pull it through the VPC endpoints of their own region)"
+            )
 
     if "schedule_overrides" in values:
         values["schedule_overrides"] = _parse_schedule_overrides(name, values["schedule_overrides"])
 
-    if values.get("existing_vpc") is not None:
+    if "existing_vpc" in values:
         values["existing_vpc"] = _parse_existing_vpc(name, values["existing_vpc"])
-    if "existing_vpc" in values and values["existing_vpc"] is None:
-        del values["existing_vpc"]
+        unused = sorted(key for key in ("vpcCidr", "maxAzs") if key in raw)
+        if unused:
+            raise ConfigError(f"{_where(name, unused[0])} is {raw[unused[0]]!r}, but existingVpc uses the given VPC as it is: remove {unused[0]!r}")
 
     return EnvironmentConfig(**values)
 
@@ -285,6 +311,8 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
 def load_environments(context: Mapping[str, Any]) -> dict[str, EnvironmentConfig]:
     """All environments in ``context['environments']``; a lone ``sandbox`` when none are given."""
     raw = context.get("environments")
+    if raw is None and "environments" in context:
+        raise ConfigError(f"context 'environments' is null: expected an object mapping environment names to settings (remove it for a lone {DEFAULT_ENVIRONMENT!r})")
     if raw is None:
         return {DEFAULT_ENVIRONMENT: EnvironmentConfig(name=DEFAULT_ENVIRONMENT)}
     if not isinstance(raw, Mapping) or not raw:
@@ -297,8 +325,59 @@ def select_environments(*, environments: Mapping[str, EnvironmentConfig], select
     if selected is None or selected == "":
         return [environments[name] for name in sorted(environments)]
     if not isinstance(selected, str) or selected not in environments:
-        raise ConfigError(f"context 'env' is {selected!r}: expected one of {sorted(environments)}")
+        raise ConfigError(f"context 'env' is {selected!r}{nearest_name_hint(selected, environments)}: expected one of {sorted(environments)}")
     return [environments[selected]]
+
+
+@functools.lru_cache(maxsize=None)
+def known_regions() -> frozenset[str]:
+    """Regions where botocore, which the SageMaker SDK builds its clients and image lookups on, knows SageMaker."""
+    import botocore.session
+
+    session = botocore.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("sagemaker", partition_name=partition)
+    )
+
+
+def availability_zones_key(*, account: str, region: str) -> str:
+    """The ``cdk.context.json`` key CDK reads an account and region's availability zones from."""
+    return f"availability-zones:account={account}:region={region}"
+
+
+def check_availability_zones(*, environments: Sequence[EnvironmentConfig], context: Mapping[str, Any]) -> None:
+    """Each environment's ``maxAzs`` fits the zones CDK will use, which synth must never look up.
+
+    An explicit environment that builds its own VPC needs its zones committed in
+    ``cdk.context.json`` (otherwise CDK records a failed lookup); CDK silently caps ``maxAzs`` at
+    the zones it knows, and at two in an env-agnostic environment.
+    """
+    for config in environments:
+        if config.existing_vpc is not None:
+            continue
+        if config.is_env_agnostic:
+            if config.max_azs > ENV_AGNOSTIC_ZONES:
+                raise ConfigError(
+                    f"{_where(config.name, 'maxAzs')} is {config.max_azs}: an env-agnostic environment (no account "
+                    f"and region) gets {ENV_AGNOSTIC_ZONES} availability zones; expected at most {ENV_AGNOSTIC_ZONES}, "
+                    "or set account and region"
+                )
+            continue
+        key = availability_zones_key(account=config.account, region=config.region)
+        zones = context.get(key)
+        if not isinstance(zones, list) or not zones or not all(isinstance(z, str) for z in zones):
+            raise ConfigError(
+                f"cdk.context.json has no entry {key!r} for environment {config.name} (or it is not a list of zone "
+                f"names): commit it, e.g. \"{key}\": [\"{config.region}a\", \"{config.region}b\"] as "
+                f"`aws ec2 describe-availability-zones --region {config.region}` lists them, so synth never looks them up"
+            )
+        if config.max_azs > len(zones):
+            raise ConfigError(
+                f"{_where(config.name, 'maxAzs')} is {config.max_azs}: cdk.context.json knows {len(zones)} availability "
+                f"zones for account {config.account} region {config.region} ({', '.join(zones)}); expected at most {len(zones)}"
+            )
 
 
 # --- cdk.json: the one reader ----------------------------------------------------------------
@@ -308,11 +387,24 @@ REPRODUCIBLE_OUTPUT = {"aws:cdk:disable-stack-trace": True, "aws:cdk:disable-cre
 """Stack traces in assembly metadata name the jsii kernel's temporary directory: off, so output is byte-stable."""
 
 
+def _unique_keys(path: Path) -> Any:
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ConfigError(f"{path.name}: key {repeated[0]!r} appears twice in one object; JSON keeps only the last, so remove one")
+        return dict(pairs)
+
+    return pairs_hook
+
+
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys(path))
     except json.JSONDecodeError as error:
         raise ConfigError(f"{path.name} line {error.lineno} column {error.colno}: {error.msg}; expected valid JSON (no trailing commas or comments)") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path.name} byte {error.start}: not UTF-8 text; save it as UTF-8") from None
 
 
 def project_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
@@ -336,3 +428,29 @@ def project_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
 def project_environments(*, root: Path = PROJECT_ROOT) -> dict[str, EnvironmentConfig]:
     """Every environment of the project's ``cdk.json``, validated."""
     return load_environments(project_context(root=root))
+
+
+CLI_CONTEXT_VARIABLE = "CDK_CONTEXT_JSON"
+"""How the CDK CLI hands an app its context (``cdk.json``, ``cdk.context.json``, ``-c`` values)."""
+
+
+def synth_context(*, root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The context synth's settings come from, read as plain JSON.
+
+    Under the CDK CLI that is ``CDK_CONTEXT_JSON``, read here rather than through the CDK app:
+    its bridge to Python drops null values, so ``"staging": null`` or ``"account": null`` would
+    vanish instead of being reported. ``python app.py`` reads ``cdk.json`` itself.
+    """
+    text = os.environ.get(CLI_CONTEXT_VARIABLE)
+    return project_context(root=root) if text is None else json.loads(text)
+
+
+if __name__ == "__main__":
+    # `make synth` runs this first (`python -m base.config [PROJECT_DIR]`): the CDK CLI parses cdk.json
+    # before the app runs, reports a JSON mistake as a character offset only, and keeps the last of two
+    # equal keys without a word.
+    try:
+        project_context(root=Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)

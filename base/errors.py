@@ -7,7 +7,9 @@ report, drift and local run.
 
 from __future__ import annotations
 
+import difflib
 import enum
+from typing import Iterable
 
 
 class ExitCode(enum.IntEnum):
@@ -34,3 +36,18 @@ class UnavailableError(UserError):
     """A prerequisite outside the project is missing or refused the request."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+def nearest_name_hint(name: object, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when ``name`` is a likely typo of one ``known`` name, else ``""``.
+
+    Case is ignored, so ``schedules`` suggests ``SCHEDULES``; one shared wording for every typo of a
+    setting, module-level name, pipeline, schedule or environment.
+    """
+    if not isinstance(name, str) or not name:
+        return ""
+    by_folded = {}
+    for candidate in sorted(known):
+        by_folded.setdefault(candidate.casefold(), candidate)
+    match = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" (did you mean {by_folded[match[0]]!r}?)" if match and by_folded[match[0]] != name else ""

@@ -18,7 +18,7 @@ def pipeline_name_problem(name: object) -> str | None:
     if not isinstance(name, str) or not name:
         return "must be a non-empty string"
     if len(name) > PIPELINE_NAME_MAX_LENGTH:
-        return f"is {len(name)} characters long: at most {PIPELINE_NAME_MAX_LENGTH} are allowed"
+        return f"is too long: {len(name)} characters, at most {PIPELINE_NAME_MAX_LENGTH} are allowed"
     if not PIPELINE_NAME_PATTERN.match(name):
         return "may hold only letters, digits and hyphens, starting and ending with a letter or digit"
     return None

@@ -10,9 +10,10 @@ import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from base.errors import nearest_name_hint
 from base.naming import pipeline_name_problem
 from pipeline_defs import placeholders
 from pipeline_defs.contract import PIPELINE_TAG
@@ -24,6 +25,25 @@ ENV_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent
 JOBS_DIR = "jobs"
 JOB_NAME_PREFIX_LENGTH = 39
+
+
+def utf8_problem(data: bytes) -> str | None:
+    """Where ``data`` stops being UTF-8 (``byte 0xe9 at line 3, column 7``), or None when it is UTF-8.
+
+    Job scripts run as Python source, which is read as UTF-8; another encoding fails only in the job.
+    """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        return f"byte 0x{data[error.start]:02x} at line {line}, column {error.start - line_start + 1}"
+    return None
+
+
+def _job_files() -> list[str]:
+    jobs = PACKAGE_ROOT / JOBS_DIR
+    return sorted(p.relative_to(jobs).as_posix() for p in jobs.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 @dataclass(frozen=True)
@@ -92,12 +112,31 @@ class BuildContext:
     def job_script(self, file_name: str) -> str:
         """Path of a job script relative to the package root (the compiler's working dir).
 
-        Relative, because the SDK hashes the path string into the S3 key of the code.
+        Relative, because the SDK hashes the path string into the S3 key of the code. The script
+        must lie inside ``jobs/`` (it is staged from there) and be UTF-8 text.
         """
-        path = PACKAGE_ROOT / JOBS_DIR / file_name
-        if not path.exists():
+        where = f"pipeline_defs/{JOBS_DIR}/"
+        if not isinstance(file_name, str) or not file_name:
+            raise PipelineDefinitionError(f"job script {file_name!r}: expected a file name under {where}, e.g. 'train.py'", pipeline=self.pipeline_name)
+        parts = PurePosixPath(file_name.replace("\\", "/")).parts
+        if PurePosixPath(file_name).is_absolute() or PureWindowsPath(file_name).drive or ".." in parts:
             raise PipelineDefinitionError(
-                f"job script {file_name!r} not found under pipeline_defs/{JOBS_DIR}/",
+                f"job script {file_name!r} must be a path relative to {where} without '..' "
+                f"(only files there are staged), e.g. {(_job_files() or ['train.py'])[0]!r}",
+                pipeline=self.pipeline_name,
+            )
+        path = PACKAGE_ROOT / JOBS_DIR / file_name
+        if not path.is_file():
+            what = "is a directory, not a file" if path.is_dir() else "not found"
+            raise PipelineDefinitionError(
+                f"job script {file_name!r} {what} under {where}{nearest_name_hint(file_name, _job_files())}",
+                pipeline=self.pipeline_name,
+            )
+        problem = utf8_problem(path.read_bytes())
+        if problem:
+            raise PipelineDefinitionError(
+                f"job script {where}{file_name} is not UTF-8 text ({problem}): save it as UTF-8, "
+                "the encoding Python reads source in",
                 pipeline=self.pipeline_name,
             )
         return f"{JOBS_DIR}/{file_name}"

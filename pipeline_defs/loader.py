@@ -2,17 +2,25 @@
 
 Code objects are compiled with a repository-relative file name: ``@step`` functions are pickled
 by value and a pickled code object carries its file name into the staged payload.
+
+The loader reads four module-level names (:data:`DECLARATION_NAMES`); a module that spells one of
+them nearly (``SCHEDULE``, ``GUARDRAIL_EXEMPTION``, ``PIPELINE``) fails naming the nearest one,
+since a misspelt optional declaration would otherwise be dropped without a word.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import difflib
+import re
 import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from base.errors import nearest_name_hint
 from base.naming import pipeline_name_problem
 from pipeline_defs.context import PACKAGE_ROOT
 from pipeline_defs.errors import PipelineDefinitionError
@@ -21,6 +29,15 @@ from pipeline_defs.schedules import DataAccess, GuardrailExemption, Schedule
 PIPELINES_PACKAGE = "pipeline_defs.pipelines"
 PIPELINES_DIR = PACKAGE_ROOT / "pipelines"
 REPO_ROOT = PACKAGE_ROOT.parent
+HELPER_PREFIX = "_"
+"""Modules in ``pipelines/`` starting with this are helpers the loader skips, not pipelines."""
+
+REQUIRED_NAMES = ("PIPELINE_NAME", "build_pipeline")
+OPTIONAL_NAMES = ("SCHEDULES", "GUARDRAIL_EXEMPTIONS")
+DECLARATION_NAMES = REQUIRED_NAMES + OPTIONAL_NAMES
+"""The module-level names the loader reads; nothing else of a module is looked at."""
+NEAR_DUPLICATE_RATIO = 0.85
+"""How alike an extra name must be to a declared one to be a slip (``SCHEDULE`` beside ``SCHEDULES``)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +56,7 @@ class PipelineModule:
 
 
 def module_files(directory: Path = PIPELINES_DIR) -> list[Path]:
-    return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
+    return sorted(p for p in directory.glob("*.py") if not p.name.startswith(HELPER_PREFIX))
 
 
 def display_path(path: Path) -> str:
@@ -93,11 +110,75 @@ def registered_module(module: types.ModuleType) -> Iterator[None]:
             sys.modules[module.__name__] = previous
 
 
+def _top_level_names(path: Path) -> set[str]:
+    """Names a module assigns or defines at its top level (imports excluded), from its source."""
+    names: set[str] = set()
+    pending = list(ast.parse(path.read_bytes(), filename=path.name).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            pending.extend(ast.iter_child_nodes(node))
+        elif isinstance(node, ast.ExceptHandler):
+            pending.extend(node.body)
+    return names
+
+
+def _misspelt_declaration(defined: set[str]) -> tuple[str, str] | None:
+    """``(name, meant)`` for a module-level name that is a near miss of a declaration name.
+
+    A near miss counts when the declaration it resembles is absent (``SCHEDULE`` or ``schedules``
+    without ``SCHEDULES``, ``build_pipelines`` without ``build_pipeline``), or when an upper-case
+    name is all but equal to one that is present (``SCHEDULE`` beside ``SCHEDULES``). Names compare
+    with declarations of their own style (upper-case constants, lower-case functions) or equal but for case.
+    """
+    for name in sorted(defined - set(DECLARATION_NAMES)):
+        for meant in DECLARATION_NAMES:
+            alike = name.casefold() == meant.casefold() or (name.isupper() == meant.isupper() and nearest_name_hint(name, [meant]))
+            if meant not in defined and alike:
+                return name, meant
+            if meant in defined and name.isupper() and meant.isupper() and difflib.SequenceMatcher(None, name, meant).ratio() >= NEAR_DUPLICATE_RATIO:
+                return name, meant
+    return None
+
+
+def _check_declaration_names(path: Path, shown: str) -> None:
+    """Fail on a misspelt declaration, or on a module that declares no pipeline at all (a helper)."""
+    defined = _top_level_names(path)
+    slip = _misspelt_declaration(defined)
+    if slip is not None:
+        name, meant = slip
+        raise PipelineDefinitionError(
+            f"module-level name {name!r} is not one the loader reads (did you mean {meant!r}?); "
+            f"a pipeline module declares {', '.join(DECLARATION_NAMES)}",
+            module_file=shown,
+            field=name,
+        )
+    if not defined & set(REQUIRED_NAMES):
+        raise PipelineDefinitionError(
+            "defines neither PIPELINE_NAME nor build_pipeline, so it is not a pipeline module: every "
+            f"module in pipeline_defs/pipelines/ is loaded as a pipeline unless its file name starts "
+            f"with {HELPER_PREFIX!r}; rename a helper module to {HELPER_PREFIX + path.name!r}",
+            module_file=shown,
+        )
+
+
 def load_pipeline_module(path: Path) -> PipelineModule:
     """Import a module and check it exposes PIPELINE_NAME, build_pipeline and optional lists."""
     shown = display_path(path)
     module = import_module_file(path)
-    name = getattr(module, "PIPELINE_NAME", None)
+    _check_declaration_names(path, shown)
+    if not hasattr(module, "PIPELINE_NAME"):
+        raise PipelineDefinitionError(
+            "PIPELINE_NAME is not defined: set it to the pipeline's name (letters, digits and single hyphens)",
+            module_file=shown,
+            field="PIPELINE_NAME",
+        )
+    name = module.PIPELINE_NAME
     problem = pipeline_name_problem(name)
     if problem:
         raise PipelineDefinitionError(
@@ -145,17 +226,36 @@ def _declared_tuple(module: types.ModuleType, attribute: str, kind: type, shown:
     return tuple(value)
 
 
+def _collision_key(pipeline_name: str) -> str:
+    """Pipeline names the deployed resources cannot tell apart share this key (case, hyphen runs)."""
+    return re.sub(r"-+", "-", pipeline_name.casefold())
+
+
 def load_pipeline_modules(paths: list[Path] | None = None) -> list[PipelineModule]:
-    """Load every module; two modules with one pipeline name fail naming both files."""
-    loaded = [load_pipeline_module(p) for p in (paths if paths is not None else module_files())]
-    by_name: dict[str, str] = {}
-    for item in loaded:
-        if item.pipeline_name in by_name:
+    """Load every module; two modules with one pipeline name (or file name, case aside) fail naming both files."""
+    paths = list(paths if paths is not None else module_files())
+    by_stem: dict[str, Path] = {}
+    for path in paths:
+        other = by_stem.setdefault(path.stem.casefold(), path)
+        if other != path:
             raise PipelineDefinitionError(
-                f"pipeline name {item.pipeline_name!r} is already used by {by_name[item.pipeline_name]}",
-                module_file=item.module_file,
-                pipeline=item.pipeline_name,
-                field="PIPELINE_NAME",
+                f"module file name {path.name!r} differs from {display_path(other)} only in letter case: "
+                "case-insensitive file systems (macOS, Windows) keep only one of them; rename one",
+                module_file=display_path(path),
             )
-        by_name[item.pipeline_name] = item.module_file
+    loaded = [load_pipeline_module(p) for p in paths]
+    by_name: dict[str, PipelineModule] = {}
+    for item in loaded:
+        other = by_name.setdefault(_collision_key(item.pipeline_name), item)
+        if other is item:
+            continue
+        if other.pipeline_name == item.pipeline_name:
+            message = f"pipeline name {item.pipeline_name!r} is already used by {other.module_file}"
+        else:
+            message = (
+                f"pipeline name {item.pipeline_name!r} differs from {other.pipeline_name!r} ({other.module_file}) "
+                "only in letter case or repeated hyphens, which pipeline names and resource ids do not "
+                "tell apart; rename one"
+            )
+        raise PipelineDefinitionError(message, module_file=item.module_file, pipeline=item.pipeline_name, field="PIPELINE_NAME")
     return loaded

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from base.config import EnvironmentConfig
+from planning.checks import check_isolation_exemption_settings
 
 if TYPE_CHECKING:
     from pipeline_defs.contract import CompiledPipeline
@@ -27,7 +28,9 @@ def build_context_for(*, config: EnvironmentConfig) -> "BuildContext":
 
 
 def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline", ...]:
-    """Every pipeline module, compiled offline for this environment (names ``<prefix>-<module name>``)."""
+    """Every pipeline module, compiled offline for this environment (names ``<prefix>-<module name>``), checked against its settings."""
     from pipeline_defs.compiler import compile_environment
 
-    return compile_environment(build_context_for(config=config))
+    compiled = compile_environment(build_context_for(config=config))
+    check_isolation_exemption_settings(config=config, compiled=compiled)
+    return compiled

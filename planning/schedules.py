@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from base.config import EnvironmentConfig
-from base.errors import UserError
+from base.errors import UserError, nearest_name_hint
 from planning.schedule_expressions import ScheduleExpressionError, validate
 
 if TYPE_CHECKING:
@@ -48,11 +48,20 @@ class PlannedSchedule:
         return f"{self.pipeline_name}-{self.schedule_name}"
 
 
-def _fail(pipeline: str, schedule: str, field: str, message: str) -> ScheduleError:
-    return ScheduleError(f"pipeline {pipeline}, schedule {schedule!r}, field {field}: {message}")
+def _fail(pipeline: str, schedule: str, field: str, message: str, source: str) -> ScheduleError:
+    """``source`` says where the value was written: the module's ``SCHEDULES`` or a ``cdk.json`` override."""
+    return ScheduleError(f"pipeline {pipeline}, schedule {schedule!r}, field {field}: {message} ({source})")
 
 
-def _render(*, value: Any, kind: str, pipeline: str, schedule: str, name: str) -> str:
+def _declared_in(compiled: "CompiledPipeline") -> str:
+    return f"declared in {compiled.source_module} SCHEDULES"
+
+
+def _overridden_in(config: EnvironmentConfig, compiled: "CompiledPipeline", schedule: str, key: str) -> str:
+    return f"set in context 'environments.{config.name}.schedules.{compiled.module_pipeline_name}.{schedule}.{key}'"
+
+
+def _render(*, value: Any, kind: str, pipeline: str, schedule: str, name: str, source: str) -> str:
     """The string a pipeline parameter receives, after checking the value fits the declared type."""
     field = f"parameter_values.{name}"
     if kind == "Boolean":
@@ -79,37 +88,45 @@ def _render(*, value: Any, kind: str, pipeline: str, schedule: str, name: str) -
             return value
     else:
         return str(value)
-    raise _fail(pipeline, schedule, field, f"{value!r} is not a valid {kind} value")
+    raise _fail(pipeline, schedule, field, f"{value!r} is not a valid {kind} value", source)
 
 
 def _plan_one(*, config: EnvironmentConfig, compiled: "CompiledPipeline", schedule: Any, override: Any) -> PlannedSchedule:
     pipeline, name = compiled.pipeline_name, schedule.name
+    declared_in = _declared_in(compiled)
+
+    def source(value: Any, key: str) -> str:
+        return _overridden_in(config, compiled, name, key) if value is not None else declared_in
+
     if not isinstance(name, str) or not SCHEDULE_NAME.match(name):
-        raise _fail(pipeline, name, "name", "use letters, digits and single hyphens (EventBridge names here allow no underscores)")
-    if len(f"{pipeline}-{name}") > MAX_RESOURCE_NAME:
-        raise _fail(pipeline, name, "name", f"'{pipeline}-{name}' is longer than the {MAX_RESOURCE_NAME} characters EventBridge allows")
-    expression = override.expression if override and override.expression is not None else schedule.expression
+        raise _fail(pipeline, name, "name", "use letters, digits and single hyphens (EventBridge names here allow no underscores)", declared_in)
+    resource = f"{pipeline}-{name}"
+    if len(resource) > MAX_RESOURCE_NAME:
+        raise _fail(pipeline, name, "name", f"{resource!r} is too long: {len(resource)} characters, EventBridge allows at most {MAX_RESOURCE_NAME}", declared_in)
+    overridden_expression = override.expression if override else None
+    expression = overridden_expression if overridden_expression is not None else schedule.expression
     try:
         validate(expression)
     except ScheduleExpressionError as error:
-        raise _fail(pipeline, name, "expression", str(error)) from None
-    timezone = override.timezone if override and override.timezone is not None else schedule.timezone
+        raise _fail(pipeline, name, "expression", str(error), source(overridden_expression, "expression")) from None
+    overridden_timezone = override.timezone if override else None
+    timezone = overridden_timezone if overridden_timezone is not None else schedule.timezone
     if timezone is not None:
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise _fail(pipeline, name, "timezone", f"{timezone!r} is not an IANA time zone such as 'Europe/Paris'") from None
-    values = dict(schedule.parameter_values)
-    if override and override.parameter_values:
-        values.update(override.parameter_values)
+            raise _fail(pipeline, name, "timezone", f"{timezone!r} is not an IANA time zone such as 'Europe/Paris'", source(overridden_timezone, "timezone")) from None
+    overridden_values = dict(override.parameter_values or {}) if override else {}
+    values = {**schedule.parameter_values, **overridden_values}
     if len(values) > MAX_PARAMETERS:
-        raise _fail(pipeline, name, "parameter_values", f"{len(values)} parameters; EventBridge passes at most {MAX_PARAMETERS}")
+        raise _fail(pipeline, name, "parameter_values", f"{len(values)} parameters; EventBridge passes at most {MAX_PARAMETERS}", declared_in)
     declared = {p.name: p.type for p in compiled.parameters}
     rendered = {}
     for key, value in sorted(values.items()):
+        where = _overridden_in(config, compiled, name, f"parameterValues.{key}") if key in overridden_values else declared_in
         if key not in declared:
-            raise _fail(pipeline, name, f"parameter_values.{key}", f"the pipeline declares no such parameter; it has {sorted(declared)}")
-        rendered[key] = _render(value=value, kind=declared[key], pipeline=pipeline, schedule=name, name=key)
+            raise _fail(pipeline, name, f"parameter_values.{key}", f"the pipeline declares no such parameter{nearest_name_hint(key, declared)}; it has {sorted(declared)}", where)
+        rendered[key] = _render(value=value, kind=declared[key], pipeline=pipeline, schedule=name, name=key, source=where)
     enabled = override.enabled if override and override.enabled is not None else bool(schedule.enabled)
     return PlannedSchedule(
         pipeline_name=pipeline,
@@ -131,15 +148,16 @@ def plan_schedules(*, config: EnvironmentConfig, compiled: Sequence["CompiledPip
     for pipeline, schedule in overrides:
         where = f"context 'environments.{config.name}.schedules.{pipeline}"
         if pipeline not in by_module:
-            raise ScheduleError(f"{where}' names no pipeline module; known: {sorted(by_module)}")
-        if schedule not in {s.name for s in by_module[pipeline].schedules}:
-            raise ScheduleError(f"{where}.{schedule}' names no schedule of {pipeline}; it declares {sorted(s.name for s in by_module[pipeline].schedules)}")
+            raise ScheduleError(f"{where}' names no pipeline module{nearest_name_hint(pipeline, by_module)}; known: {sorted(by_module)}")
+        declared = sorted(s.name for s in by_module[pipeline].schedules)
+        if schedule not in declared:
+            raise ScheduleError(f"{where}.{schedule}' names no schedule of {pipeline}{nearest_name_hint(schedule, declared)}; it declares {declared}")
     planned = []
     for item in sorted(compiled, key=lambda c: c.pipeline_name):
         names = [s.name for s in item.schedules]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise _fail(item.pipeline_name, duplicates[0], "name", "declared more than once")
+            raise _fail(item.pipeline_name, duplicates[0], "name", "declared more than once", _declared_in(item))
         for schedule in item.schedules:
             planned.append(_plan_one(config=config, compiled=item, schedule=schedule, override=overrides.get((item.module_pipeline_name, schedule.name))))
     return tuple(planned)

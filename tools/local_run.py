@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from base.errors import ExitCode, UnavailableError
+from base.errors import ExitCode, UnavailableError, nearest_name_hint
 from pipeline_defs.context import BuildContext
 from pipeline_defs.loader import REPO_ROOT, PipelineModule
 from planning.compilation import build_context_for
@@ -60,7 +60,7 @@ def docker_engine_problem(*, timeout: float = DOCKER_CHECK_TIMEOUT_SECONDS) -> s
 
 
 def job_tests_for(*, item: PipelineModule, tests_dir: Path = JOB_TESTS_DIR) -> list[str]:
-    """The job-script test files that load a job file this pipeline uses, or that are named after it."""
+    """The job-script test files that load a job file this pipeline uses, or that are named after it (none: ``[]``)."""
     source = (REPO_ROOT / item.module_file).read_text(encoding="utf-8") if (REPO_ROOT / item.module_file).exists() else ""
     jobs = sorted({match for pattern in _JOB_REFERENCES for match in pattern.findall(source)})
     stem = Path(item.module_file).stem
@@ -69,17 +69,26 @@ def job_tests_for(*, item: PipelineModule, tests_dir: Path = JOB_TESTS_DIR) -> l
         text = test_file.read_text(encoding="utf-8")
         if stem in test_file.stem or any(f'"{job}' in text or f"'{job}" in text for job in jobs):
             found.append(test_file.relative_to(REPO_ROOT).as_posix())
-    return found or [p.relative_to(REPO_ROOT).as_posix() for p in sorted(tests_dir.glob(JOB_TEST_GLOB))]
+    return found
 
 
-def no_docker_message(*, pipeline: str, problem: str, tests: list[str]) -> str:
+def no_docker_message(*, pipeline: str, problem: str, tests: list[str], module_file: str) -> str:
     """Why the run cannot start and what to run instead (the job tests execute the same code in-process)."""
+    lines = [
+        f"cannot run {pipeline} locally: no Docker engine ({problem}).",
+        "LocalPipelineSession runs every step in a container, so it needs a running Docker engine.",
+    ]
+    if tests:
+        return "\n".join(
+            [*lines, "Without one, run the tests of this pipeline's job scripts, which execute the same code in-process:", f"  python -m pytest {' '.join(tests)}"]
+        )
+    stem = Path(module_file).stem
+    example = JOB_TESTS_DIR.relative_to(REPO_ROOT) / JOB_TEST_GLOB.replace("*", stem)
     return "\n".join(
         [
-            f"cannot run {pipeline} locally: no Docker engine ({problem}).",
-            "LocalPipelineSession runs every step in a container, so it needs a running Docker engine.",
-            "Without one, run the tests of this pipeline's job scripts, which execute the same code in-process:",
-            f"  python -m pytest {' '.join(tests)}",
+            *lines,
+            f"{module_file} has no job-script tests yet: add {example.as_posix()} that imports its job scripts "
+            f"from pipeline_defs/jobs/ and runs them on sample data (see {JOB_TESTS_DIR.relative_to(REPO_ROOT).as_posix()}/{JOB_TEST_GLOB}).",
         ]
     )
 
@@ -149,11 +158,14 @@ def local_run_command(args: argparse.Namespace) -> int:
     by_full_name = {ctx.full_pipeline_name(name): item for name, item in modules.items()}
     item = modules.get(args.pipeline) or by_full_name.get(args.pipeline)
     if item is None:
-        raise UsageError(f"no pipeline module named {args.pipeline!r}: expected one of {', '.join(sorted(modules))}")
+        hint = nearest_name_hint(args.pipeline, [*modules, *by_full_name])
+        raise UsageError(f"no pipeline module named {args.pipeline!r}{hint}: expected one of {', '.join(sorted(modules))}")
     full_name = ctx.full_pipeline_name(item.pipeline_name)
     problem = docker_engine_problem()
     if problem is not None:
-        raise DockerUnavailableError(no_docker_message(pipeline=full_name, problem=problem, tests=job_tests_for(item=item)))
+        raise DockerUnavailableError(
+            no_docker_message(pipeline=full_name, problem=problem, tests=job_tests_for(item=item), module_file=item.module_file)
+        )
     if not args.bucket:
         raise UsageError("--bucket is required for a local run (local mode stages code and data in S3)")
     try:

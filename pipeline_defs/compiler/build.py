@@ -91,6 +91,26 @@ def _check_built_pipeline(pipeline: Any, *, item: PipelineModule, ctx: BuildCont
         )
 
 
+def _check_unique_step_names(steps: Any, *, where: dict[str, str], seen: set[str] | None = None) -> None:
+    """Name the step the SDK's own duplicate check does not: a name used twice, branches included."""
+    from sagemaker.core.workflow.step_outputs import StepOutput, get_step
+
+    seen = set() if seen is None else seen
+    for item in steps:
+        step = get_step(item) if isinstance(item, StepOutput) else item
+        if step.name in seen:
+            raise PipelineDefinitionError(
+                f"step name {step.name!r} is used twice (two steps, or one step listed both in the "
+                "pipeline's steps and in a ConditionStep or ForEachStep branch): step names must be unique",
+                step=step.name,
+                field="name",
+                **where,
+            )
+        seen.add(step.name)
+        branches = [*(getattr(step, "if_steps", None) or []), *(getattr(step, "else_steps", None) or [])]
+        _check_unique_step_names([*branches, *(getattr(step, "for_each_body", None) or [])], where=where, seen=seen)
+
+
 def _build_offline(
     item: PipelineModule,
     *,
@@ -122,8 +142,13 @@ def _build_offline(
                 pipeline=full_name,
             ) from error
         _check_built_pipeline(pipeline, item=item, ctx=pipeline_ctx)
+        _check_unique_step_names(pipeline.steps, where={"module_file": item.module_file, "pipeline": full_name})
         try:
             raw = pipeline.definition()
+        except PipelineDefinitionError as error:
+            raise PipelineDefinitionError(
+                error.reason, module_file=item.module_file, pipeline=full_name, step=error.step, field=error.field
+            ) from error
         except Exception as error:  # noqa: BLE001 - SDK errors at definition time name the module
             raise PipelineDefinitionError(
                 f"building the definition raised {type(error).__name__}: {error}",

@@ -1,7 +1,8 @@
 """Last compile stage: a validated definition and its staged files packaged as a :class:`CompiledPipeline`.
 
-Staged files must sit under the pipeline's own prefix (its execution role reads nothing else) and
-their keys must hold only placeholders the stacks resolve: checked here, naming the module.
+Staged files must sit under the pipeline's own prefix (its execution role reads nothing else),
+their keys must hold only placeholders the stacks resolve, and the scripts among them must be UTF-8
+(a job reads them as text): checked here, naming the module.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import Any, Mapping
 
 from pipeline_defs import placeholders
 from pipeline_defs.compiler.finishing import BuiltDefinition
-from pipeline_defs.context import BuildContext
+from pipeline_defs.context import BuildContext, utf8_problem
 from pipeline_defs.contract import CompiledPipeline, DeclaredParameter
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.loader import PipelineModule
+
+TEXT_SUFFIXES = (".py", ".sh", ".txt", ".json")
+"""Staged files a job reads as text (scripts, requirements, settings), so they must be UTF-8."""
 
 
 def declared_parameters(pipeline: Any) -> tuple[DeclaredParameter, ...]:
@@ -46,6 +50,13 @@ def checked_staged_files(staged_files: Mapping[str, bytes], *, pipeline_name: st
         if unknown:
             raise PipelineDefinitionError(
                 f"staged file key {key!r} contains unresolvable placeholder(s) {unknown}",
+                module_file=module_file,
+                pipeline=pipeline_name,
+            )
+        problem = utf8_problem(files[key]) if key.endswith(TEXT_SUFFIXES) else None
+        if problem:
+            raise PipelineDefinitionError(
+                f"staged file {key!r} (from pipeline_defs/jobs/) is not UTF-8 text ({problem}): save it as UTF-8",
                 module_file=module_file,
                 pipeline=pipeline_name,
             )

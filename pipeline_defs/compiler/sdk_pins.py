@@ -2,7 +2,9 @@
 
 ``pinned_sdk`` replaces, for the duration of one build, the build timestamp and the ``@step``
 signing key (``StepsCompiler``), the per-lookup config re-validation, the throwaway local session a
-step constructor creates, and the timestamped prefix and IAM check of ``ModelTrainer`` uploads.
+step constructor creates, and the timestamped prefix and IAM check of ``ModelTrainer`` uploads; and
+it refuses any other SageMaker session being made, which is what an SDK object given no
+``sagemaker_session`` does before it calls AWS with the caller's credentials.
 ``offline_build`` wraps a builder and its definition call in those pins, the SDK's environment and
 an empty staging area, and fails when the SDK tried to call AWS.
 """
@@ -13,15 +15,17 @@ import contextlib
 import logging
 import os
 import re
+import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from pipeline_defs.compiler.finishing import BUILD_ID_SENTINEL
 from pipeline_defs.compiler.sdk_config import validate_unless_trusted
 from pipeline_defs.compiler.sdk_session import OfflineCallError, OfflinePipelineSession, StagedFiles, sdk_environment
 from pipeline_defs.compiler.signing import DeterministicSigningKey
+from pipeline_defs.errors import PipelineDefinitionError
 
 with sdk_environment():
     import cloudpickle  # noqa: E402
@@ -30,6 +34,7 @@ with sdk_environment():
     import sagemaker.mlops.workflow.steps as sdk_steps_module  # noqa: E402
     import sagemaker.train.model_trainer as sdk_model_trainer_module  # noqa: E402
     from sagemaker.core.config.config_manager import SageMakerConfig  # noqa: E402
+    from sagemaker.core.helper.session_helper import Session as SdkSession  # noqa: E402
     from sagemaker.core.workflow.utilities import load_step_compilation_context  # noqa: E402
     from sagemaker.mlops.workflow._steps_compiler import StepsCompiler  # noqa: E402
 
@@ -69,6 +74,34 @@ def _staging_bucket_without_iam(self: Any) -> tuple[str, None]:
     return self.sagemaker_session.default_bucket(), None
 
 
+def _session_maker() -> str:
+    """The SDK object whose constructor is making a session, and the builder line that made it."""
+    owner, line = None, None
+    frame = sys._getframe(2)
+    while frame is not None and (owner is None or line is None):
+        candidate = frame.f_locals.get("self")
+        if owner is None and candidate is not None and not isinstance(candidate, SdkSession):
+            owner = type(candidate).__name__
+        if line is None and not os.path.isabs(frame.f_code.co_filename):
+            # Pipeline modules are compiled with repository-relative file names (the loader).
+            line = f"{frame.f_code.co_filename} line {frame.f_lineno}"
+        frame = frame.f_back
+    return f"{owner or 'an SDK object'}" + (f" ({line})" if line else "")
+
+
+def _refusing_foreign_sessions(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - stands in for Session.__init__
+        if not isinstance(self, OfflinePipelineSession):
+            raise PipelineDefinitionError(
+                f"{_session_maker()} was given no sagemaker_session, so it makes its own "
+                f"{type(self).__name__}, which calls AWS with your credentials: pass sagemaker_session=ctx.session",
+                field="sagemaker_session",
+            )
+        original(self, *args, **kwargs)
+
+    return __init__
+
+
 def _pinned_compiler_class(*, build_id: str, signing_key: DeterministicSigningKey) -> type:
     class PinnedStepsCompiler(StepsCompiler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -92,6 +125,7 @@ def pinned_sdk(*, signing_key: DeterministicSigningKey) -> Iterator[None]:
         (sdk_model_trainer_module, "_get_unique_name", _pinned_unique_name),
         (sdk_model_trainer_module.ModelTrainer, "_resolve_staging_bucket", _staging_bucket_without_iam),
         (SageMakerConfig, "validate_sagemaker_config", staticmethod(validate_unless_trusted)),
+        (SdkSession, "__init__", _refusing_foreign_sessions(SdkSession.__init__)),
     ]
     with _SDK_LOCK:
         saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]

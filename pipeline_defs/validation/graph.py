@@ -12,7 +12,21 @@ from typing import Any, Iterator
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure
 
-STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
+STEP_NAME_MAX_LENGTH = 64
+STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9\-_]{1,%d}$" % STEP_NAME_MAX_LENGTH)
+"""SageMaker's rule for step names: letters, digits, hyphens and underscores, at most 64."""
+
+
+def step_name_problem(name: object) -> str | None:
+    """Why ``name`` is not a valid step name, in words, or None when it is."""
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if len(name) > STEP_NAME_MAX_LENGTH:
+        return f"is too long: {len(name)} characters, at most {STEP_NAME_MAX_LENGTH} are allowed"
+    if not STEP_NAME_PATTERN.match(name):
+        bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9\-_]", c)})
+        return f"contains {''.join(bad)!r}: only letters, digits, hyphens and underscores are allowed"
+    return None
 
 
 def iter_nodes(value: Any) -> Iterator[Any]:
@@ -38,10 +52,11 @@ def check_names(definition: dict, fail: DefinitionFailure) -> tuple[set[str], se
     step_names: set[str] = set()
     for step, _ in iter_steps(definition.get("Steps", [])):
         name = step.get("Name")
-        if not isinstance(name, str) or not STEP_NAME_PATTERN.match(name):
-            raise fail(f"step name {name!r} must match {STEP_NAME_PATTERN.pattern}", step=str(name), field="Name")
+        problem = step_name_problem(name)
+        if problem:
+            raise fail(f"step name {name!r} {problem}", step=str(name), field="Name")
         if name in step_names:
-            raise fail("duplicate step name", step=name, field="Name")
+            raise fail(f"duplicate step name {name!r}: step names must be unique in a pipeline, condition branches included", step=name, field="Name")
         step_names.add(name)
     parameter_names: set[str] = set()
     for parameter in definition.get("Parameters", []):

@@ -2,14 +2,16 @@
 
 The same rules are IAM Denies at run time (``stacks/guardrails/policies.py``); failing here names the
 step and field at synth instead of a refused job at 3 a.m. Job names are checked too: they are the
-execution role's IAM scope.
+execution role's IAM scope. An exemption no step needs is refused as well: it would silently turn
+a guardrail off (a pipeline-wide network-isolation exemption turns isolation off for every job).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from base.errors import nearest_name_hint
 from pipeline_defs.contract import has_nvme_storage, iter_steps
 from pipeline_defs.errors import DefinitionFailure
 from pipeline_defs.schedules import Guardrail, GuardrailExemption
@@ -69,20 +71,42 @@ def _check_platform_values(arguments: dict, platform: PlatformValues, fail: Defi
                 raise fail(f"{key} {value!r} is not the platform's key {platform.kms_key!r}", step=step, field=key)
 
 
+REMOTE_FUNCTION_BOOTSTRAP = "sagemaker_remote_function_bootstrap"
+"""In the entry point of every ``@step`` job the SDK emits: those jobs cannot run network-isolated."""
+
+
+def is_function_step(step: dict) -> bool:
+    """A ``@step`` function's job, recognised by the SDK's bootstrap entry point."""
+    algorithm = (step.get("Arguments") or {}).get("AlgorithmSpecification") or {}
+    entrypoint = algorithm.get("ContainerEntrypoint") or []
+    return step.get("Type") == "Training" and any(REMOTE_FUNCTION_BOOTSTRAP in str(part) for part in entrypoint)
+
+
 @dataclass(frozen=True)
 class _StepGuard:
-    """The checks of one job or model step, its exemptions applied; each raises for the first problem."""
+    """The checks of one job or model step, its exemptions applied; each raises for the first problem.
+
+    ``used`` collects the exemptions (by position) that let a missing guardrail through.
+    """
 
     fail: DefinitionFailure
     step: str
     exemptions: tuple[GuardrailExemption, ...]
     allowed_instance_types: tuple[str, ...]
+    used: set[int] = field(default_factory=set)
+
+    def _covering(self, guardrail: Guardrail) -> list[int]:
+        return [i for i, e in enumerate(self.exemptions) if e.guardrail is guardrail and e.covers(self.step)]
 
     def require(self, guardrail: Guardrail, ok: bool, field: str, message: str) -> None:
-        if not ok and not any(e.guardrail is guardrail and e.covers(self.step) for e in self.exemptions):
+        if ok:
+            return
+        covering = self._covering(guardrail)
+        if not covering:
             raise self.fail(
                 f"{message} (guardrail {guardrail.value}; exempt it explicitly with a reason)", step=self.step, field=field
             )
+        self.used.update(covering)
 
     def vpc(self, vpc: dict, field: str) -> None:
         has_vpc = _has_value(vpc.get("Subnets")) and _has_value(vpc.get("SecurityGroupIds"))
@@ -112,6 +136,7 @@ class _StepGuard:
                     step=self.step,
                     field=field,
                 )
+            self.used.update(self._covering(Guardrail.VOLUME_KMS_KEY))
             return
         self.require(Guardrail.VOLUME_KMS_KEY, _has_value(volume_key), field, "no volume KMS key")
 
@@ -166,6 +191,50 @@ _STEP_CHECKS: dict[str, Callable[[_StepGuard, dict], None]] = {
 }
 
 
+def _describe(exemption: GuardrailExemption) -> str:
+    scope = f"steps {list(exemption.steps)}" if exemption.steps else "the whole pipeline"
+    return f"GUARDRAIL_EXEMPTIONS: the {exemption.guardrail.value} exemption for {scope}"
+
+
+def check_exemption_steps(definition: dict, fail: DefinitionFailure, *, exemptions: tuple[GuardrailExemption, ...]) -> None:
+    """Every step an exemption names is a step of the pipeline (a typo would leave the intended step unexempted)."""
+    names = [step["Name"] for step, _ in iter_steps(definition.get("Steps", []))]
+    for exemption in exemptions:
+        unknown = [name for name in exemption.steps if name not in names]
+        if unknown:
+            raise fail(
+                f"{_describe(exemption)} names {unknown[0]!r}, which is not a step of this pipeline"
+                f"{nearest_name_hint(unknown[0], names)}; its steps are {sorted(names)}",
+                field="GUARDRAIL_EXEMPTIONS",
+            )
+
+
+def check_exemptions_needed(
+    definition: dict, fail: DefinitionFailure, *, exemptions: tuple[GuardrailExemption, ...], used: set[int]
+) -> None:
+    """Every exemption lets through a step that lacks its guardrail (``used``: their positions).
+
+    A pipeline-wide network-isolation exemption also drops isolation from every job's defaults, so
+    each job then "needs" it; it is kept only where a ``@step`` job cannot run isolated.
+    """
+    steps = [step for step, _ in iter_steps(definition.get("Steps", []))]
+    for index, exemption in enumerate(exemptions):
+        pipeline_wide_isolation = exemption.guardrail is Guardrail.NETWORK_ISOLATION and not exemption.steps
+        if pipeline_wide_isolation and not any(is_function_step(step) for step in steps):
+            raise fail(
+                f"{_describe(exemption)} turns network isolation off for every job, yet no step is a @step "
+                "function (the jobs that cannot run isolated): remove it, or limit it to the jobs that need "
+                "it with steps=(...)",
+                field="GUARDRAIL_EXEMPTIONS",
+            )
+        if index not in used:
+            raise fail(
+                f"{_describe(exemption)} is needed by no step: every step it covers carries the "
+                f"{exemption.guardrail.value} guardrail (or none applies to it); remove the exemption",
+                field="GUARDRAIL_EXEMPTIONS",
+            )
+
+
 def check_guardrails(
     definition: dict,
     fail: DefinitionFailure,
@@ -175,7 +244,9 @@ def check_guardrails(
     allowed_instance_types: tuple[str, ...],
     platform: PlatformValues | None,
 ) -> None:
-    """Platform values, cost tag, then each step type's guardrails, in the order a reader fixes them."""
+    """Exempted steps exist; platform values, cost tag, each step type's guardrails; then every exemption was needed."""
+    check_exemption_steps(definition, fail, exemptions=exemptions)
+    used: set[int] = set()
     for step, _ in iter_steps(definition.get("Steps", [])):
         kind, name = step.get("Type"), step["Name"]
         arguments = step.get("Arguments") or {}
@@ -183,7 +254,7 @@ def check_guardrails(
             continue
         if platform is not None:
             _check_platform_values(arguments, platform, fail, name)
-        guard = _StepGuard(fail=fail, step=name, exemptions=exemptions, allowed_instance_types=allowed_instance_types)
+        guard = _StepGuard(fail=fail, step=name, exemptions=exemptions, allowed_instance_types=allowed_instance_types, used=used)
         tags = arguments.get("Tags") or []
         guard.require(
             Guardrail.COST_TAG,
@@ -192,3 +263,4 @@ def check_guardrails(
             f"cost tag {cost_tag_key!r} missing",
         )
         _STEP_CHECKS[kind](guard, arguments)
+    check_exemptions_needed(definition, fail, exemptions=exemptions, used=used)

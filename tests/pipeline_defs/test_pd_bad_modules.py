@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -90,7 +91,7 @@ def test_module_level_exception_names_the_file(compile_source):
 
 
 def test_missing_pipeline_name(compile_source):
-    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME None must be a non-empty string")
+    error = expect_error(compile_source, "def build_pipeline(ctx):\n    return None\n", match="PIPELINE_NAME is not defined")
     assert error.field == "PIPELINE_NAME"
 
 
@@ -176,7 +177,7 @@ def test_instance_type_outside_the_allowlist(compile_source):
 
 
 def test_step_name_the_service_rejects(compile_source):
-    error = expect_error(compile_source, good(step_name="has spaces"), match="must match")
+    error = expect_error(compile_source, good(step_name="has spaces"), match="contains ' ': only letters, digits, hyphens and underscores")
     assert error.step == "has spaces"
 
 
@@ -316,3 +317,167 @@ def test_step_functions_need_an_image_where_the_environment_deploys_for_real(off
     own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1")
     (result,) = [compile_module(module, ctx=own, signing_seed=b"s", development_only_key=False)]
     assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1" in result.definition
+
+
+# --- a slip of the author: named, with the nearest known name, never silently dropped -----------
+
+SCHEDULE_DECLARATION = '\nfrom pipeline_defs.schedules import Schedule\n{name} = (Schedule(name="nightly", expression="cron(0 2 * * ? *)"),)\n'
+EXEMPTION_DECLARATION = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n{name} = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r'),)\n"
+MISSPELT_DECLARATIONS = [
+    (good() + SCHEDULE_DECLARATION.format(name="SCHEDULE"), "SCHEDULE", "SCHEDULES"),
+    (good() + SCHEDULE_DECLARATION.format(name="schedules"), "schedules", "SCHEDULES"),
+    (good() + SCHEDULE_DECLARATION.format(name="SCHEDULES") + SCHEDULE_DECLARATION.format(name="SCHEDULE"), "SCHEDULE", "SCHEDULES"),
+    (good() + EXEMPTION_DECLARATION.format(name="GUARDRAIL_EXEMPTION"), "GUARDRAIL_EXEMPTION", "GUARDRAIL_EXEMPTIONS"),
+    (good().replace('PIPELINE_NAME = "probe"', 'PIPELINE = "probe"'), "PIPELINE", "PIPELINE_NAME"),
+    (good().replace("def build_pipeline(ctx)", "def build_pipelines(ctx)"), "build_pipelines", "build_pipeline"),
+]
+
+
+@pytest.mark.parametrize(("source", "name", "meant"), MISSPELT_DECLARATIONS, ids=[c[1] + f"-{i}" for i, c in enumerate(MISSPELT_DECLARATIONS)])
+def test_a_misspelt_module_level_name_is_an_error_naming_the_nearest_one(compile_source, source: str, name: str, meant: str):
+    error = expect_error(compile_source, source, match=f"module-level name '{name}' is not one the loader reads \\(did you mean '{meant}'\\?\\)", names=("probe.py",))
+    assert error.field == name and error.module_file.endswith("probe.py")
+
+
+def test_other_module_level_constants_are_left_alone(compile_source):
+    source = good() + '\nPIPELINE_TAGS = ("a",)\nSCHEDULE_NAMES = ()\nDEFAULT_ITEMS = []\nschedules = []\nSCHEDULES = tuple(schedules)\n'
+    (result,) = compile_source(source)
+    assert result.schedules == ()
+
+
+def test_a_helper_module_without_the_underscore_gets_the_hint(compile_source):
+    error = expect_error(compile_source, "def shared_processor(ctx):\n    return None\n", match="defines neither PIPELINE_NAME nor build_pipeline", names=("helpers.py",))
+    assert "rename a helper module to '_helpers.py'" in str(error)
+
+
+def test_helper_modules_with_the_underscore_are_not_loaded(tmp_path):
+    from pipeline_defs.loader import module_files
+
+    for name in ("_helpers.py", "pipeline.py"):
+        (tmp_path / name).write_text("")
+    assert [p.name for p in module_files(tmp_path)] == ["pipeline.py"]
+
+
+CASE_COLLISIONS = [
+    ((good(name="probe"), good(name="Probe")), ("first.py", "second.py"), r"pipeline name 'Probe' differs from 'probe' \(first.py\) only in letter case or repeated hyphens"),
+    ((good(name="pro-be"), good(name="pro--be")), ("first.py", "second.py"), "pipeline name 'pro--be' differs from 'pro-be'"),
+    ((good(name="one"), good(name="two")), ("probe.py", "Probe.py"), "module file name 'Probe.py' differs from probe.py only in letter case"),
+]
+
+
+@pytest.mark.parametrize(("sources", "names", "match"), CASE_COLLISIONS, ids=["pipeline-case", "pipeline-hyphens", "file-case"])
+def test_names_that_differ_only_in_case_are_refused_before_cdk_sees_them(compile_source, sources, names, match):
+    expect_error(compile_source, *sources, match=match, names=names)
+
+
+JOB_SCRIPT_PATHS = [
+    ("/etc/hostname", "job script '/etc/hostname' must be a path relative to pipeline_defs/jobs/ without '..'"),
+    ("../pipelines/__init__.py", "job script '../pipelines/__init__.py' must be a path relative to pipeline_defs/jobs/ without '..'"),
+    ("abalone_train", "job script 'abalone_train' is a directory, not a file under pipeline_defs/jobs/"),
+    ("abalone_preprocss.py", "job script 'abalone_preprocss.py' not found under pipeline_defs/jobs/ (did you mean 'abalone_preprocess.py'?)"),
+]
+
+
+@pytest.mark.parametrize(("script", "message"), JOB_SCRIPT_PATHS, ids=["absolute", "dot-dot", "directory", "typo"])
+def test_a_job_script_outside_jobs_or_missing_is_named(compile_source, script: str, message: str):
+    source = good().replace('ctx.job_script("abalone_preprocess.py")', f"ctx.job_script({script!r})")
+    error = expect_error(compile_source, source, match=re.escape(message))
+    assert error.pipeline == "sandbox-probe" and error.module_file.endswith("module_0.py")
+
+
+@pytest.fixture
+def latin1_job(request, tmp_path, monkeypatch):
+    """A copy of ``jobs/`` holding one file saved as Latin-1, where the context and the compiler read job files."""
+    import shutil
+
+    from pipeline_defs import context
+    from pipeline_defs.compiler import build
+
+    shutil.copytree(context.PACKAGE_ROOT / context.JOBS_DIR, tmp_path / context.JOBS_DIR, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / context.JOBS_DIR / request.param).write_bytes("# Résumé of the run\nprint('ok')\n".encode("latin-1"))
+    for module in (context, build):
+        monkeypatch.setattr(module, "PACKAGE_ROOT", tmp_path)
+    return request.param
+
+
+@pytest.mark.parametrize("latin1_job", ["latin1_probe_job.py"], indirect=True)
+def test_a_job_script_that_is_not_utf8_is_refused(compile_source, latin1_job):
+    source = good().replace('ctx.job_script("abalone_preprocess.py")', 'ctx.job_script("latin1_probe_job.py")')
+    expect_error(compile_source, source, match=re.escape("job script pipeline_defs/jobs/latin1_probe_job.py is not UTF-8 text (byte 0xe9 at line 1, column 4)"))
+
+
+@pytest.mark.parametrize("latin1_job", ["abalone_train/latin1_helper.py"], indirect=True)
+def test_a_staged_file_that_is_not_utf8_is_refused_whoever_staged_it(offline_guard, sandbox_context, latin1_job):
+    """``ModelTrainer`` stages a whole source directory without ``ctx.job_script``: the staged files are checked too."""
+    from pipeline_defs.compiler import compile_module
+    from pipeline_defs.loader import load_pipeline_modules
+
+    (module,) = [m for m in load_pipeline_modules(None) if m.pipeline_name == "train-evaluate-register"]
+    with pytest.raises(PipelineDefinitionError, match=r"staged file '.*/code/latin1_helper.py' \(from pipeline_defs/jobs/\) is not UTF-8 text \(byte 0xe9 at line 1, column 4\)"):
+        compile_module(module, ctx=sandbox_context, signing_seed=b"t", development_only_key=False)
+
+
+def test_duplicate_step_names_name_the_step(compile_source):
+    source = good().replace(
+        "    return new_pipeline",
+        '    twin = ProcessingStep(name="Work", step_args=processor.run(code=ctx.job_script("abalone_preprocess.py")))\n    return new_pipeline',
+    ).replace("steps=[step]", "steps=[step, twin]")
+    error = expect_error(compile_source, source, match="step name 'Work' is used twice")
+    assert (error.step, error.field) == ("Work", "name")
+
+
+TOO_LONG_NAMES = [
+    ({"step_name": "W" * 70}, "step name 'WWWW.*' is too long: 70 characters, at most 64 are allowed", "Name"),
+    ({"name": "p" * 250}, "pipeline name 'sandbox-pppp.*' is too long: 258 characters, at most 256 are allowed", "PIPELINE_NAME"),
+    ({"name": "p" * 257}, "PIPELINE_NAME 'pppp.*' is too long: 257 characters, at most 256 are allowed", "PIPELINE_NAME"),
+]
+
+
+@pytest.mark.parametrize(("changes", "match", "field"), TOO_LONG_NAMES, ids=["step", "pipeline-with-prefix", "pipeline"])
+def test_a_too_long_name_says_too_long_and_the_limit(compile_source, changes: dict, match: str, field: str):
+    error = expect_error(compile_source, good(**changes), match=match)
+    assert error.field == field
+
+
+SESSIONLESS = [
+    ("sagemaker_session=ctx.session,", "", "ScriptProcessor"),
+    (
+        "    step = ProcessingStep(",
+        "    from sagemaker.core.lambda_helper import Lambda\n    Lambda(function_arn=ctx.lambda_function_arn('DataPassing'))\n    step = ProcessingStep(",
+        "Lambda",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "owner"), SESSIONLESS, ids=["processor", "lambda"])
+def test_an_sdk_object_without_the_offline_session_is_named_before_any_aws_call(compile_source, offline_guard, old: str, new: str, owner: str):
+    attempts = len(offline_guard.ATTEMPTS)
+    error = expect_error(compile_source, good().replace(old, new, 1), match=f"^.*: {owner} \\(module_0.py line \\d+\\) was given no sagemaker_session")
+    assert "pass sagemaker_session=ctx.session" in str(error) and "Credentials" not in str(error)
+    assert error.field == "sagemaker_session"
+    assert offline_guard.ATTEMPTS[attempts:] == []
+
+
+ISOLATION_OFF = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=False, encrypt_inter_container_traffic=True, subnets=['${SubnetId0}'], security_group_ids=['${JobSecurityGroupId}']),"
+EXEMPTIONS = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = ({},)\n"
+UNNEEDED_EXEMPTIONS = [
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r')", "the network-isolation exemption for the whole pipeline turns network isolation off for every job, yet no step is a @step function"),
+    (good(processor_extra=ISOLATION_OFF), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Wrok',))", "names 'Wrok', which is not a step of this pipeline (did you mean 'Work'?)"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Work',))", "the network-isolation exemption for steps ['Work'] is needed by no step"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.OUTPUT_KMS_KEY, reason='r', steps=('Work',))", "the output-kms-key exemption for steps ['Work'] is needed by no step"),
+]
+
+
+@pytest.mark.parametrize(("module", "exemption", "message"), UNNEEDED_EXEMPTIONS, ids=["pipeline-wide-isolation", "unknown-step", "isolated-step", "no-outputs"])
+def test_an_exemption_no_step_needs_is_refused(compile_source, module: str, exemption: str, message: str):
+    error = expect_error(compile_source, module + EXEMPTIONS.format(exemption), match=re.escape(message))
+    assert error.field == "GUARDRAIL_EXEMPTIONS"
+
+
+def test_the_function_steps_of_the_shipped_at_step_pipeline_are_recognised(definitions):
+    """The pipeline-wide isolation exemption rests on spotting ``@step`` jobs in a definition."""
+    from pipeline_defs.validation.guardrails import is_function_step
+
+    steps = definitions["batch-inference"]["Steps"]
+    assert steps and all(is_function_step(step) for step in steps)
+    assert not any(is_function_step(step) for step in definitions["train-evaluate-register"]["Steps"])

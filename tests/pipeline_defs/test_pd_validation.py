@@ -106,7 +106,7 @@ def test_a_valid_hand_written_definition_passes():
         (_definition([_fail_step("A", {"Get": "Parameters.Nope"})]), "A", "Arguments", "undeclared parameter 'Nope'"),
         (_definition([_fail_step("A", {"Get": "Steps.Ghost.ProcessingOutputConfig"})]), "A", "Arguments", "step that does not exist"),
         (_definition([_fail_step("A", {"Std:JsonGet": {"Path": "a", "PropertyFile": {"Get": "Steps.B.PropertyFiles.Report"}}}), _fail_step("B")]), "A", "Arguments", "property file 'Report' is not declared"),
-        (_definition([_fail_step("bad name")]), "bad name", "Name", "must match"),
+        (_definition([_fail_step("bad name")]), "bad name", "Name", "contains ' ': only letters, digits, hyphens and underscores are allowed"),
         (_definition([_fail_step("A", "${NotAPlaceholder}")]), "A", "Arguments", "${NotAPlaceholder}"),
         (_definition([{"Name": "A", "Type": "Fail", "Arguments": {"ErrorMessage": "x", "Extra": 1}, "Surprise": True}]), "A", "(root)", "schema"),
     ],

@@ -33,7 +33,9 @@ def test_module_schedules_with_overrides(compiled: dict) -> None:
         ),
     )
     plan = {p.resource_name: p for p in plan_schedules(config=config, compiled=list(compiled.values()))}
-    assert sorted(plan) == ["smp-prod-batch-inference-nightly", "smp-prod-fan-out-parent-daily", "smp-prod-parallel-shards-every-6-hours", "smp-prod-train-evaluate-register-weekly-retrain"]
+    # Every declared schedule is planned; a pipeline added to the tree adds its own.
+    assert sorted(plan) == sorted(f"{c.pipeline_name}-{s.name}" for c in compiled.values() for s in c.schedules)
+    assert {"smp-prod-batch-inference-nightly", "smp-prod-fan-out-parent-daily", "smp-prod-parallel-shards-every-6-hours", "smp-prod-train-evaluate-register-weekly-retrain"} <= set(plan)
     retrain = plan["smp-prod-train-evaluate-register-weekly-retrain"]
     assert (retrain.expression, dict(retrain.parameter_values), retrain.deployed) == ("cron(0 4 ? * MON *)", {"MseThreshold": "5.5"}, True)
     assert plan["smp-prod-fan-out-parent-daily"].deployed is True
@@ -52,7 +54,7 @@ BAD = [
     ({"expression": "cron(0 2 * * ?)"}, "field expression: 'cron(0 2 * * ?)' has 5 fields"),
     ({"expression": "rate(1 hours)"}, "field expression"),
     ({"name": "nightly_run"}, "field name: use letters, digits and single hyphens"),
-    ({"name": "n" * 60}, "longer than the 64 characters"),
+    ({"name": "n" * 60}, "is too long: 93 characters, EventBridge allows at most 64"),
     ({"parameter_values": {"Unknown": 1}}, "field parameter_values.Unknown: the pipeline declares no such parameter"),
     ({"parameter_values": {"MaxDepth": "deep"}}, "field parameter_values.MaxDepth: 'deep' is not a valid Integer value"),
     ({"parameter_values": {"MaxDepth": True}}, "field parameter_values.MaxDepth: True is not a valid Integer value"),
@@ -79,6 +81,34 @@ def test_overrides_must_name_a_declared_pipeline_and_schedule(compiled: dict) ->
     ):
         with pytest.raises(ScheduleError, match=message.replace("[", r"\[").replace("]", r"\]")):
             plan_schedules(config=EnvironmentConfig(name="prod", schedule_overrides=(override,)), compiled=list(compiled.values()))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (ScheduleOverride(pipeline="fan-out-parnet", schedule="daily", enabled=True), "names no pipeline module (did you mean 'fan-out-parent'?)"),
+        (ScheduleOverride(pipeline="fan-out-parent", schedule="dialy", enabled=True), "names no schedule of fan-out-parent (did you mean 'daily'?)"),
+        (
+            ScheduleOverride(pipeline="train-evaluate-register", schedule="weekly-retrain", parameter_values={"MseThreshhold": 5}),
+            "field parameter_values.MseThreshhold: the pipeline declares no such parameter (did you mean 'MseThreshold'?)",
+        ),
+    ],
+    ids=["pipeline", "schedule", "parameter"],
+)
+def test_a_misspelt_override_suggests_the_nearest_name(compiled: dict, override: ScheduleOverride, message: str) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        plan_schedules(config=EnvironmentConfig(name="prod", schedule_overrides=(override,)), compiled=list(compiled.values()))
+    assert message in str(caught.value)
+
+
+def test_a_bad_value_names_where_it_was_written(compiled: dict) -> None:
+    """A module's SCHEDULES or the environment's override in cdk.json: the message says which."""
+    declared = _with_schedule(compiled, expression="cron(0 2 * * ?)")
+    with pytest.raises(ScheduleError, match=r"has 5 fields; .* \(declared in pipeline_defs/pipelines/train_evaluate_register.py SCHEDULES\)$"):
+        plan_schedules(config=EnvironmentConfig(name="prod"), compiled=declared)
+    override = ScheduleOverride(pipeline="train-evaluate-register", schedule="nightly", expression="cron(0 2 * * ?)")
+    with pytest.raises(ScheduleError, match=r"\(set in context 'environments.prod.schedules.train-evaluate-register.nightly.expression'\)$"):
+        plan_schedules(config=EnvironmentConfig(name="prod", schedule_overrides=(override,)), compiled=_with_schedule(compiled))
 
 
 def test_an_override_value_is_checked_like_a_declared_one(compiled: dict) -> None:

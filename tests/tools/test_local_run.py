@@ -104,3 +104,34 @@ def test_the_module_runs_as_a_command(root: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 4, result.stderr
     assert result.stderr.startswith("error: cannot run smp-sandbox-lambda-data-passing locally") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "tests"),
+    [
+        ("train-evaluate-register", ["tests/pipeline_defs/test_pd_jobs_train_evaluate.py"]),
+        ("lambda-data-passing", ["tests/pipeline_defs/test_pd_jobs_parallel_lambda.py"]),
+        ("fan-out-parent", []),
+    ],
+)
+def test_the_hint_names_only_the_pipelines_own_job_tests(pipeline: str, tests: list[str]) -> None:
+    from pipeline_defs.loader import load_pipeline_modules
+    from tools.local_run import job_tests_for
+
+    (item,) = [m for m in load_pipeline_modules() if m.pipeline_name == pipeline]
+    assert job_tests_for(item=item) == tests
+
+
+def test_a_pipeline_without_job_tests_is_told_how_to_add_one(no_engine: None, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fan-out-parent", "--root", str(root)]) == 4
+    err = capsys.readouterr().err
+    assert "python -m pytest" not in err and "test_pd_jobs_train_evaluate" not in err
+    assert err.rstrip().splitlines()[-1] == (
+        "pipeline_defs/pipelines/fan_out_parent.py has no job-script tests yet: add tests/pipeline_defs/test_pd_jobs_fan_out_parent.py "
+        "that imports its job scripts from pipeline_defs/jobs/ and runs them on sample data (see tests/pipeline_defs/test_pd_jobs_*.py)."
+    )
+
+
+def test_a_misspelt_pipeline_suggests_the_nearest(no_engine: None, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train-evaluate-registr", "--root", str(root)]) == 2
+    assert capsys.readouterr().err.startswith("error: no pipeline module named 'train-evaluate-registr' (did you mean 'train-evaluate-register'?)")
