@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import copy
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -183,12 +182,17 @@ PIPELINE_NAME_STAND_IN = "pipeline-name-stand-in"
 accepts every name ``base.naming`` allows (``tests/pipeline_defs/test_pd_cache_sdk_once.py``)."""
 
 
-def config_shape(config: dict, *, pipeline_name: str | None) -> dict:
-    """The config as every pipeline of an environment has it: the pipeline's name replaced."""
-    if not pipeline_name:
-        return config
-    text = canonical_json(config)
-    return json.loads(text.replace(json.dumps(pipeline_name)[1:-1], PIPELINE_NAME_STAND_IN))
+def config_shape(config: Any, *, pipeline_name: str | None) -> Any:
+    """The config as every pipeline of an environment has it: each value that is the pipeline's name replaced.
+
+    Only whole values are replaced: a value that merely contains the name keeps the shape apart,
+    so it is validated on its own.
+    """
+    if isinstance(config, dict):
+        return {key: config_shape(value, pipeline_name=pipeline_name) for key, value in config.items()}
+    if isinstance(config, list):
+        return [config_shape(value, pipeline_name=pipeline_name) for value in config]
+    return PIPELINE_NAME_STAND_IN if pipeline_name and config == pipeline_name else config
 
 
 class _TrustedConfigs:
@@ -208,9 +212,10 @@ class _TrustedConfigs:
 
     def validate_and_trust(self, config: dict, *, pipeline_name: str | None) -> dict:
         """Validate the config's shape the first time it is seen; lookups of ``config`` then skip it."""
-        shape = canonical_json(config_shape(config, pipeline_name=pipeline_name))
+        shaped = config_shape(config, pipeline_name=pipeline_name)
+        shape = canonical_json(shaped)
         if shape not in self._shapes:
-            original_validate(_with_stand_ins(json.loads(shape)))
+            original_validate(_with_stand_ins(shaped))
             self._shapes.add(shape)
         self._held[id(config)] = config
         self._held.move_to_end(id(config))

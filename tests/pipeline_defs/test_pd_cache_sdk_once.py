@@ -152,6 +152,16 @@ def test_a_pipeline_name_reaches_the_sdk_config_only_as_tag_values():
     assert name not in str(sdk_config.config_shape(config, pipeline_name=name))
 
 
+def test_a_value_that_only_contains_the_name_is_validated_apart():
+    """Only whole values are replaced: a longer value holding the name is its own shape."""
+    from pipeline_defs.compiler import sdk_config
+
+    config = {"Tags": [{"Key": "k", "Value": "p"}, {"Key": "team", "Value": "p-owners"}]}
+    assert sdk_config.config_shape(config, pipeline_name="p") == {
+        "Tags": [{"Key": "k", "Value": sdk_config.PIPELINE_NAME_STAND_IN}, {"Key": "team", "Value": "p-owners"}]
+    }
+
+
 def value_is_name(config: dict, path: tuple, name: str) -> bool:
     section = config
     for key in path[:-2]:
