@@ -8,7 +8,7 @@ ENV ?=
 CDK_ENV := $(if $(ENV),-c env=$(ENV),)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install install-dev synth test lint diff deploy bench clean
+.PHONY: install install-dev synth test lint diff deploy bench bench-scale clean
 
 $(VENV)/.runtime: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ deploy: install
 ## bench: synth and test-suite wall times against a bare CDK app measured in the same run
 bench: install-dev
 	$(PY) benchmarks/synth.py
+
+## bench-scale: cold, warm and stubbed synth at 5, 50, 200 and 500 pipelines, with quota headroom
+##              e.g. `make bench-scale SIZES=5,50` (long at full size; ENV=name, default prod)
+bench-scale: $(VENV)/.runtime
+	$(PY) benchmarks/scale.py $(if $(SIZES),--sizes $(SIZES),) $(if $(ENV),--env $(ENV),)
 
 clean:
 	rm -rf cdk.out cdk.out.compile .pytest_cache

@@ -19,13 +19,14 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 
 from base.naming import PIPELINE_RESOURCE_TYPE  # noqa: E402
+from benchmarks.scale import CLOUDFORMATION_QUOTAS  # noqa: E402
 from base.config import EnvironmentConfig, project_context  # noqa: E402
 from planning.compilation import compile_pipelines  # noqa: E402
 from planning.plan import plan_environment  # noqa: E402
 from planning.staging import INLINE_DEFINITION_LIMIT, stage_pipeline_files  # noqa: E402
 from stacks.stage import PlatformStage  # noqa: E402
 
-TEMPLATE_LIMIT = 1_000_000
+TEMPLATE_LIMIT = CLOUDFORMATION_QUOTAS["bytes"]
 
 
 def _sizes(*, outdir: Path, compiled: tuple, inline_limit: int) -> tuple[dict[str, int], int]:

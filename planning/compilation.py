@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from base.config import EnvironmentConfig
 from planning.checks import check_isolation_exemption_settings
@@ -27,10 +28,25 @@ def build_context_for(*, config: EnvironmentConfig) -> "BuildContext":
     )
 
 
-def compile_pipelines(*, config: EnvironmentConfig) -> tuple["CompiledPipeline", ...]:
-    """Every pipeline module, compiled offline for this environment (names ``<prefix>-<module name>``), checked against its settings."""
-    from pipeline_defs.compiler import compile_environment
+def compile_pipelines(
+    *,
+    config: EnvironmentConfig,
+    module_paths: Sequence[Path] | None = None,
+    cache_dir: Path | None = None,
+) -> tuple["CompiledPipeline", ...]:
+    """Every pipeline module (or the given files), compiled offline for this environment (names ``<prefix>-<module name>``),
+    checked against its settings.
 
-    compiled = compile_environment(build_context_for(config=config))
+    Served from the compile cache (default ``.cache/pipeline-defs/`` in the checkout) where
+    nothing that can change a pipeline changed, so a synth with no pipeline change never loads the
+    SDK; ``PIPELINE_DEFS_NO_CACHE=1`` compiles everything.
+    """
+    from pipeline_defs.compiler.cache import DEFAULT_CACHE_DIR, compile_environment_cached
+
+    compiled = compile_environment_cached(
+        build_context_for(config=config),
+        cache_dir=cache_dir or DEFAULT_CACHE_DIR,
+        module_paths=module_paths,
+    )
     check_isolation_exemption_settings(config=config, compiled=compiled)
     return compiled

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from base.errors import ExitCode
-from planning.compilation import build_context_for
+from planning.compilation import compile_pipelines
 from tools.command import CommandParser, add_environment_arguments, environment_settings, run
 
 
@@ -36,9 +36,9 @@ def _parser() -> CommandParser:
 def compile_command(args: argparse.Namespace) -> int:
     """Compile and write; a bad setting or module is a ``UserError`` naming it (exit code 2)."""
     config = environment_settings(root=args.root, name=args.env)
-    from pipeline_defs.compiler import compile_environment, write_outputs
+    from pipeline_defs.compiler import write_outputs
 
-    results = compile_environment(build_context_for(config=config), module_paths=args.module)
+    results = compile_pipelines(config=config, module_paths=args.module)
     write_outputs(results, out_dir=args.out)
     for result in results:
         print(

@@ -20,6 +20,7 @@ from pipeline_defs.compiler.sdk_config import sdk_config_for
 from pipeline_defs.compiler.sdk_pins import offline_build, pickle_by_value, working_directory
 from pipeline_defs.compiler.sdk_session import OfflineCallError, offline_session
 from pipeline_defs.compiler.signing import DeterministicSigningKey
+from pipeline_defs.compiler.sources import IGNORED_FILE_PATTERNS
 from pipeline_defs.context import JOBS_DIR, PACKAGE_ROOT, BuildContext
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.loader import REPO_ROOT, PipelineModule, registered_module
@@ -53,7 +54,7 @@ def job_files_snapshot() -> Iterator[Path]:
         shutil.copytree(
             PACKAGE_ROOT / JOBS_DIR,
             Path(root) / JOBS_DIR,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),
+            ignore=shutil.ignore_patterns(*IGNORED_FILE_PATTERNS),
         )
         yield Path(root)
 

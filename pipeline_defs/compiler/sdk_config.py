@@ -1,13 +1,16 @@
-"""Job defaults through the SDK's own config mechanism, validated once per distinct config.
+"""Job defaults through the SDK's own config mechanism, validated once per environment.
 
 The context's values (VPC, KMS keys, tags, role, ``@step`` settings) become the SDK config
 dictionary, so every job gets them without touching each call; a pipeline-wide guardrail
-exemption drops its default. The SDK re-validates that dictionary on every lookup; here it is
-validated once and then trusted (the pins in :mod:`~pipeline_defs.compiler.sdk_pins` install that).
+exemption drops its default. The SDK re-validates that dictionary on every lookup (120-270 ms
+each); here its shape, the config with the pipeline's name replaced by a stand-in, is validated
+once per environment (and per distinct set of pipeline-wide exemptions) and then trusted (the
+pins in :mod:`~pipeline_defs.compiler.sdk_pins` install that).
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import re
 from dataclasses import dataclass
@@ -174,41 +177,67 @@ def _with_stand_ins(value: Any) -> Any:
     return value
 
 
-class _TrustedConfigs:
-    """Configs validated once (with placeholders replaced by valid stand-ins) and then trusted.
+PIPELINE_NAME_STAND_IN = "pipeline-name-stand-in"
+"""Validated in place of a pipeline's name: the name reaches only tag values, whose schema
+accepts every name ``base.naming`` allows (``tests/pipeline_defs/test_pd_cache_sdk_once.py``)."""
 
-    The SDK re-validates the whole config against its JSON schema on every lookup, which costs
-    seconds per pipeline, and its role pattern rejects a placeholder ARN. Validating the shape
-    once keeps the check without either cost.
+
+def config_shape(config: Any, *, pipeline_name: str | None) -> Any:
+    """The config as every pipeline of an environment has it: each value that is the pipeline's name replaced.
+
+    Only whole values are replaced: a value that merely contains the name keeps the shape apart,
+    so it is validated on its own.
+    """
+    if isinstance(config, dict):
+        return {key: config_shape(value, pipeline_name=pipeline_name) for key, value in config.items()}
+    if isinstance(config, list):
+        return [config_shape(value, pipeline_name=pipeline_name) for value in config]
+    return PIPELINE_NAME_STAND_IN if pipeline_name and config == pipeline_name else config
+
+
+class _TrustedConfigs:
+    """Config shapes validated once (placeholders replaced by valid stand-ins), configs then trusted.
+
+    The SDK validates the whole config against its JSON schema on every lookup, checking the
+    schema itself each time, and its role pattern rejects a placeholder ARN. Validating each
+    shape once keeps the check without either cost. A trusted config is held here while its id
+    is trusted (a freed id could be reused by another dict), at most :attr:`HELD` of them.
     """
 
-    def __init__(self) -> None:
-        self._ids: set[int] = set()
-        self._by_content: dict[str, dict] = {}
+    HELD = 64
 
-    def validate_and_trust(self, config: dict) -> dict:
-        """Return the trusted config equal to ``config``, validating it the first time seen."""
-        content = canonical_json(config)
-        if content not in self._by_content:
-            original_validate(_with_stand_ins(config))
-            self._by_content[content] = config
-            self._ids.add(id(config))
-        return self._by_content[content]
+    def __init__(self) -> None:
+        self._shapes: set[str] = set()
+        self._held: collections.OrderedDict[int, dict] = collections.OrderedDict()
+
+    def validate_and_trust(self, config: dict, *, pipeline_name: str | None) -> dict:
+        """Validate the config's shape the first time it is seen; lookups of ``config`` then skip it."""
+        shaped = config_shape(config, pipeline_name=pipeline_name)
+        shape = canonical_json(shaped)
+        if shape not in self._shapes:
+            original_validate(_with_stand_ins(shaped))
+            self._shapes.add(shape)
+        self._held[id(config)] = config
+        self._held.move_to_end(id(config))
+        while len(self._held) > self.HELD:
+            self._held.popitem(last=False)
+        return config
 
     def is_trusted(self, config: Any) -> bool:
-        return id(config) in self._ids
+        return self._held.get(id(config)) is config
 
 
 original_validate = SageMakerConfig.validate_sagemaker_config
 _trusted_configs = _TrustedConfigs()
 
 
-def trust_config(config: dict) -> dict:
-    """Validate an SDK config once against the SDK's schema; lookups then skip re-validation.
+def trust_config(config: dict, *, pipeline_name: str | None = None) -> dict:
+    """Validate an SDK config's shape once against the SDK's schema; lookups then skip re-validation.
 
-    Returns the trusted instance (an equal config seen before is returned as the same object).
+    ``pipeline_name`` is replaced by :data:`PIPELINE_NAME_STAND_IN` before validating, so every
+    pipeline of an environment shares one validation. Returns ``config``.
     """
-    return _trusted_configs.validate_and_trust(config)
+    return _trusted_configs.validate_and_trust(config, pipeline_name=pipeline_name)
 
 
 def validate_unless_trusted(sagemaker_config: dict | None = None) -> None:
@@ -223,7 +252,7 @@ def _exempt_pipeline_wide(exemptions: tuple[GuardrailExemption, ...], guardrail:
 
 
 def sdk_config_for(ctx: BuildContext, exemptions: tuple[GuardrailExemption, ...]) -> dict:
-    """The SDK defaults for one pipeline, validated once; pipeline-wide exemptions drop a default."""
+    """The SDK defaults for one pipeline, its shape validated once; pipeline-wide exemptions drop a default."""
 
     def kept(guardrail: Guardrail) -> bool:
         return not _exempt_pipeline_wide(exemptions, guardrail)
@@ -242,4 +271,4 @@ def sdk_config_for(ctx: BuildContext, exemptions: tuple[GuardrailExemption, ...]
         step_instance_type=ctx.default_instance_type,
         step_image_uri=ctx.step_image_uri or default_step_image_uri(ctx.region),
     )
-    return trust_config(config)
+    return trust_config(config, pipeline_name=ctx.pipeline_name)

@@ -2,9 +2,11 @@
 
 ``pinned_sdk`` replaces, for the duration of one build, the build timestamp and the ``@step``
 signing key (``StepsCompiler``), the per-lookup config re-validation, the throwaway local session a
-step constructor creates, and the timestamped prefix and IAM check of ``ModelTrainer`` uploads; and
-it refuses any other SageMaker session being made, which is what an SDK object given no
-``sagemaker_session`` does before it calls AWS with the caller's credentials.
+step constructor creates, the timestamped prefix and IAM check of ``ModelTrainer`` uploads, and
+the region data image URI lookups reload each time (botocore's endpoints file, ~30 ms a lookup),
+which is loaded once per process instead; and it refuses any other SageMaker session being made,
+which is what an SDK object given no ``sagemaker_session`` does before it calls AWS with the
+caller's credentials.
 ``offline_build`` wraps a builder and its definition call in those pins, the SDK's environment and
 an empty staging area, and fails when the SDK tried to call AWS.
 """
@@ -12,6 +14,7 @@ an empty staging area, and fails when the SDK tried to call AWS.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -30,6 +33,7 @@ from pipeline_defs.errors import PipelineDefinitionError
 with sdk_environment():
     import cloudpickle  # noqa: E402
 
+    import sagemaker.core.common_utils as sdk_common_utils  # noqa: E402
     import sagemaker.mlops.workflow.pipeline as sdk_pipeline_module  # noqa: E402
     import sagemaker.mlops.workflow.steps as sdk_steps_module  # noqa: E402
     import sagemaker.train.model_trainer as sdk_model_trainer_module  # noqa: E402
@@ -102,6 +106,19 @@ def _refusing_foreign_sessions(original: Callable[..., None]) -> Callable[..., N
     return __init__
 
 
+_load_endpoint_resolver = sdk_common_utils._botocore_resolver
+
+
+@functools.lru_cache(maxsize=1)
+def shared_endpoint_resolver() -> Any:
+    """The region data ``image_uris.retrieve`` asks for on every lookup, loaded once per process.
+
+    The SDK builds a new botocore loader and parses the whole endpoints file each time; the
+    resolver only reads it, so one instance serves every lookup.
+    """
+    return _load_endpoint_resolver()
+
+
 def _pinned_compiler_class(*, build_id: str, signing_key: DeterministicSigningKey) -> type:
     class PinnedStepsCompiler(StepsCompiler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -126,6 +143,7 @@ def pinned_sdk(*, signing_key: DeterministicSigningKey) -> Iterator[None]:
         (sdk_model_trainer_module.ModelTrainer, "_resolve_staging_bucket", _staging_bucket_without_iam),
         (SageMakerConfig, "validate_sagemaker_config", staticmethod(validate_unless_trusted)),
         (SdkSession, "__init__", _refusing_foreign_sessions(SdkSession.__init__)),
+        (sdk_common_utils, "_botocore_resolver", shared_endpoint_resolver),
     ]
     with _SDK_LOCK:
         saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]
