@@ -58,5 +58,9 @@ def construct_id(*, module_pipeline_name: str) -> str:
     """``train-evaluate-register`` → ``TrainEvaluateRegister``: readable ids in ``cdk diff``."""
     return "".join(part.capitalize() for part in module_pipeline_name.replace("_", "-").split("-"))
 
+SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
+"""Environment variable holding the secret seed that signs ``@step`` payloads: only a reviewed
+main-branch synth gets it; the offline-synth recipe (review, tests) never passes it on."""
+
 MANAGED_BY_TAG = "smp:managed-by"
 """Tag naming the stack that owns a pipeline; the upsert handler ships its own copy, checked by a test."""

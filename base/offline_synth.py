@@ -16,6 +16,7 @@ from typing import Mapping
 
 from base import network_block
 from base.config import project_context
+from base.naming import SIGNING_SEED_ENV
 
 NETWORK_ATTEMPTS_FILE = "network-attempts.jsonl"
 
@@ -29,9 +30,11 @@ def synth_environment(
     block_network: bool = False,
     extra_env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Process environment for ``app.py`` of ``tree``: no ``AWS_*`` variables, no credentials or config files."""
+    """Process environment for ``app.py`` of ``tree``: no ``AWS_*`` variables, no credentials or config
+    files, and no signing seed: code synthesized this way (a review's base and head, tests) is unreviewed,
+    and must never sign ``@step`` payloads with the real key (``extra_env`` may set a test seed)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != SIGNING_SEED_ENV}
     env.pop("PYTHONPATH", None)
     env.update(
         {

@@ -18,11 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
-from base.naming import APP_NAME
+from base.naming import APP_NAME, SIGNING_SEED_ENV
 from pipeline_defs.schedules import DataAccess, GuardrailExemption, Schedule
 
-SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
-"""Environment variable holding the secret seed that signs `@step` payloads: only a reviewed main-branch synth gets it."""
 
 PIPELINE_TAG = f"{APP_NAME}:pipeline"
 """Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
