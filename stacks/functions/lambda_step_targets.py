@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -44,12 +45,15 @@ class HandlerFunction(Construct):
         timeout: Duration,
         reserved_concurrency: int,
         removal_policy: RemovalPolicy,
+        key: kms.IKey,
         environment: dict[str, str] | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
         placement: FunctionPlacement | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -92,6 +96,7 @@ class LambdaStepTargets(Construct):
         *,
         resource_prefix: str,
         removal_policy: RemovalPolicy,
+        key: kms.IKey,
         placement: FunctionPlacement | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -106,6 +111,7 @@ class LambdaStepTargets(Construct):
             timeout=Duration.seconds(30),
             reserved_concurrency=5,
             removal_policy=removal_policy,
+            key=key,
         )
         self.fan_out = HandlerFunction(
             self,
@@ -117,6 +123,7 @@ class LambdaStepTargets(Construct):
             timeout=Duration.minutes(10),
             reserved_concurrency=5,
             removal_policy=removal_policy,
+            key=key,
             environment={"MAX_CONCURRENCY": "20"},
             placement=placement,
         )

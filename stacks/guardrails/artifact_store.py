@@ -31,7 +31,8 @@ class ArtifactStore(Construct):
             removal_policy=removal_policy,
             pending_window=Duration.days(7) if destroy else Duration.days(30),
         )
-        # CloudWatch Logs encrypts the flow-log and job log groups with this key.
+        # CloudWatch Logs encrypts the environment's log groups (flow logs, functions) with this key; their
+        # names start with the environment's stack names, so no other log group of the account may use it.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogs",
@@ -40,7 +41,7 @@ class ArtifactStore(Construct):
                 resources=["*"],
                 conditions={
                     "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{resource_prefix}-*"
                     }
                 },
             )

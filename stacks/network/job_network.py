@@ -141,6 +141,9 @@ class JobNetwork(Construct):
             ),
             policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
             install_latest_aws_sdk=False,
+            log_group=logs.LogGroup(
+                self, "S3PrefixListLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
+            ),
         )
         acknowledge(
             scope=prefix_list,

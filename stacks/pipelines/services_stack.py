@@ -77,6 +77,7 @@ class PipelineServicesStack(Stack):
             "StepFunctions",  # the construct id is part of deployed logical ids: keep it
             resource_prefix=config.resource_prefix,
             removal_policy=removal_policy,
+            key=store.key,
             placement=function_placement,
         )
         self.notifications = FailureNotifications(

@@ -33,7 +33,9 @@ class PipelineUpsertProvider(Construct):
         stack = Stack.of(self)
         synthesizer = stack.synthesizer
         qualifier = getattr(synthesizer, "bootstrap_qualifier", None) or DefaultStackSynthesizer.DEFAULT_QUALIFIER
-        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy)
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -110,7 +112,14 @@ class PipelineUpsertProvider(Construct):
                 "DeployJobFiles": "Job files go to the keys each pipeline's definition names, under its own <prefix>-<pipeline>/ prefix.",
             },
         )
-        self.provider = cr.Provider(self, "Provider", on_event_handler=self.function)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            log_group=logs.LogGroup(
+                self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
+            ),
+        )
         acknowledge(
             scope=self.function,
             rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

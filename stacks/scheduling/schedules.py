@@ -88,6 +88,7 @@ class ScheduleServices(Construct):
                 timeout=Duration.seconds(60),
                 reserved_concurrency=2,
                 removal_policy=removal_policy,
+                key=key,
                 dead_letter_queue=guard_dead_letters,
                 placement=placement,
             )

@@ -188,3 +188,22 @@ def test_existing_vpc_creates_no_network_and_pins_its_ids() -> None:
             },
         )
     assert stage.network.ids.subnet_ids == ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2")
+
+
+def test_every_log_group_is_encrypted_with_the_environment_key_which_serves_only_its_own_log_groups(assembly: Assembly) -> None:
+    for env in ("sandbox", "prod"):
+        guardrails = assembly.stack(f"smp-{env}-guardrails")
+        key_id = guardrails.logical_id("AWS::KMS::Key", "ArtifactStore/Key")
+        key_arn = assembly.resolve(guardrails, {"Fn::GetAtt": [key_id, "Arn"]})
+        groups = 0
+        for name, stack in assembly.stacks.items():
+            if not name.startswith(f"smp-{env}-"):
+                continue
+            for logical_id, group in stack.resources("AWS::Logs::LogGroup").items():
+                assert assembly.resolve(stack, group["Properties"].get("KmsKeyId")) == key_arn, (name, logical_id)
+                groups += 1
+        assert groups >= 6
+        policy = guardrails.template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+        (logs_statement,) = [s for s in policy if s.get("Sid") == "AllowCloudWatchLogs"]
+        (pattern,) = assembly.resolve(guardrails, logs_statement["Condition"]["ArnLike"]).values()
+        assert pattern.endswith(f":log-group:smp-{env}-*"), pattern
