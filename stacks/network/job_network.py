@@ -71,10 +71,18 @@ class JobNetwork(Construct):
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=removal_policy,
         )
-        self.vpc.add_flow_log(
+        flow_log = self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
             traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        # Only this account's flow logs may assume the delivery role (confused-deputy guard).
+        flow_log.node.find_child("IAMRole").node.default_child.add_property_override(
+            "AssumeRolePolicyDocument.Statement.0.Condition",
+            {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:vpc-flow-log/*"},
+            },
         )
         subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from aws_cdk import Stack
+import jsii
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -14,6 +15,18 @@ from constructs import Construct
 
 EXECUTION_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 NOTIFIED_STATUSES = ("Failed", "Stopped")
+
+
+@jsii.implements(events.IRuleTarget)
+class _TopicTarget:
+    """The topic as a rule target, without CDK's unconditioned publish grant (the topic grants per source)."""
+
+    def __init__(self, *, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
+        self._topic = topic
+        self._message = message
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._topic.topic_arn, input=self._message)
 
 
 class FailureNotifications(Construct):
@@ -49,12 +62,34 @@ class FailureNotifications(Construct):
             ),
         )
         self.rule.add_target(
-            targets.SnsTopic(
-                self.topic,
+            _TopicTarget(
+                topic=self.topic,
                 message=events.RuleTargetInput.from_text(
                     f"Pipeline execution {events.EventField.from_path('$.detail.pipelineExecutionArn')} "
                     f"is {events.EventField.from_path('$.detail.currentPipelineExecutionStatus')} "
                     f"(was {events.EventField.from_path('$.detail.previousPipelineExecutionStatus')})."
                 ),
+            )
+        )
+        # Each publisher only for its own source: this rule, and this environment's alarms.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="FailureRulePublishes",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": self.rule.rule_arn}},
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EnvironmentAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{resource_prefix}-*"},
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
             )
         )

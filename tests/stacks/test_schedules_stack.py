@@ -169,3 +169,39 @@ def test_simulated_firing_starts_the_pipeline_with_the_schedules_parameters(prod
     assert got == [{"Name": "MseThreshold", "Value": "5.5"}]
     declared = {p["Name"]: p["Type"] for p in json.loads(sagemaker.describe_pipeline(PipelineName="smp-prod-train-evaluate-register")["PipelineDefinition"])["Parameters"]}
     assert declared["MseThreshold"] == "Float"
+
+
+def test_the_alert_topic_admits_each_publisher_for_its_own_source_only(assembly: Assembly, prod: StackTemplate) -> None:
+    (topic_id,) = prod.resources("AWS::SNS::Topic")
+    (policy,) = [p["Properties"] for p in prod.resources("AWS::SNS::TopicPolicy").values()]
+    document = assembly.resolve(prod, policy["PolicyDocument"])
+    allows = {s["Sid"]: s for s in document["Statement"] if s["Effect"] == "Allow"}
+    assert {sid: s["Principal"] for sid, s in allows.items()} == {
+        "FailureRulePublishes": {"Service": "events.amazonaws.com"},
+        "EnvironmentAlarmsPublish": {"Service": "cloudwatch.amazonaws.com"},
+    }
+    (rule_id,) = [k for k, r in prod.resources("AWS::Events::Rule").items() if "EventPattern" in r["Properties"]]
+    rule_arn = assembly.resolve(prod, {"Fn::GetAtt": [rule_id, "Arn"]})
+    topic = assembly.resolve(prod, {"Ref": topic_id})
+
+    def publish(source: str, account: str = prod.account) -> Decision:
+        request = Request("sns:Publish", topic, {"aws:SourceArn": source, "aws:SourceAccount": account, "aws:SecureTransport": "true"})
+        return evaluate(identity_policies=[document], boundary=None, request=request)
+
+    assert publish(rule_arn) is Decision.ALLOW
+    assert publish(rule_arn.replace(rule_id, "SomeOtherRule")) is Decision.IMPLICIT_DENY
+    alarms = f"arn:aws:cloudwatch:{prod.region}:{prod.account}:alarm"
+    assert publish(f"{alarms}:smp-prod-schedule-dead-letters") is Decision.ALLOW
+    assert publish(f"{alarms}:smp-sandbox-schedule-dead-letters") is Decision.IMPLICIT_DENY
+    assert publish(f"{alarms}:smp-prod-schedule-dead-letters", account="222222222222") is Decision.IMPLICIT_DENY
+
+
+def test_only_this_accounts_flow_logs_may_assume_the_flow_log_role(assembly: Assembly) -> None:
+    network = assembly.stack("smp-prod-network")
+    role = network.template["Resources"][network.logical_id("AWS::IAM::Role", "Vpc/FlowLog/IAMRole")]["Properties"]
+    (statement,) = assembly.resolve(network, role["AssumeRolePolicyDocument"])["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": network.account},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{network.region}:{network.account}:vpc-flow-log/*"},
+    }
