@@ -176,8 +176,8 @@ class PipelineExecutionRole(Construct):
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:ListModelPackages",
-                    "sagemaker:UpdateModelPackage",
                 ],
+                # No UpdateModelPackage: a pipeline registers versions, it never approves its own.
                 resources=[
                     arn(f"model-package/{resource_prefix}-*/*"),
                     arn(f"model-package/{resource_prefix}-*"),

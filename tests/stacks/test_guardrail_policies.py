@@ -356,3 +356,13 @@ def test_trust_policy_requires_source_account(assembly: Assembly) -> None:
     (statement,) = assembly.resolve(stack, role["AssumeRolePolicyDocument"])["Statement"]
     assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": stack.account}}
+
+
+def test_a_pipeline_registers_model_versions_but_never_approves_them(sandbox: RoleUnderTest) -> None:
+    group = sandbox.arn(f"model-package-group/{sandbox.prefix}-abalone")
+    version = sandbox.arn(f"model-package/{sandbox.prefix}-abalone/3")
+    register = Request("sagemaker:CreateModelPackage", version, {"aws:RequestTag/CostCenter": sandbox.principal_tags["CostCenter"]})
+    assert sandbox.decide(register) is Decision.ALLOW
+    assert sandbox.decide(Request("sagemaker:DescribeModelPackageGroup", group)) is Decision.ALLOW
+    approve = Request("sagemaker:UpdateModelPackage", version, {"sagemaker:ModelApprovalStatus": "Approved"})
+    assert sandbox.decide(approve) is Decision.IMPLICIT_DENY
