@@ -35,7 +35,7 @@ INSTANCE_TYPES = (
 def _job_denies(config: EnvironmentConfig) -> list[dict]:
     from stacks.guardrails.policies import job_guardrail_statements
 
-    return [{"Statement": [s.to_statement_json() for s in job_guardrail_statements(config=config)]}]
+    return [{"Statement": [s.to_statement_json() for s in job_guardrail_statements(config=config, network_isolation_exempt=config.network_isolation_exemptions)]}]
 
 
 def _training_step(*, instance_type: str, volume_key: str | None, isolated: bool = True) -> dict:
