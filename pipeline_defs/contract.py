@@ -48,6 +48,10 @@ compiler refuses a volume key on them.
 
 MANIFEST_FILE_NAME = "manifest.json"
 
+DEFAULT_MAX_PARALLEL_STEPS = 10
+"""Steps of one execution SageMaker runs at once (``ParallelismConfiguration``) unless the module sets
+``MAX_PARALLEL_STEPS``: a fan-out cannot take a whole account's job quota."""
+
 CONDITION_BRANCHES = ("IfSteps", "ElseSteps")
 """Keys of a condition step's arguments that hold nested steps."""
 
@@ -109,6 +113,7 @@ class CompiledPipeline:
     placeholders_used: tuple[str, ...]
     build_id: str
     signing_key_development_only: bool
+    max_parallel_steps: int = DEFAULT_MAX_PARALLEL_STEPS
     compile_seconds: float = field(compare=False, default=0.0)
 
     @property

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 from base.naming import pipeline_name_problem
 from pipeline_defs.context import PACKAGE_ROOT
+from pipeline_defs.contract import DEFAULT_MAX_PARALLEL_STEPS
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.schedules import GuardrailExemption, Schedule
 
@@ -33,6 +34,7 @@ class PipelineModule:
     build: Callable[[Any], Any] = field(repr=False)
     schedules: tuple[Schedule, ...]
     exemptions: tuple[GuardrailExemption, ...]
+    max_parallel_steps: int = DEFAULT_MAX_PARALLEL_STEPS
 
 
 def module_files(directory: Path = PIPELINES_DIR) -> list[Path]:
@@ -119,7 +121,22 @@ def load_pipeline_module(path: Path) -> PipelineModule:
         build=build,
         schedules=schedules,
         exemptions=exemptions,
+        max_parallel_steps=_declared_parallelism(module, shown, name),
     )
+
+
+def _declared_parallelism(module: types.ModuleType, shown: str, name: str) -> int:
+    """``MAX_PARALLEL_STEPS``: an integer of at least 1 (SageMaker's ``MaxParallelExecutionSteps``)."""
+    value = getattr(module, "MAX_PARALLEL_STEPS", DEFAULT_MAX_PARALLEL_STEPS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PipelineDefinitionError(
+            f"MAX_PARALLEL_STEPS must be an integer of at least 1 (steps of one execution running at "
+            f"once; default {DEFAULT_MAX_PARALLEL_STEPS}), got {value!r}",
+            module_file=shown,
+            pipeline=name,
+            field="MAX_PARALLEL_STEPS",
+        )
+    return value
 
 
 def _declared_tuple(module: types.ModuleType, attribute: str, kind: type, shown: str, name: str) -> tuple:

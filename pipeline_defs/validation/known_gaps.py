@@ -150,6 +150,15 @@ def _amend_register_model(schema: dict) -> None:
     arguments["SkipModelValidation"] = {"type": "string", "enum": ["All", "None"]}
 
 
+def _amend_retry_exception_types(schema: dict) -> None:
+    exception_type = schema["definitions"]["RetryPolicy"]["properties"]["ExceptionType"]
+    schema["definitions"]["RetryPolicy"]["properties"]["ExceptionType"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": exception_type,
+    }
+
+
 KNOWN_GAPS: tuple[KnownGap, ...] = (
     # Pipeline(pipeline_experiment_config=...) adds a top-level object naming experiment and
     # trial, normally from ExecutionVariables PipelineName / PipelineExecutionId.
@@ -213,5 +222,12 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
         "register-model-approval",
         "ModelApprovalStatus, SkipModelValidation and container Environment on RegisterModel",
         _amend_register_model,
+    ),
+    # StepRetryPolicy and SageMakerJobStepRetryPolicy write ExceptionType as a list, as the
+    # pipeline service documents it; the schema allows one string.
+    KnownGap(
+        "retry-policy-exception-types",
+        "RetryPolicies[].ExceptionType as a list of exception types",
+        _amend_retry_exception_types,
     ),
 )
