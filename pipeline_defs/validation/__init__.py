@@ -4,8 +4,10 @@
 
 * size and placeholders (here);
 * step and parameter names (:mod:`.graph`);
-* AWS's published JSON schema (April 2025), amended only by the known gaps (:mod:`.schema`,
-  :mod:`.known_gaps`): the fields the current SDK emits that the schema predates;
+* AWS's published JSON schema (April 2025) where it is current, amended only by the known gaps
+  (:mod:`.schema`, :mod:`.known_gaps`): the fields the current SDK emits that the schema predates;
+* each job step's arguments as the API request they are, against the pinned botocore service
+  model (:mod:`.service_model`);
 * what no schema checks: references, cycles (:mod:`.graph`), job names inside the execution
   role's scope and the guardrails every job step carries unless exempted (:mod:`.guardrails`).
 
@@ -24,6 +26,7 @@ from pipeline_defs.schedules import GuardrailExemption
 from pipeline_defs.validation.graph import check_cycles, check_names, check_references
 from pipeline_defs.validation.guardrails import PlatformValues, check_guardrails, check_job_names
 from pipeline_defs.validation.schema import check_schema
+from pipeline_defs.validation.service_model import check_service_requests
 
 MAX_DEFINITION_CHARACTERS = 1_048_576
 """SageMaker's limit on a pipeline definition."""
@@ -60,6 +63,7 @@ def validate_definition(
     _check_placeholders(definition_text, definition, fail)
     step_names, parameter_names = check_names(definition, fail)
     check_schema(definition, fail)
+    check_service_requests(definition, fail)
     graph = check_references(definition, fail, step_names=step_names, parameter_names=parameter_names)
     check_cycles(graph, fail)
     if job_name_prefix:

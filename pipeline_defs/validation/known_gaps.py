@@ -1,8 +1,10 @@
 """What SDK 3.27 emits that AWS's published schema (April 2025) rejects, and the amendment allowing each.
 
-Nothing else is amended: anything the schema rejects beyond these gaps fails the build. Each gap
-is shown necessary on real SDK output by ``tests/pipeline_defs/test_pd_validation.py`` (the
-published schema rejects it, no other gap covers it).
+Only the part of the schema still in scope is amended (:func:`~.schema.schema_in_scope`: the
+arguments an API defines are checked against botocore instead). Nothing else is amended: anything
+the schema rejects beyond these gaps fails the build. Each gap is shown necessary on real SDK
+output by ``tests/pipeline_defs/test_pd_validation.py`` (the schema in scope rejects it, no other
+gap covers it).
 """
 
 from __future__ import annotations
@@ -105,51 +107,6 @@ def _amend_branch_steps(schema: dict) -> None:
         )
 
 
-def _amend_function_step_training(schema: dict) -> None:
-    arguments = _arguments(schema["definitions"], "TrainingStep")["properties"]
-    algorithm = arguments["AlgorithmSpecification"]["properties"]
-    algorithm["ContainerEntrypoint"] = {"type": "array", "items": {"type": "string"}}
-    algorithm["ContainerArguments"] = {
-        "type": "array",
-        "items": {"$ref": "#/definitions/StringArgumentValue"},
-    }
-    arguments["Environment"] = {
-        "type": "object",
-        "additionalProperties": {"$ref": "#/definitions/StringArgumentValue"},
-    }
-    arguments["RetryStrategy"] = {
-        "type": "object",
-        "properties": {"MaximumRetryAttempts": {"$ref": "#/definitions/IntegerArgumentValue"}},
-        "additionalProperties": False,
-    }
-    arguments["ResourceConfig"]["properties"]["KeepAlivePeriodInSeconds"] = {
-        "$ref": "#/definitions/IntegerArgumentValue"
-    }
-
-
-def _amend_training_output_compression(schema: dict) -> None:
-    output = _arguments(schema["definitions"], "TrainingStep")["properties"]["OutputDataConfig"]
-    output["properties"]["CompressionType"] = {"type": "string", "enum": ["GZIP", "NONE"]}
-
-
-def _amend_model_data_url(schema: dict) -> None:
-    container = schema["definitions"]["ContainerDefinition"]["properties"]
-    container["ModelDataUrl"] = {
-        "oneOf": [container["ModelDataUrl"], {"$ref": "#/definitions/GetFunction"}]
-    }
-
-
-def _amend_register_model(schema: dict) -> None:
-    arguments = _arguments(schema["definitions"], "RegisterModelStep")["properties"]
-    containers = arguments["InferenceSpecification"]["properties"]["Containers"]["items"]
-    containers["properties"]["Environment"] = {
-        "type": "object",
-        "additionalProperties": {"$ref": "#/definitions/StringArgumentValue"},
-    }
-    arguments["ModelApprovalStatus"] = {"$ref": "#/definitions/StringArgumentValue"}
-    arguments["SkipModelValidation"] = {"type": "string", "enum": ["All", "None"]}
-
-
 def _amend_retry_exception_types(schema: dict) -> None:
     exception_type = schema["definitions"]["RetryPolicy"]["properties"]["ExceptionType"]
     schema["definitions"]["RetryPolicy"]["properties"]["ExceptionType"] = {
@@ -186,7 +143,7 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
     # ProcessingStep(property_files=[PropertyFile(...)]) declares files JsonGet reads.
     KnownGap("property-files", "PropertyFiles on processing steps", _amend_property_files),
     # JsonGet (property files, @step results) and Join used where the schema allows only
-    # a literal or a Get, e.g. a condition operand, a Fail message, a container argument.
+    # a literal or a Get, e.g. a condition operand or a Fail message.
     KnownGap(
         "std-functions-as-values",
         "Std:JsonGet and Std:Join as argument values",
@@ -197,31 +154,6 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
         "branch-lambda-and-model-steps",
         "Lambda and Model steps inside condition branches",
         _amend_branch_steps,
-    ),
-    # @step functions compile to training jobs with an entrypoint, arguments, environment,
-    # retry strategy and keep-alive period.
-    KnownGap(
-        "function-step-training-fields",
-        "ContainerEntrypoint, ContainerArguments, Environment, RetryStrategy, "
-        "KeepAlivePeriodInSeconds on training steps",
-        _amend_function_step_training,
-    ),
-    # ModelTrainer (v3) always writes OutputDataConfig.CompressionType ("GZIP"), a valid
-    # CreateTrainingJob field the schema predates. Found here, not in the design notes.
-    KnownGap(
-        "training-output-compression",
-        "CompressionType in a training step's OutputDataConfig",
-        _amend_training_output_compression,
-    ),
-    # A model built from a training step's output: ModelDataUrl is a Get of ModelArtifacts.
-    KnownGap("model-data-url-get", "ModelDataUrl given as a Get", _amend_model_data_url),
-    # ModelBuilder.register(approval_status=...), its SkipModelValidation default, and the
-    # model's container Environment copied into the package (the schema lists no Environment
-    # for package containers although CreateModelPackage accepts one).
-    KnownGap(
-        "register-model-approval",
-        "ModelApprovalStatus, SkipModelValidation and container Environment on RegisterModel",
-        _amend_register_model,
     ),
     # StepRetryPolicy and SageMakerJobStepRetryPolicy write ExceptionType as a list, as the
     # pipeline service documents it; the schema allows one string.
