@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from pipeline_defs.compiler.finishing import BUILD_ID_SENTINEL
 from pipeline_defs.compiler.sdk_config import validate_unless_trusted
 from pipeline_defs.compiler.sdk_session import OfflineCallError, OfflinePipelineSession, StagedFiles, sdk_environment
+from pipeline_defs.compiler.sdk_step_pins import step_type_swaps
 from pipeline_defs.compiler.signing import DeterministicSigningKey
 
 with sdk_environment():
@@ -92,6 +93,7 @@ def pinned_sdk(*, signing_key: DeterministicSigningKey) -> Iterator[None]:
         (sdk_model_trainer_module, "_get_unique_name", _pinned_unique_name),
         (sdk_model_trainer_module.ModelTrainer, "_resolve_staging_bucket", _staging_bucket_without_iam),
         (SageMakerConfig, "validate_sagemaker_config", staticmethod(validate_unless_trusted)),
+        *step_type_swaps(),
     ]
     with _SDK_LOCK:
         saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]

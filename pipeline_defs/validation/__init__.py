@@ -9,7 +9,8 @@
 * each job step's arguments as the API request they are, against the pinned botocore service
   model (:mod:`.service_model`);
 * what no schema checks: references, cycles (:mod:`.graph`), job names inside the execution
-  role's scope and the guardrails every job step carries unless exempted (:mod:`.guardrails`).
+  role's scope and the guardrails every step that creates compute or stores data carries unless
+  exempted (:mod:`.guardrails`, one policy per step type in :mod:`.step_checks`).
 
 Pure Python (no SDK): a definition from anywhere can be checked.
 """
@@ -22,7 +23,7 @@ import json
 from pipeline_defs import placeholders
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure, PipelineDefinitionError
-from pipeline_defs.schedules import GuardrailExemption
+from pipeline_defs.schedules import GuardrailExemption, Schedule
 from pipeline_defs.validation.graph import check_cycles, check_names, check_references
 from pipeline_defs.validation.guardrails import PlatformValues, check_guardrails, check_job_names
 from pipeline_defs.validation.schema import check_schema
@@ -55,8 +56,12 @@ def validate_definition(
     cost_tag_key: str,
     platform: PlatformValues | None = None,
     job_name_prefix: str | None = None,
+    schedules: tuple[Schedule, ...] = (),
 ) -> None:
-    """Raise :class:`PipelineDefinitionError` for the first problem found."""
+    """Raise :class:`PipelineDefinitionError` for the first problem found.
+
+    ``schedules`` are the module's own: instance types given as parameters are checked through them.
+    """
     fail: DefinitionFailure = functools.partial(PipelineDefinitionError, pipeline=pipeline_name, module_file=module_file)
     if len(definition_text) > MAX_DEFINITION_CHARACTERS:
         raise fail(f"definition has {len(definition_text)} characters; the limit is {MAX_DEFINITION_CHARACTERS}")
@@ -75,4 +80,5 @@ def validate_definition(
         cost_tag_key=cost_tag_key,
         allowed_instance_types=allowed_instance_types,
         platform=platform,
+        schedules=schedules,
     )

@@ -116,6 +116,86 @@ def _amend_retry_exception_types(schema: dict) -> None:
     }
 
 
+def _step_definition(schema: dict, step_type: str, arguments: dict, *, retry: bool, cache: bool) -> dict:
+    """A step definition in the published schema's own style: envelope as its steps have it."""
+    envelope = schema["definitions"]["FailStep"]["properties"]
+    properties = {key: envelope[key] for key in ("Name", "DependsOn", "DisplayName", "Description")}
+    properties.update(Type={"type": "string", "enum": [step_type]}, Arguments=arguments)
+    if retry:
+        properties["RetryPolicies"] = {"type": "array", "items": {"$ref": "#/definitions/RetryPolicy"}}
+    if cache:
+        properties["CacheConfig"] = {"$ref": "#/definitions/CacheConfig"}
+    return {"type": "object", "properties": properties, "required": ["Name", "Type", "Arguments"], "additionalProperties": False}
+
+
+def _add_step(name: str, step_type: str, arguments: dict, *, retry: bool = False, cache: bool = False) -> Callable[[dict], None]:
+    def amend(schema: dict) -> None:
+        schema["definitions"][name] = _step_definition(schema, step_type, arguments, retry=retry, cache=cache)
+
+    return amend
+
+
+def _closed(properties: dict, *required: str) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+_STRING = {"$ref": "#/definitions/StringArgumentValue"}
+_FOR_EACH_ARGUMENTS = _closed(
+    {
+        # A literal list of 1 to 100 items, or an expression resolving to a JSON list.
+        "IterableItems": {"oneOf": [{"type": "array", "minItems": 1, "maxItems": 100}, {"type": "object"}]},
+        "MaxConcurrency": {"type": "integer", "minimum": 1, "maximum": 50},
+        "Selector": _closed({"Pick": {"type": "string", "enum": ["MaxBy", "MinBy"]}, "Field": {"$ref": "#/definitions/GetFunction"}}, "Pick", "Field"),
+        "ForEachBody": {"type": "array"},
+    },
+    "IterableItems",
+    "MaxConcurrency",
+    "ForEachBody",
+)
+_CLEANUP_ARGUMENTS = _closed(
+    {
+        "Resources": _closed(
+            {"S3": {"type": "array", "minItems": 1, "items": _closed({"StepName": {"$ref": "#/definitions/StepName"}, "S3Uris": {"type": "array", "minItems": 1, "items": _STRING}}, "StepName")}},
+            "S3",
+        )
+    },
+    "Resources",
+)
+_LINEAGE_REFERENCE = {
+    "oneOf": [
+        _closed({"Name": _STRING, "Type": {"type": "string", "enum": ["Action", "Artifact", "Context"]}}, "Name", "Type"),
+        _closed({"Arn": _STRING}, "Arn"),
+    ]
+}
+_LINEAGE_ARGUMENTS = _closed(
+    {
+        # Each entity is a CreateAction/CreateArtifact/CreateContext request (botocore checks it).
+        "Actions": {"type": "array", "items": {"type": "object"}},
+        "Artifacts": {"type": "array", "items": {"type": "object"}},
+        "Contexts": {"type": "array", "items": {"type": "object"}},
+        "Associations": {
+            "type": "array",
+            "items": _closed({"Source": _LINEAGE_REFERENCE, "Destination": _LINEAGE_REFERENCE, "AssociationType": {"type": "string"}}, "Source", "Destination"),
+        },
+    }
+)
+_API_REQUEST = {"type": "object"}
+"""Arguments an API defines: botocore checks them (:mod:`.service_model`)."""
+
+
+def _amend_check_steps(schema: dict) -> None:
+    for name in ("QualityCheckStep", "ClarifyCheckStep"):
+        properties = schema["definitions"][name]["properties"]
+        properties["FailOnViolation"] = {"$ref": "#/definitions/BooleanArgumentValue"}
+        for field in ("ModelPackageGroupName", "SuppliedBaselineConstraints", "SuppliedBaselineStatistics", "ModelName"):
+            if field in properties:
+                properties[field] = {"oneOf": [properties[field], {"type": "null"}]}
+
+
+def _amend_endpoint_config_type(schema: dict) -> None:
+    schema["definitions"]["EndpointConfigStep"]["properties"]["Type"] = {"type": "string", "enum": ["EndpointConfig"]}
+
+
 KNOWN_GAPS: tuple[KnownGap, ...] = (
     # Pipeline(pipeline_experiment_config=...) adds a top-level object naming experiment and
     # trial, normally from ExecutionVariables PipelineName / PipelineExecutionId.
@@ -161,5 +241,24 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
         "retry-policy-exception-types",
         "RetryPolicies[].ExceptionType as a list of exception types",
         _amend_retry_exception_types,
+    ),
+    # QualityCheckStep and ClarifyCheckStep always write FailOnViolation, and write the
+    # baseline, model package group and model fields as null when not given.
+    KnownGap("check-step-fields", "FailOnViolation and null optional fields on check steps", _amend_check_steps),
+    # The published EndpointConfigStep definition names its type "Endpoint".
+    KnownGap("endpoint-config-step-type", "EndpointConfig as the type of an EndpointConfig step", _amend_endpoint_config_type),
+    # Step types of SDK 3.27 the schema has no definition for.
+    KnownGap("for-each-step", "ForEach steps", _add_step("ForEachStep", "ForEach", _FOR_EACH_ARGUMENTS)),
+    KnownGap("cleanup-step", "Cleanup steps", _add_step("CleanupStep", "Cleanup", _CLEANUP_ARGUMENTS)),
+    KnownGap("lineage-step", "Lineage steps", _add_step("LineageStep", "Lineage", _LINEAGE_ARGUMENTS)),
+    KnownGap(
+        "inference-component-step",
+        "InferenceComponent steps",
+        _add_step("InferenceComponentStep", "InferenceComponent", _API_REQUEST),
+    ),
+    KnownGap(
+        "emr-serverless-step",
+        "EMRServerless steps",
+        _add_step("EMRServerlessStep", "EMRServerless", _API_REQUEST, retry=True, cache=True),
     ),
 )

@@ -7,12 +7,13 @@ pinned botocore service model: required fields, unknown fields, types, minimum l
 ranges. The model moves with the pinned versions, unlike AWS's published definition schema
 (April 2025), which now only checks what lies around the arguments (:mod:`.schema`).
 
-A step's ``Arguments`` differ from the API request in two ways only, and both are allowed here:
+A step's ``Arguments`` differ from the API request in three ways only, and all are allowed here:
 
 * a pipeline expression (``{"Get": ...}``, ``{"Std:Join": ...}``, ``{"Std:JsonGet": ...}``)
   stands where a value is expected, resolved at run time. ``Std:Join`` gives a string, so it
   fits only string fields; a ``Get`` of a declared String parameter fits no number or boolean;
-* names the pipeline service sets at run time (:attr:`RequestShape.supplied`) may be absent.
+* names the pipeline service sets at run time (:attr:`RequestShape.supplied`) may be absent;
+* a ``${Name}`` placeholder stands for a deploy-time string, whose length is not known at synth.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import botocore.session
 from botocore.model import Shape
 from botocore.validate import ParamValidator, range_check
 
+from pipeline_defs import placeholders
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure
 
@@ -64,7 +66,7 @@ class RequestShape:
     def describe(self) -> str:
         if self.operation:
             return f"the {self.operation} request"
-        return f"the {self.service} shapes " + ", ".join(f"{k}: {v}" for k, v in self.members.items() if v)
+        return f"the {self.service} shapes of " + ", ".join(sorted(self.members))
 
 
 def _sagemaker(operation: str, *supplied: str) -> RequestShape:
@@ -117,7 +119,8 @@ STEP_REQUESTS: dict[str, RequestShape] = {
             "JobConfig": "StartJobRunRequest",
             "ApplicationConfig": "CreateApplicationRequest",
         },
-        supplied=("JobConfig.clientToken", "ApplicationConfig.clientToken"),
+        # The service fills in the application it created (ApplicationConfig) and a client token.
+        supplied=("JobConfig.clientToken", "JobConfig.applicationId", "ApplicationConfig.clientToken"),
     ),
 }
 """Step types whose arguments an API defines; the others (Condition, Fail, Lambda, Callback,
@@ -174,6 +177,12 @@ class _PipelineArgumentsValidator(ParamValidator):
             if declared is not None and declared not in _PARAMETER_FITS[shape.type_name]:
                 errors.report(name, "parameter type", parameter=target, declared=declared, expected=shape.type_name)
 
+    def _validate_string(self, param: Any, shape: Shape, errors: _Findings, name: str) -> None:
+        # A ${Name} placeholder stands for a deploy-time value whose length is not known here.
+        if isinstance(param, str) and placeholders.find_names(param):
+            return
+        super()._validate_string(param, shape, errors, name)
+
     def findings(self, params: Any, shape: Shape) -> list[tuple[str, str]]:
         """(field, what is expected) for each problem of ``params`` as ``shape``."""
         collected = _Findings()
@@ -221,27 +230,29 @@ def _describe(reason: str, name: str, details: dict) -> tuple[str, str]:
         return name, f"expects {details['expected']}; Std:Join gives a string"
     if reason == "parameter type":
         return name, f"expects {details['expected']}; {details['parameter']} is a {details['declared']} parameter"
-    if reason in ("invalid length", "invalid range"):
-        return name, f"{reason}: {details['param']!r} is below the minimum {details['min_allowed']}"
+    if reason == "invalid length":
+        return name, f"is too short: length {details['param']} is below the minimum {details['min_allowed']}"
+    if reason == "invalid range":
+        return name, f"is too small: {details['param']!r} is below the minimum {details['min_allowed']}"
     if reason == "invalid type":
         valid = ", ".join(str(t).replace("<class '", "").replace("'>", "") for t in details["valid_types"])
         return name, f"expects {valid}, got {type(details['param']).__name__} {details['param']!r:.80}"
     return name, reason
 
 
-def _errors(arguments: Any, request: RequestShape, parameter_types: Mapping[str, str]) -> list[tuple[str, str]]:
+def _errors(arguments: Any, request: RequestShape, parameter_types: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(field, what is expected, which request or shape says so) for each problem."""
     validator = _PipelineArgumentsValidator(parameter_types)
     if not isinstance(arguments, dict):
-        return [("(root)", f"Arguments must be an object for {request.describe()}")]
+        return [("(root)", "must be an object", request.describe())]
     arguments = _with_supplied(arguments, request.supplied)
-    found = []
     if request.operation:
         shape = service_model(request.service).operation_model(request.operation).input_shape
-        return validator.findings(arguments, shape)
+        return [(field, text, request.describe()) for field, text in validator.findings(arguments, shape)]
+    found = []
     for member, value in arguments.items():
         if member not in request.members:
-            allowed = ", ".join(sorted(request.members))
-            found.append((member, f"is not a field here (allowed: {allowed})"))
+            found.append((member, f"is not a field here (allowed: {', '.join(sorted(request.members))})", request.describe()))
             continue
         reference = request.members[member]
         if reference is None:
@@ -250,7 +261,8 @@ def _errors(arguments: Any, request: RequestShape, parameter_types: Mapping[str,
         items = value if reference.startswith("[") and isinstance(value, list) else [value]
         for index, item in enumerate(items):
             at = f"{member}[{index}]" if reference.startswith("[") else member
-            found += [(_field(at, field), text) for field, text in validator.findings(item, shape)]
+            where = f"the {reference.strip('[]')} shape"
+            found += [(_field(at, field), text, where) for field, text in validator.findings(item, shape)]
     return found
 
 
@@ -261,11 +273,11 @@ def check_service_requests(definition: dict, fail: DefinitionFailure) -> None:
         request = STEP_REQUESTS.get(step.get("Type"))
         if request is None:
             continue
-        for field_path, expected in _errors(step.get("Arguments"), request, parameter_types):
+        for field_path, expected, where in _errors(step.get("Arguments"), request, parameter_types):
             raise fail(
-                f"{field_path} {expected}: {request.describe()} in the pinned {request.service} service model "
-                f"(botocore {botocore.__version__}). If your module does not set this field, the SDK wrote "
-                "it and this check has a gap: record the difference in pipeline_defs/validation/service_model.py",
+                f"{expected}, says {where} in the pinned {request.service} service model (botocore "
+                f"{botocore.__version__}). If your module does not set this field, the SDK wrote it and this "
+                "check has a gap: record the difference in pipeline_defs/validation/service_model.py",
                 step=step.get("Name"),
                 field=f"Arguments.{field_path}",
             )

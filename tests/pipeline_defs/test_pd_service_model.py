@@ -82,7 +82,7 @@ def test_a_request_the_api_refuses_fails_naming_step_field_and_model(definitions
     error = _error(_with_step(definitions, "train-evaluate-register", "Preprocess", change))
     assert (error.pipeline, error.step, error.field) == ("sandbox-p", "Preprocess", field)
     assert needle in error.reason
-    assert f"the CreateProcessingJob request in the pinned sagemaker service model (botocore {botocore.__version__})" in error.reason
+    assert f"says the CreateProcessingJob request in the pinned sagemaker service model (botocore {botocore.__version__})" in error.reason
     assert "the SDK wrote it and this check has a gap" in error.reason
 
 

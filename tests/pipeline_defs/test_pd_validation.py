@@ -16,6 +16,8 @@ from pipeline_defs.validation.schema import SCHEMA_PATH, schema_in_scope, schema
 
 
 def _valid(schema: dict, instance, definition_name: str | None) -> bool:
+    if definition_name is not None and definition_name not in schema["definitions"]:
+        return False  # a step type the schema has no definition for
     if definition_name is not None:
         schema = {"$ref": f"#/definitions/{definition_name}", "definitions": schema["definitions"]}
     return jsonschema.Draft7Validator(schema).is_valid(instance)
@@ -37,6 +39,12 @@ def _condition_only(definitions, pipeline, name, *, if_steps=()):
     return step
 
 
+def _without_body(step):
+    """A ForEach step as the schema sees it: its body steps are checked on their own."""
+    step["Arguments"]["ForEachBody"] = []
+    return step
+
+
 # What the SDK emitted for each gap, taken from the compiled example pipelines and step modules.
 GAP_EVIDENCE = {
     "pipeline-experiment-config": lambda d: (_top_level(d, "train-evaluate-register", {"Version", "Parameters", "PipelineExperimentConfig"}), None),
@@ -45,6 +53,13 @@ GAP_EVIDENCE = {
     "std-functions-as-values": lambda d: (_condition_only(d, "train-evaluate-register", "CheckMse"), "ConditionStep"),
     "branch-lambda-and-model-steps": lambda d: (_condition_only(d, "train-evaluate-register", "CheckMse", if_steps=["CreateModel"]), "ConditionStep"),
     "retry-policy-exception-types": lambda d: (_step(d, "retry-cache-flags", "Prepare"), "ProcessingStep"),
+    "check-step-fields": lambda d: (_step(d, "checks", "DataQuality"), "QualityCheckStep"),
+    "endpoint-config-step-type": lambda d: (_step(d, "endpoint", "EndpointConfig"), "EndpointConfigStep"),
+    "for-each-step": lambda d: (_without_body(_step(d, "for-each", "PerRegion")), "ForEachStep"),
+    "cleanup-step": lambda d: (_step(d, "lineage-cleanup", "DeleteScratch"), "CleanupStep"),
+    "lineage-step": lambda d: (_step(d, "lineage-cleanup", "RecordLineage"), "LineageStep"),
+    "inference-component-step": lambda d: (_step(d, "endpoint", "Component"), "InferenceComponentStep"),
+    "emr-serverless-step": lambda d: (_step(d, "emr", "Features"), "EMRServerlessStep"),
 }
 
 
