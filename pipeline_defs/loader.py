@@ -7,6 +7,7 @@ by value and a pickled code object carries its file name into the staged payload
 from __future__ import annotations
 
 import contextlib
+import linecache
 import sys
 import types
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ def import_module_file(path: Path) -> types.ModuleType:
         raise PipelineDefinitionError(
             f"cannot import: {type(error).__name__}: {error}", module_file=shown
         ) from error
+    # Tracebacks and build errors quote the module's lines by its shown name.
+    linecache.cache[shown] = (len(source), None, source.decode("utf-8", "replace").splitlines(True), shown)
     module = types.ModuleType(_module_name(path))
     # Repository-relative too: cloudpickle ships __file__ with every by-value function.
     module.__file__ = shown

@@ -1,7 +1,12 @@
-"""Pins for step types whose SDK 3.27 builders break offline compiles, drift, or drop guardrails.
+"""Pins for SDK 3.27 builders that break offline compiles, drift, drop guardrails or fail obscurely.
 
 Each swap mends one SDK defect the platform depends on, for one definition build
 (:func:`~pipeline_defs.compiler.sdk_pins.pinned_sdk` installs :func:`step_type_swaps`):
+
+* a SageMaker session other than ``ctx.session`` (an SDK object given none makes its own) would
+  look for credentials and call STS: refused where it is created, naming the module's line;
+* every step remembers the module line that created it, so a failure deep in the SDK can name it
+  (:mod:`~pipeline_defs.compiler.build_errors`);
 
 * check steps (QualityCheck, ClarifyCheck) put the ``NetworkConfig`` object itself into their
   request, which then fails JSON serialization, and name every job ``baseline-job`` or
@@ -34,7 +39,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from pipeline_defs.compiler.sdk_session import sdk_environment
+from pipeline_defs.compiler.build_errors import record_creation
+from pipeline_defs.compiler.sdk_session import OfflinePipelineSession, sdk_environment
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.validation.step_checks import REFUSED_STEP_TYPES
 
@@ -48,6 +54,7 @@ with sdk_environment():
     import sagemaker.train.tuner as sdk_tuner_module  # noqa: E402
     from sagemaker.core import s3 as sdk_s3  # noqa: E402
     from sagemaker.core.common_utils import base_from_name  # noqa: E402
+    from sagemaker.core.helper.session_helper import Session  # noqa: E402
     from sagemaker.core.model_monitor.clarify_model_monitoring import ClarifyModelMonitor  # noqa: E402
     from sagemaker.core.workflow.utilities import load_step_compilation_context  # noqa: E402
 
@@ -57,6 +64,26 @@ _original_check_job_request: Callable[..., dict] = sdk_check_request_module._bui
 _Tuner = sdk_tuner_module.HyperparameterTuner
 _original_tuning_channels: Callable[..., None] = _Tuner.__dict__["_build_driver_and_code_channels"].__func__
 _original_training_definition: Callable[..., Any] = _Tuner._build_training_job_definition
+
+
+_original_session_init: Callable[..., None] = Session.__init__
+_original_step_init: Callable[..., None] = sdk_steps_module.Step.__init__
+
+
+def _only_the_offline_session(self: Any, *args: Any, **kwargs: Any) -> None:
+    if not isinstance(self, OfflinePipelineSession):
+        raise PipelineDefinitionError(
+            f"an SDK object created its own {type(self).__name__} because it was given no session: pass "
+            "sagemaker_session=ctx.session to it (a session of its own looks for AWS credentials and calls "
+            "STS; the compile makes no AWS call)",
+            field="sagemaker_session",
+        )
+    _original_session_init(self, *args, **kwargs)
+
+
+def _step_init_recording_its_line(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original_step_init(self, *args, **kwargs)
+    record_creation(self)
 
 
 def _check_job_request_in_api_form(**kwargs: Any) -> dict:
@@ -172,6 +199,8 @@ def _refused(kind: str) -> Callable[..., None]:
 def step_type_swaps() -> list[Swap]:
     """(owner, attribute, replacement) for each pin of this module."""
     return [
+        (Session, "__init__", _only_the_offline_session),
+        (sdk_steps_module.Step, "__init__", _step_init_recording_its_line),
         (sdk_quality_module, "_build_check_job_request", _check_job_request_in_api_form),
         (sdk_clarify_module, "_build_check_job_request", _check_job_request_in_api_form),
         (ClarifyModelMonitor, "_upload_analysis_config", _analysis_config_by_content),

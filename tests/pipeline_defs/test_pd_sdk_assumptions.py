@@ -247,3 +247,22 @@ def test_automl_and_create_job_steps_still_cannot_build_offline(step_pins):
     assert "Session.auto_ml.__name__" in inspect.getsource(step_pins.sdk_automl_module.AutoMLStep.__init__)
     init = inspect.getsource(step_pins.sdk_multi_turn_module.MultiTurnRLTrainer.__init__)
     assert "_validate_s3_path_exists(" in init and "_resolve_model_and_name(" in init
+
+
+def test_the_definition_is_serialized_from_a_local_request_dict(step_pins):
+    """build_errors finds a value that is not JSON in this frame's ``request_dict``."""
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    source = inspect.getsource(Pipeline.definition)
+    assert "request_dict = {" in source and "json.dumps(request_dict)" in source
+
+
+def test_sdk_objects_given_no_session_make_their_own(step_pins):
+    from sagemaker.core.helper.session_helper import Session
+
+    from pipeline_defs.compiler.sdk_session import OfflinePipelineSession
+
+    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+
+    assert issubclass(OfflinePipelineSession, Session)
+    assert "sagemaker_session or Session()" in inspect.getsource(CheckJobConfig.__init__)
