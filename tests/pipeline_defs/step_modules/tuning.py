@@ -1,4 +1,8 @@
-"""A hyperparameter tuning job over the abalone trainer: the tuning job carries the trainer's guardrails."""
+"""A hyperparameter tuning job over the abalone trainer: the tuning job carries the trainer's guardrails.
+
+The objective is the ``validation_mse=<value>`` line ``jobs/abalone_train/train.py`` prints; the
+tuned names are hyperparameters it reads (``tests/pipeline_defs/test_pd_jobs_tuning.py``).
+"""
 
 from pipeline_defs.building import cost_tag_shapes, new_pipeline, sklearn_image_uri, training_output
 
@@ -27,14 +31,16 @@ def build_pipeline(ctx):
     )
     tuner = HyperparameterTuner(
         model_trainer=trainer,
-        objective_metric_name="validation:mse",
+        objective_metric_name="validation_mse",
         objective_type="Minimize",
         hyperparameter_ranges={"max_depth": IntegerParameter(2, 8), "learning_rate": ContinuousParameter(0.01, 0.3)},
-        metric_definitions=[{"Name": "validation:mse", "Regex": "validation mse: ([0-9.]+)"}],
+        metric_definitions=[{"Name": "validation_mse", "Regex": "validation_mse=([0-9.]+)"}],
         max_jobs=6,
         max_parallel_jobs=2,
         tags=ctx.cost_tags(),
     )
-    train = InputData(channel_name="train", data_source=ctx.s3_uri("datasets", "train"))
-    step = TuningStep(name="Tune", step_args=tuner.tune(inputs=[train]))
+    channels = [
+        InputData(channel_name=channel, data_source=ctx.s3_uri("datasets", channel)) for channel in ("train", "validation")
+    ]
+    step = TuningStep(name="Tune", step_args=tuner.tune(inputs=channels))
     return new_pipeline(ctx, parameters=[instance_type], steps=[step])
