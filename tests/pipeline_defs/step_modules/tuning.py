@@ -1,7 +1,7 @@
 """A hyperparameter tuning job over the abalone trainer: the tuning job carries the trainer's guardrails.
 
 The objective is the ``validation_mse=<value>`` line ``jobs/abalone_train/train.py`` prints; the
-tuned names are hyperparameters it reads (``tests/pipeline_defs/test_pd_jobs_tuning.py``).
+tuned names are hyperparameters it reads (``tests/pipeline_defs/test_pd_tuning_module.py``).
 """
 
 from pipeline_defs.building import cost_tag_shapes, new_pipeline, sklearn_image_uri, training_output
