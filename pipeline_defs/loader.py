@@ -3,9 +3,10 @@
 Code objects are compiled with a repository-relative file name: ``@step`` functions are pickled
 by value and a pickled code object carries its file name into the staged payload.
 
-The loader reads these module-level names (:data:`DECLARATION_NAMES`); a module that spells one of
-them nearly (``SCHEDULE``, ``GUARDRAIL_EXEMPTION``, ``PIPELINE``) fails naming the nearest one,
-since a misspelt optional declaration would otherwise be dropped without a word.
+The loader reads the module-level names in :data:`DECLARATION_NAMES`, and ``DATA_ACCESS`` and
+``CHILD_PIPELINES``; a module that spells one of :data:`DECLARATION_NAMES` nearly (``SCHEDULE``,
+``GUARDRAIL_EXEMPTION``, ``PIPELINE``, ``MAX_PARALLEL_STEP``) fails naming the nearest one, since a
+misspelt optional declaration would otherwise be dropped without a word.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ HELPER_PREFIX = "_"
 REQUIRED_NAMES = ("PIPELINE_NAME", "build_pipeline")
 OPTIONAL_NAMES = ("SCHEDULES", "GUARDRAIL_EXEMPTIONS", "MAX_PARALLEL_STEPS")
 DECLARATION_NAMES = REQUIRED_NAMES + OPTIONAL_NAMES
-"""The module-level names the loader reads; nothing else of a module is looked at."""
+"""The module-level names whose near misses the loader refuses."""
 NEAR_DUPLICATE_RATIO = 0.85
 """How alike an extra name must be to a declared one to be a slip (``SCHEDULE`` beside ``SCHEDULES``)."""
 
