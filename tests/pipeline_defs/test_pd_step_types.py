@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from conftest import STEP_MODULES, _compile_offline
 from pipeline_defs import validation
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
@@ -68,8 +69,6 @@ def test_every_sdk_step_type_has_one_policy_and_is_compiled_or_refused(definitio
 
 def test_every_step_module_compiles_the_same_on_another_day(step_compiled, sandbox_context, monkeypatch):
     import time
-
-    from conftest import STEP_MODULES, _compile_offline
 
     real_time, real_time_ns = time.time, time.time_ns
     monkeypatch.setattr(time, "time", lambda: real_time() + 400 * 86400)

@@ -8,6 +8,7 @@ import json
 import re
 import tarfile
 
+from conftest import REPO_ROOT
 from test_pd_jobs_train_evaluate import load_script, processing_dir  # noqa: F401 - the fixture, shared
 
 
@@ -45,8 +46,6 @@ def test_the_tuned_hyperparameters_and_channels_are_the_ones_the_script_reads(st
 
 
 def test_the_staged_code_is_the_script_the_tuner_names(step_compiled, step_definitions):
-    from conftest import REPO_ROOT
-
     static = _tuning_job(step_definitions)["TrainingJobDefinition"]["StaticHyperParameters"]
     key = static["sagemaker_submit_directory"].removeprefix("s3://${ArtifactBucket}/")
     with tarfile.open(fileobj=io.BytesIO(step_compiled["tuning"].staged_files[key])) as archive:
