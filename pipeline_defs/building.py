@@ -65,6 +65,29 @@ def model_networking(ctx: BuildContext, *, network_isolation: bool = True) -> An
     )
 
 
+def check_job_config(ctx: BuildContext, *, step: str, instance_type: Any = None, network_isolation: bool = True) -> Any:
+    """The job of a QualityCheck or ClarifyCheck step, inside the guardrails: the SDK config does not
+    reach the model monitors these steps build, so VPC, keys, isolation and tags are given here."""
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+
+    return CheckJobConfig(
+        role=ctx.execution_role_arn,
+        instance_type=instance_type or ctx.default_instance_type,
+        volume_kms_key=ctx.kms_key,
+        output_kms_key=ctx.kms_key,
+        base_job_name=ctx.job_name(step),
+        sagemaker_session=ctx.session,
+        tags=ctx.cost_tags(),
+        network_config=NetworkConfig(
+            enable_network_isolation=network_isolation,
+            encrypt_inter_container_traffic=True,
+            subnets=list(ctx.subnet_ids),
+            security_group_ids=list(ctx.security_group_ids),
+        ),
+    )
+
+
 def script_processor(ctx: BuildContext, *, step: str, image_uri: str | None = None, instance_count: Any = 1) -> Any:
     """A ``python3`` ScriptProcessor for one step: scikit-learn image by default, ``<pipeline>-<step>`` jobs."""
     from sagemaker.core.processing import ScriptProcessor

@@ -49,8 +49,16 @@ compiler refuses a volume key on them.
 
 MANIFEST_FILE_NAME = "manifest.json"
 
+DEFAULT_MAX_PARALLEL_STEPS = 10
+"""Steps of one execution SageMaker runs at once (``ParallelismConfiguration``) unless the module sets
+``MAX_PARALLEL_STEPS``: a fan-out cannot take a whole account's job quota."""
+
 CONDITION_BRANCHES = ("IfSteps", "ElseSteps")
 """Keys of a condition step's arguments that hold nested steps."""
+
+NESTED_STEPS: Mapping[str, tuple[str, ...]] = {"Condition": CONDITION_BRANCHES, "ForEach": ("ForEachBody",)}
+"""Step types holding steps, and the keys of their arguments that do: a condition's branches, a
+ForEach step's body (run once per item)."""
 
 
 def has_nvme_storage(instance_type: Any) -> bool:
@@ -69,17 +77,17 @@ def canonical_json(value: Any) -> str:
 
 
 def iter_steps(steps: Iterable[dict], branch: str | None = None) -> Iterator[tuple[dict, str | None]]:
-    """Every step of a definition, condition branches included, with the condition step holding it.
+    """Every step of a definition, nested ones included, with the step holding it.
 
-    Top-level steps come with None; a step is followed by the steps of its branches, so every
-    reader (validation, Mermaid, summary, review) sees the same steps in the same order.
+    Top-level steps come with None; a step is followed by the steps it holds (condition branches,
+    a ForEach body, :data:`NESTED_STEPS`), so every reader (validation, Mermaid, summary, review)
+    sees the same steps in the same order.
     """
     for step in steps:
         yield step, branch
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments") or {}
-            for key in CONDITION_BRANCHES:
-                yield from iter_steps(arguments.get(key) or [], step.get("Name"))
+        arguments = step.get("Arguments") or {}
+        for key in NESTED_STEPS.get(step.get("Type"), ()):
+            yield from iter_steps(arguments.get(key) or [], step.get("Name"))
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ class CompiledPipeline:
     placeholders_used: tuple[str, ...]
     build_id: str
     signing_key_development_only: bool
+    max_parallel_steps: int = DEFAULT_MAX_PARALLEL_STEPS
     compile_seconds: float = field(compare=False, default=0.0)
     data_access: DataAccess = DataAccess()
     child_pipelines: tuple[str, ...] = ()

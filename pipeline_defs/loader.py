@@ -3,9 +3,10 @@
 Code objects are compiled with a repository-relative file name: ``@step`` functions are pickled
 by value and a pickled code object carries its file name into the staged payload.
 
-The loader reads four module-level names (:data:`DECLARATION_NAMES`); a module that spells one of
-them nearly (``SCHEDULE``, ``GUARDRAIL_EXEMPTION``, ``PIPELINE``) fails naming the nearest one,
-since a misspelt optional declaration would otherwise be dropped without a word.
+The loader reads the module-level names in :data:`DECLARATION_NAMES`, and ``DATA_ACCESS`` and
+``CHILD_PIPELINES``; a module that spells one of :data:`DECLARATION_NAMES` nearly (``SCHEDULE``,
+``GUARDRAIL_EXEMPTION``, ``PIPELINE``, ``MAX_PARALLEL_STEP``) fails naming the nearest one, since a
+misspelt optional declaration would otherwise be dropped without a word.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import difflib
+import linecache
 import re
 import sys
 import types
@@ -23,6 +25,7 @@ from typing import Any, Callable, Iterator
 from base.errors import nearest_name_hint
 from base.naming import pipeline_name_problem
 from pipeline_defs.context import PACKAGE_ROOT
+from pipeline_defs.contract import DEFAULT_MAX_PARALLEL_STEPS
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.schedules import DataAccess, GuardrailExemption, Schedule
 
@@ -33,9 +36,9 @@ HELPER_PREFIX = "_"
 """Modules in ``pipelines/`` starting with this are helpers the loader skips, not pipelines."""
 
 REQUIRED_NAMES = ("PIPELINE_NAME", "build_pipeline")
-OPTIONAL_NAMES = ("SCHEDULES", "GUARDRAIL_EXEMPTIONS")
+OPTIONAL_NAMES = ("SCHEDULES", "GUARDRAIL_EXEMPTIONS", "MAX_PARALLEL_STEPS")
 DECLARATION_NAMES = REQUIRED_NAMES + OPTIONAL_NAMES
-"""The module-level names the loader reads; nothing else of a module is looked at."""
+"""The module-level names whose near misses the loader refuses."""
 NEAR_DUPLICATE_RATIO = 0.85
 """How alike an extra name must be to a declared one to be a slip (``SCHEDULE`` beside ``SCHEDULES``)."""
 
@@ -53,6 +56,7 @@ class PipelineModule:
     data_access: DataAccess = DataAccess()
     child_pipelines: tuple[str, ...] = ()
     """Module names of the pipelines this one may start through the fan-out step."""
+    max_parallel_steps: int = DEFAULT_MAX_PARALLEL_STEPS
 
 
 def module_files(directory: Path = PIPELINES_DIR) -> list[Path]:
@@ -82,6 +86,8 @@ def import_module_file(path: Path) -> types.ModuleType:
         raise PipelineDefinitionError(
             f"cannot import: {type(error).__name__}: {error}", module_file=shown
         ) from error
+    # Tracebacks and build errors quote the module's lines by its shown name.
+    linecache.cache[shown] = (len(source), None, source.decode("utf-8", "replace").splitlines(True), shown)
     module = types.ModuleType(_module_name(path))
     # Repository-relative too: cloudpickle ships __file__ with every by-value function.
     module.__file__ = shown
@@ -211,7 +217,22 @@ def load_pipeline_module(path: Path) -> PipelineModule:
         exemptions=exemptions,
         data_access=data_access,
         child_pipelines=children,
+        max_parallel_steps=_declared_parallelism(module, shown, name),
     )
+
+
+def _declared_parallelism(module: types.ModuleType, shown: str, name: str) -> int:
+    """``MAX_PARALLEL_STEPS``: an integer of at least 1 (SageMaker's ``MaxParallelExecutionSteps``)."""
+    value = getattr(module, "MAX_PARALLEL_STEPS", DEFAULT_MAX_PARALLEL_STEPS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PipelineDefinitionError(
+            f"MAX_PARALLEL_STEPS must be an integer of at least 1 (steps of one execution running at "
+            f"once; default {DEFAULT_MAX_PARALLEL_STEPS}), got {value!r}",
+            module_file=shown,
+            pipeline=name,
+            field="MAX_PARALLEL_STEPS",
+        )
+    return value
 
 
 def _declared_tuple(module: types.ModuleType, attribute: str, kind: type, shown: str, name: str) -> tuple:

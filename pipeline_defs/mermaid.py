@@ -1,8 +1,9 @@
 """A pipeline definition as a Mermaid flowchart, for the README, a pull request or a review.
 
 Edges come from what makes SageMaker order the steps: ``DependsOn``, property references
-(``{"Get": "Steps.<name>..."}``, including property files of ``Std:JsonGet``) and condition
-branches, which are labelled ``if`` and ``else``. The text depends only on the definition.
+(``{"Get": "Steps.<name>..."}``, including property files of ``Std:JsonGet``), condition
+branches, labelled ``if`` and ``else``, and a ForEach body, labelled ``each``. The text depends
+only on the definition.
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from pipeline_defs.contract import CONDITION_BRANCHES, iter_steps
+from pipeline_defs.contract import NESTED_STEPS, iter_steps
 
 STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)")
-BRANCHES = (("IfSteps", "if"), ("ElseSteps", "else"))
+NESTED_LABELS = {"IfSteps": "if", "ElseSteps": "else", "ForEachBody": "each"}
+NESTED_KEYS = frozenset(key for keys in NESTED_STEPS.values() for key in keys)
 
 
 def _references(value: Any) -> Iterator[str]:
-    """Names of the steps whose properties ``value`` reads (branch steps of a condition excluded)."""
+    """Names of the steps whose properties ``value`` reads (steps it holds excluded)."""
     if isinstance(value, dict):
         for key, child in value.items():
-            if key in CONDITION_BRANCHES:
+            if key in NESTED_KEYS:
                 continue
             if key == "Get" and isinstance(child, str):
                 match = STEP_REFERENCE.match(child)
@@ -58,10 +60,9 @@ def definition_to_mermaid(definition: dict[str, Any]) -> str:
         target = step["Name"]
         sources = [*(step.get("DependsOn") or []), *_references({k: v for k, v in step.items() if k != "DependsOn"})]
         edges.update((source, target, "") for source in sources if source in ids and source != target)
-        if step.get("Type") == "Condition":
-            arguments = step.get("Arguments") or {}
-            for branch, label in BRANCHES:
-                edges.update((target, child["Name"], label) for child in arguments.get(branch) or [])
+        arguments = step.get("Arguments") or {}
+        for key in NESTED_STEPS.get(step.get("Type"), ()):
+            edges.update((target, child["Name"], NESTED_LABELS[key]) for child in arguments.get(key) or [])
     labelled = {(source, target) for source, target, label in edges if label}
     edges = {edge for edge in edges if edge[2] or (edge[0], edge[1]) not in labelled}
     order = {name: int(node_id[1:]) for name, node_id in ids.items()}

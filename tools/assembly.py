@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from base.errors import UserError
 from base.naming import PIPELINE_RESOURCE_TYPE
-from pipeline_defs.contract import CONDITION_BRANCHES, iter_steps
+from pipeline_defs.contract import NESTED_STEPS, iter_steps
 from planning.review_files import REVIEW_DIRECTORY
 
 ADOPT_FROM_PROPERTY = "AdoptFrom"
@@ -46,8 +46,9 @@ class SynthesizedStack:
 class PipelineDefinition:
     """One deployed pipeline as the template describes it, with ``${Name}`` placeholders unresolved.
 
-    ``definition`` is the whole document (condition branches nested, as deployed); ``properties`` are
-    the resource's other properties (role, tags, ``AdoptFrom``...) without the service token.
+    ``definition`` is the whole document (condition branches and ForEach bodies nested, as deployed);
+    ``properties`` are the resource's other properties (role, tags, ``AdoptFrom``...) without the
+    service token.
     """
 
     name: str
@@ -64,7 +65,7 @@ class PipelineDefinition:
 
     @cached_property
     def steps(self) -> dict[str, dict[str, Any]]:
-        """Every step by name, condition branches flattened (see :func:`flatten_steps`)."""
+        """Every step by name, condition branches and ForEach bodies flattened (see :func:`flatten_steps`)."""
         return flatten_steps(self.definition.get("Steps") or [])
 
     @property
@@ -181,16 +182,18 @@ def _sub_parts(value: Any, *, where: str) -> tuple[str, dict[str, Any]]:
 
 
 def flatten_steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Steps by name; a condition's branches are replaced by the names of their steps.
+    """Steps by name; the steps a step holds (condition branches, a ForEach body) are replaced by their names.
 
-    A change inside a branch then reads as a change of that step, not of the condition.
+    A change inside a branch or a body then reads once, as a change of that step, not also of the
+    step holding it.
     """
     flat: dict[str, dict[str, Any]] = {}
     for step, _ in iter_steps(steps):
-        if step.get("Type") == "Condition":
+        nested = NESTED_STEPS.get(step.get("Type"), ())
+        if nested:
             arguments = dict(step.get("Arguments") or {})
-            for branch in CONDITION_BRANCHES:
-                arguments[branch] = [s.get("Name") for s in arguments.get(branch) or []]
+            for key in nested:
+                arguments[key] = [s.get("Name") for s in arguments.get(key) or []]
             step = {**step, "Arguments": arguments}
         flat[step["Name"]] = step
     return flat

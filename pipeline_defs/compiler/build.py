@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from base.naming import pipeline_name_problem
+from pipeline_defs.compiler.build_errors import explain
 from pipeline_defs.compiler.finishing import BuiltDefinition, finish_definition
 from pipeline_defs.compiler.sdk_config import sdk_config_for
 from pipeline_defs.compiler.sdk_pins import offline_build, pickle_by_value, working_directory
@@ -112,6 +113,17 @@ def _check_unique_step_names(steps: Any, *, where: dict[str, str], seen: set[str
         _check_unique_step_names([*branches, *(getattr(step, "for_each_body", None) or [])], where=where, seen=seen)
 
 
+def _failure(error: Exception, *, stage: str, item: PipelineModule, pipeline_name: str, steps: Any = ()) -> PipelineDefinitionError:
+    """The module's error for ``error``: its own message kept, the SDK's told with type, line and step."""
+    where = {"module_file": item.module_file, "pipeline": pipeline_name}
+    if isinstance(error, PipelineDefinitionError):
+        located = explain(error, stage=stage, steps=steps)
+        reason = f"{error.reason}; {located.where}" if located.where else error.reason
+        return PipelineDefinitionError(reason, step=error.step or located.step, field=error.field, **where)
+    failure = explain(error, stage=stage, steps=steps)
+    return PipelineDefinitionError(failure.message, step=failure.step, field=failure.field, **where)
+
+
 def _build_offline(
     item: PipelineModule,
     *,
@@ -128,33 +140,15 @@ def _build_offline(
     ) as staged:
         try:
             pipeline = item.build(pipeline_ctx)
-        except PipelineDefinitionError as error:
-            raise PipelineDefinitionError(
-                error.reason,
-                module_file=item.module_file,
-                pipeline=full_name,
-                step=error.step,
-                field=error.field,
-            ) from error
-        except Exception as error:  # noqa: BLE001 - any builder failure names its module
-            raise PipelineDefinitionError(
-                f"build_pipeline raised {type(error).__name__}: {error}",
-                module_file=item.module_file,
-                pipeline=full_name,
-            ) from error
+        except Exception as error:  # noqa: BLE001 - any builder failure names its module and line
+            raise _failure(error, stage="build_pipeline", item=item, pipeline_name=full_name) from error
         _check_built_pipeline(pipeline, item=item, ctx=pipeline_ctx)
         _check_unique_step_names(pipeline.steps, where={"module_file": item.module_file, "pipeline": full_name})
         try:
             raw = pipeline.definition()
-        except PipelineDefinitionError as error:
-            raise PipelineDefinitionError(
-                error.reason, module_file=item.module_file, pipeline=full_name, step=error.step, field=error.field
-            ) from error
-        except Exception as error:  # noqa: BLE001 - SDK errors at definition time name the module
-            raise PipelineDefinitionError(
-                f"building the definition raised {type(error).__name__}: {error}",
-                module_file=item.module_file,
-                pipeline=full_name,
+        except Exception as error:  # noqa: BLE001 - SDK errors at definition time name the step
+            raise _failure(
+                error, stage="building the definition", item=item, pipeline_name=full_name, steps=pipeline.steps
             ) from error
         return pipeline, finish_definition(raw=raw, staged=staged, root=REPO_ROOT)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pipeline_defs.context import BuildContext
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG, canonical_json, iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
+from pipeline_defs.validation.step_checks import network_isolation_settings
 
 if TYPE_CHECKING:
     from pipeline_defs.compiler.sdk_session import StagedFiles
@@ -71,16 +72,6 @@ def finish_definition(*, raw: str, staged: StagedFiles, root: Path) -> BuiltDefi
     return BuiltDefinition(definition=json.loads(text), staged_files=files, build_id=build_id)
 
 
-ISOLATABLE_STEP_TYPES = ("Training", "Processing", "Model")
-
-
-def _isolation_is_on(step: dict) -> bool:
-    arguments = step.get("Arguments") or {}
-    if step.get("Type") == "Processing":
-        return (arguments.get("NetworkConfig") or {}).get("EnableNetworkIsolation") is True
-    return arguments.get("EnableNetworkIsolation") is True
-
-
 def tag_isolation_exemptions(definition: dict, *, pipeline_name: str) -> list[str]:
     """Tag every job that runs without network isolation with the exemption tag; returns those steps.
 
@@ -90,7 +81,8 @@ def tag_isolation_exemptions(definition: dict, *, pipeline_name: str) -> list[st
     """
     tagged = []
     for step, _ in iter_steps(definition.get("Steps", [])):
-        if step.get("Type") not in ISOLATABLE_STEP_TYPES or _isolation_is_on(step):
+        settings = network_isolation_settings(step)
+        if not settings or all(value is True for _, value in settings):
             continue
         tags = step["Arguments"].setdefault("Tags", [])
         if not any(isinstance(t, dict) and t.get("Key") == NETWORK_ISOLATION_EXEMPTION_TAG for t in tags):

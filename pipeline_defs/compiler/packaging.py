@@ -95,5 +95,6 @@ def package_pipeline(
         placeholders_used=tuple(sorted(placeholders.find_names(definition_text))),
         build_id=built.build_id,
         signing_key_development_only=development_only_key,
+        max_parallel_steps=item.max_parallel_steps,
         compile_seconds=time.perf_counter() - started,
     )

@@ -6,7 +6,8 @@ step constructor creates, the timestamped prefix and IAM check of ``ModelTrainer
 the region data image URI lookups reload each time (botocore's endpoints file, ~30 ms a lookup),
 which is loaded once per process instead; and it refuses any other SageMaker session being made,
 which is what an SDK object given no ``sagemaker_session`` does before it calls AWS with the
-caller's credentials.
+caller's credentials. The step types' own pins come from
+:func:`~pipeline_defs.compiler.sdk_step_pins.step_type_swaps`.
 ``offline_build`` wraps a builder and its definition call in those pins, the SDK's environment and
 an empty staging area, and fails when the SDK tried to call AWS.
 """
@@ -27,6 +28,7 @@ from typing import Any, Callable, Iterator
 from pipeline_defs.compiler.finishing import BUILD_ID_SENTINEL
 from pipeline_defs.compiler.sdk_config import validate_unless_trusted
 from pipeline_defs.compiler.sdk_session import OfflineCallError, OfflinePipelineSession, StagedFiles, sdk_environment
+from pipeline_defs.compiler.sdk_step_pins import step_type_swaps
 from pipeline_defs.compiler.signing import DeterministicSigningKey
 from pipeline_defs.errors import PipelineDefinitionError
 
@@ -79,18 +81,14 @@ def _staging_bucket_without_iam(self: Any) -> tuple[str, None]:
 
 
 def _session_maker() -> str:
-    """The SDK object whose constructor is making a session, and the builder line that made it."""
-    owner, line = None, None
+    """The SDK object whose constructor is making a session (the module's line is added by build_errors)."""
     frame = sys._getframe(2)
-    while frame is not None and (owner is None or line is None):
+    while frame is not None:
         candidate = frame.f_locals.get("self")
-        if owner is None and candidate is not None and not isinstance(candidate, SdkSession):
-            owner = type(candidate).__name__
-        if line is None and not os.path.isabs(frame.f_code.co_filename):
-            # Pipeline modules are compiled with repository-relative file names (the loader).
-            line = f"{frame.f_code.co_filename} line {frame.f_lineno}"
+        if candidate is not None and not isinstance(candidate, SdkSession):
+            return type(candidate).__name__
         frame = frame.f_back
-    return f"{owner or 'an SDK object'}" + (f" ({line})" if line else "")
+    return "an SDK object"
 
 
 def _refusing_foreign_sessions(original: Callable[..., None]) -> Callable[..., None]:
@@ -98,7 +96,7 @@ def _refusing_foreign_sessions(original: Callable[..., None]) -> Callable[..., N
         if not isinstance(self, OfflinePipelineSession):
             raise PipelineDefinitionError(
                 f"{_session_maker()} was given no sagemaker_session, so it makes its own "
-                f"{type(self).__name__}, which calls AWS with your credentials: pass sagemaker_session=ctx.session",
+                f"{type(self).__name__}, which calls AWS with your credentials: pass sagemaker_session=ctx.session to it",
                 field="sagemaker_session",
             )
         original(self, *args, **kwargs)
@@ -144,6 +142,7 @@ def pinned_sdk(*, signing_key: DeterministicSigningKey) -> Iterator[None]:
         (SageMakerConfig, "validate_sagemaker_config", staticmethod(validate_unless_trusted)),
         (SdkSession, "__init__", _refusing_foreign_sessions(SdkSession.__init__)),
         (sdk_common_utils, "_botocore_resolver", shared_endpoint_resolver),
+        *step_type_swaps(),
     ]
     with _SDK_LOCK:
         saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in swaps]

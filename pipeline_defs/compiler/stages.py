@@ -60,8 +60,10 @@ def compile_module(
             subnet_ids=ctx.subnet_ids,
             security_group_ids=ctx.security_group_ids,
             kms_key=ctx.kms_key,
+            own_prefix=f"s3://{ctx.artifact_bucket}/{full_name}/",
         ),
         job_name_prefix=ctx.name_prefix,
+        schedules=item.schedules,
     )
     return package_pipeline(
         item,

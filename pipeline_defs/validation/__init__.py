@@ -4,10 +4,13 @@
 
 * size and placeholders (here);
 * step and parameter names (:mod:`.graph`);
-* AWS's published JSON schema (April 2025), amended only by the known gaps (:mod:`.schema`,
-  :mod:`.known_gaps`): the fields the current SDK emits that the schema predates;
+* AWS's published JSON schema (April 2025) where it is current, amended only by the known gaps
+  (:mod:`.schema`, :mod:`.known_gaps`): the fields the current SDK emits that the schema predates;
+* each job step's arguments as the API request they are, against the pinned botocore service
+  model (:mod:`.service_model`);
 * what no schema checks: references, cycles (:mod:`.graph`), job names inside the execution
-  role's scope and the guardrails every job step carries unless exempted (:mod:`.guardrails`).
+  role's scope and the guardrails every step that creates compute or stores data carries unless
+  exempted (:mod:`.guardrails`, one policy per step type in :mod:`.step_checks`).
 
 Pure Python (no SDK): a definition from anywhere can be checked.
 """
@@ -20,10 +23,11 @@ import json
 from pipeline_defs import placeholders
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure, PipelineDefinitionError
-from pipeline_defs.schedules import GuardrailExemption
+from pipeline_defs.schedules import GuardrailExemption, Schedule
 from pipeline_defs.validation.graph import check_cycles, check_names, check_references
 from pipeline_defs.validation.guardrails import PlatformValues, check_guardrails, check_job_names
 from pipeline_defs.validation.schema import check_schema
+from pipeline_defs.validation.service_model import check_service_requests
 
 MAX_DEFINITION_CHARACTERS = 1_048_576
 """SageMaker's limit on a pipeline definition."""
@@ -52,14 +56,19 @@ def validate_definition(
     cost_tag_key: str,
     platform: PlatformValues | None = None,
     job_name_prefix: str | None = None,
+    schedules: tuple[Schedule, ...] = (),
 ) -> None:
-    """Raise :class:`PipelineDefinitionError` for the first problem found."""
+    """Raise :class:`PipelineDefinitionError` for the first problem found.
+
+    ``schedules`` are the module's own: instance types given as parameters are checked through them.
+    """
     fail: DefinitionFailure = functools.partial(PipelineDefinitionError, pipeline=pipeline_name, module_file=module_file)
     if len(definition_text) > MAX_DEFINITION_CHARACTERS:
         raise fail(f"definition has {len(definition_text)} characters; the limit is {MAX_DEFINITION_CHARACTERS}")
     _check_placeholders(definition_text, definition, fail)
     step_names, parameter_names = check_names(definition, fail)
     check_schema(definition, fail)
+    check_service_requests(definition, fail)
     graph = check_references(definition, fail, step_names=step_names, parameter_names=parameter_names)
     check_cycles(graph, fail)
     if job_name_prefix:
@@ -71,4 +80,5 @@ def validate_definition(
         cost_tag_key=cost_tag_key,
         allowed_instance_types=allowed_instance_types,
         platform=platform,
+        schedules=schedules,
     )

@@ -1,28 +1,37 @@
-"""The guardrails every job and model step must carry unless its module exempted it, checked before deploy.
+"""The guardrails every step that creates compute or stores data must carry unless its module exempted it.
 
 The same rules are IAM Denies at run time (``stacks/guardrails/policies.py``); failing here names the
-step and field at synth instead of a refused job at 3 a.m. Job names are checked too: they are the
-execution role's IAM scope. An exemption no step needs is refused as well: it would silently turn
-a guardrail off (a pipeline-wide network-isolation exemption turns isolation off for every job).
+step and field at synth instead of a refused job at 3 a.m. :func:`check_guardrails` applies each step
+type's policy (:mod:`.step_checks`), the platform's own subnets, security groups and key, and what a
+Cleanup step may delete. Job names are checked too: they are the execution role's IAM scope. An
+exemption no step needs is refused as well: it would silently turn a guardrail off (a pipeline-wide
+network-isolation exemption turns isolation off for every job).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from base.errors import nearest_name_hint
-from pipeline_defs.contract import has_nvme_storage, iter_steps
+from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure
-from pipeline_defs.schedules import Guardrail, GuardrailExemption
+from pipeline_defs.schedules import Guardrail, GuardrailExemption, Schedule
 from pipeline_defs.validation.graph import iter_nodes
+from pipeline_defs.validation.step_checks import REFUSED_STEP_TYPES, STEP_POLICIES, tuning_job_definitions
+from pipeline_defs.validation.step_guard import ParameterValues, StepGuard, has_value
 
 JOB_NAME_FIELDS = {
     "Training": "TrainingJobName",
     "Processing": "ProcessingJobName",
+    "QualityCheck": "ProcessingJobName",
+    "ClarifyCheck": "ProcessingJobName",
     "Transform": "TransformJobName",
     "Model": "ModelName",
     "RegisterModel": "ModelPackageGroupName",
+    "EndpointConfig": "EndpointConfigName",
+    "Endpoint": "EndpointName",
+    "InferenceComponent": "InferenceComponentName",
 }
 
 
@@ -42,17 +51,15 @@ def check_job_names(definition: dict, fail: DefinitionFailure, *, prefix: str) -
             )
 
 
-def _has_value(value: Any) -> bool:
-    return value not in (None, "", [], {})
-
-
 @dataclass(frozen=True)
 class PlatformValues:
-    """The only subnets, security groups and KMS key a job may name (the stacks' own)."""
+    """The only subnets, security groups and KMS key a job may name (the stacks' own), and the
+    pipeline's own S3 prefix (``s3://<bucket>/<pipeline>/``), the only place a Cleanup step may delete."""
 
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     kms_key: str
+    own_prefix: str | None = None
 
 
 def _check_platform_values(arguments: dict, platform: PlatformValues, fail: DefinitionFailure, step: str) -> None:
@@ -65,7 +72,7 @@ def _check_platform_values(arguments: dict, platform: PlatformValues, fail: Defi
                 foreign = [v for v in values if v not in allowed]
                 if foreign:
                     raise fail(f"{key} {foreign} are not the platform's own {list(allowed)}", step=step, field=key)
-        for key in ("KmsKeyId", "VolumeKmsKeyId"):
+        for key in ("KmsKeyId", "VolumeKmsKeyId", "encryptionKeyArn"):
             value = node.get(key)
             if isinstance(value, str) and value != platform.kms_key:
                 raise fail(f"{key} {value!r} is not the platform's key {platform.kms_key!r}", step=step, field=key)
@@ -82,113 +89,47 @@ def is_function_step(step: dict) -> bool:
     return step.get("Type") == "Training" and any(REMOTE_FUNCTION_BOOTSTRAP in str(part) for part in entrypoint)
 
 
-@dataclass(frozen=True)
-class _StepGuard:
-    """The checks of one job or model step, its exemptions applied; each raises for the first problem.
+def _runs_in_a_vpc(step: dict | None) -> bool:
+    arguments = (step or {}).get("Arguments") or {}
+    vpcs = [arguments.get("VpcConfig"), (arguments.get("NetworkConfig") or {}).get("VpcConfig")]
+    vpcs += [job.get("VpcConfig") for _, job in tuning_job_definitions(arguments)]
+    return any(has_value(vpc) for vpc in vpcs)
 
-    ``used`` collects the exemptions (by position) that let a missing guardrail through.
-    """
 
-    fail: DefinitionFailure
-    step: str
-    exemptions: tuple[GuardrailExemption, ...]
-    allowed_instance_types: tuple[str, ...]
-    used: set[int] = field(default_factory=set)
+def _inside(uri: Any, *, own_prefix: str, source: str) -> bool:
+    """A literal URI under the pipeline's prefix, a Join building one, or an output of the source step."""
+    if isinstance(uri, str):
+        return uri.startswith(own_prefix)
+    if isinstance(uri, dict) and isinstance(uri.get("Get"), str):
+        return uri["Get"].startswith(f"Steps.{source}.")
+    join = uri.get("Std:Join") if isinstance(uri, dict) else None
+    if not isinstance(join, dict) or join.get("On") != "/":
+        return False
+    values = join.get("Values") or []
+    head = values[:3]
+    return len(head) == 3 and all(isinstance(v, str) for v in head) and "/".join(head) + "/" == own_prefix
 
-    def _covering(self, guardrail: Guardrail) -> list[int]:
-        return [i for i, e in enumerate(self.exemptions) if e.guardrail is guardrail and e.covers(self.step)]
 
-    def require(self, guardrail: Guardrail, ok: bool, field: str, message: str) -> None:
-        if ok:
-            return
-        covering = self._covering(guardrail)
-        if not covering:
-            raise self.fail(
-                f"{message} (guardrail {guardrail.value}; exempt it explicitly with a reason)", step=self.step, field=field
+def _check_cleanup(step: dict, steps: dict[str, dict], fail: DefinitionFailure, own_prefix: str | None) -> None:
+    """A Cleanup step deletes only what its sources wrote under the pipeline's prefix, of sources SageMaker can clean."""
+    sources = (((step.get("Arguments") or {}).get("Resources") or {}).get("S3")) or []
+    for index, source in enumerate(sources):
+        name = source.get("StepName")
+        if _runs_in_a_vpc(steps.get(name)):
+            raise fail(
+                f"SageMaker cannot clean up the outputs of step {name!r}: it runs in a VPC, as every job step here "
+                "does; delete them in a Lambda step, or let an S3 lifecycle rule expire them",
+                step=step["Name"],
+                field=f"Resources.S3[{index}].StepName",
             )
-        self.used.update(covering)
-
-    def vpc(self, vpc: dict, field: str) -> None:
-        has_vpc = _has_value(vpc.get("Subnets")) and _has_value(vpc.get("SecurityGroupIds"))
-        self.require(Guardrail.VPC, has_vpc, field, "no VPC subnets and security groups")
-
-    def isolation(self, value: Any, field: str) -> None:
-        self.require(Guardrail.NETWORK_ISOLATION, value is True, field, "network isolation is off")
-
-    def inter_container_encryption(self, value: Any, field: str) -> None:
-        self.require(Guardrail.INTER_CONTAINER_ENCRYPTION, value is True, field, "inter-container traffic encryption is off")
-
-    def output_key(self, ok: bool, field: str) -> None:
-        self.require(Guardrail.OUTPUT_KMS_KEY, ok, field, "no output KMS key")
-
-    def instance_type(self, value: Any, field: str) -> None:
-        allowed = self.allowed_instance_types
-        if allowed and isinstance(value, str) and value not in allowed:
-            raise self.fail(f"instance type {value!r} is not in the environment's allowlist {list(allowed)}", step=self.step, field=field)
-
-    def volume_key(self, instance_type: Any, volume_key: Any, field: str) -> None:
-        """A volume key everywhere, except on NVMe types, where SageMaker refuses one."""
-        if has_nvme_storage(instance_type):
-            if _has_value(volume_key):
-                raise self.fail(
-                    f"SageMaker refuses a volume KMS key on {instance_type} (local NVMe storage, encrypted "
-                    f"by hardware): exempt the pipeline from {Guardrail.VOLUME_KMS_KEY.value}",
-                    step=self.step,
-                    field=field,
+        for position, uri in enumerate(source.get("S3Uris") or []):
+            if own_prefix and not _inside(uri, own_prefix=own_prefix, source=name):
+                raise fail(
+                    f"{uri!r} is not under the pipeline's own prefix {own_prefix!r} nor an output of step {name!r}: "
+                    "a Cleanup step deletes only what the pipeline wrote",
+                    step=step["Name"],
+                    field=f"Resources.S3[{index}].S3Uris[{position}]",
                 )
-            self.used.update(self._covering(Guardrail.VOLUME_KMS_KEY))
-            return
-        self.require(Guardrail.VOLUME_KMS_KEY, _has_value(volume_key), field, "no volume KMS key")
-
-
-def _check_processing(guard: _StepGuard, arguments: dict) -> None:
-    network = arguments.get("NetworkConfig") or {}
-    cluster = (arguments.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-    output = arguments.get("ProcessingOutputConfig") or {}
-    guard.instance_type(cluster.get("InstanceType"), "ProcessingResources.ClusterConfig.InstanceType")
-    guard.vpc(network.get("VpcConfig") or {}, "NetworkConfig.VpcConfig")
-    guard.volume_key(cluster.get("InstanceType"), cluster.get("VolumeKmsKeyId"), "ProcessingResources.ClusterConfig.VolumeKmsKeyId")
-    guard.output_key(not (output.get("Outputs") or []) or _has_value(output.get("KmsKeyId")), "ProcessingOutputConfig.KmsKeyId")
-    guard.isolation(network.get("EnableNetworkIsolation"), "NetworkConfig.EnableNetworkIsolation")
-    guard.inter_container_encryption(
-        network.get("EnableInterContainerTrafficEncryption"), "NetworkConfig.EnableInterContainerTrafficEncryption"
-    )
-
-
-def _check_training(guard: _StepGuard, arguments: dict) -> None:
-    resources = arguments.get("ResourceConfig") or {}
-    guard.instance_type(resources.get("InstanceType"), "ResourceConfig.InstanceType")
-    guard.vpc(arguments.get("VpcConfig") or {}, "VpcConfig")
-    guard.volume_key(resources.get("InstanceType"), resources.get("VolumeKmsKeyId"), "ResourceConfig.VolumeKmsKeyId")
-    guard.output_key(_has_value((arguments.get("OutputDataConfig") or {}).get("KmsKeyId")), "OutputDataConfig.KmsKeyId")
-    guard.isolation(arguments.get("EnableNetworkIsolation"), "EnableNetworkIsolation")
-    guard.inter_container_encryption(arguments.get("EnableInterContainerTrafficEncryption"), "EnableInterContainerTrafficEncryption")
-    if resources.get("KeepAlivePeriodInSeconds") not in (None, 0):
-        raise guard.fail(
-            "warm pools are off on this platform: KeepAlivePeriodInSeconds must be 0",
-            step=guard.step,
-            field="ResourceConfig.KeepAlivePeriodInSeconds",
-        )
-
-
-def _check_transform(guard: _StepGuard, arguments: dict) -> None:
-    resources = arguments.get("TransformResources") or {}
-    guard.instance_type(resources.get("InstanceType"), "TransformResources.InstanceType")
-    guard.volume_key(resources.get("InstanceType"), resources.get("VolumeKmsKeyId"), "TransformResources.VolumeKmsKeyId")
-    guard.output_key(_has_value((arguments.get("TransformOutput") or {}).get("KmsKeyId")), "TransformOutput.KmsKeyId")
-
-
-def _check_model(guard: _StepGuard, arguments: dict) -> None:
-    guard.vpc(arguments.get("VpcConfig") or {}, "VpcConfig")
-    guard.isolation(arguments.get("EnableNetworkIsolation"), "EnableNetworkIsolation")
-
-
-_STEP_CHECKS: dict[str, Callable[[_StepGuard, dict], None]] = {
-    "Processing": _check_processing,
-    "Training": _check_training,
-    "Transform": _check_transform,
-    "Model": _check_model,
-}
 
 
 def _describe(exemption: GuardrailExemption) -> str:
@@ -243,24 +184,41 @@ def check_guardrails(
     cost_tag_key: str,
     allowed_instance_types: tuple[str, ...],
     platform: PlatformValues | None,
+    schedules: tuple[Schedule, ...] = (),
 ) -> None:
-    """Exempted steps exist; platform values, cost tag, each step type's guardrails; then every exemption was needed."""
+    """Exempted steps exist; each step's type policy: refusals first, then platform values, cost tag and
+    the type's guardrails; then every exemption was needed.
+
+    Instance types given as parameters are checked through their defaults and ``schedules``' values.
+    """
     check_exemption_steps(definition, fail, exemptions=exemptions)
     used: set[int] = set()
-    for step, _ in iter_steps(definition.get("Steps", [])):
+    parameters = ParameterValues.of(definition, schedules)
+    steps = [step for step, _ in iter_steps(definition.get("Steps", []))]
+    by_name = {step["Name"]: step for step in steps}
+    for step in steps:
         kind, name = step.get("Type"), step["Name"]
         arguments = step.get("Arguments") or {}
-        if kind not in _STEP_CHECKS:
-            continue
-        if platform is not None:
-            _check_platform_values(arguments, platform, fail, name)
-        guard = _StepGuard(fail=fail, step=name, exemptions=exemptions, allowed_instance_types=allowed_instance_types, used=used)
-        tags = arguments.get("Tags") or []
-        guard.require(
-            Guardrail.COST_TAG,
-            any(isinstance(t, dict) and t.get("Key") == cost_tag_key for t in tags),
-            "Tags",
-            f"cost tag {cost_tag_key!r} missing",
+        policy = STEP_POLICIES.get(kind)
+        if policy is None:
+            raise fail(f"unknown step type {kind!r} (known: {sorted(STEP_POLICIES)})", step=name, field="Type")
+        guard = StepGuard(
+            fail=fail,
+            step=name,
+            exemptions=exemptions,
+            allowed_instance_types=allowed_instance_types,
+            parameters=parameters,
+            used=used,
         )
-        _STEP_CHECKS[kind](guard, arguments)
+        if kind in REFUSED_STEP_TYPES:
+            policy.check(guard, arguments)
+        if platform is not None and (policy.check or policy.tags):
+            _check_platform_values(arguments, platform, fail, name)
+        if policy.tags is not None:
+            tags, field = policy.tags(arguments)
+            guard.cost_tag(tags, cost_tag_key, field)
+        if policy.check is not None:
+            policy.check(guard, arguments)
+        if kind == "Cleanup":
+            _check_cleanup(step, by_name, fail, platform.own_prefix if platform else None)
     check_exemptions_needed(definition, fail, exemptions=exemptions, used=used)

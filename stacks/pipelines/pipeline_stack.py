@@ -26,8 +26,6 @@ from stacks.pipelines.execution_role import PipelineExecutionRole
 from stacks.pipelines.services_stack import PipelineServicesStack
 from stacks.scheduling.schedules import PipelineSchedules
 
-MAX_PARALLEL_STEPS = 10
-
 
 class PipelineStack(Stack):
     """Deployed after the environment's guardrails, network and pipeline services, which it references."""
@@ -92,7 +90,7 @@ class PipelineStack(Stack):
                 **({FAN_OUT_CHILDREN_TAG: " ".join(pipeline.access.child_pipelines)} if pipeline.access.child_pipelines else {}),
             },
             retain_on_delete=removal_policy == RemovalPolicy.RETAIN,
-            max_parallel_steps=MAX_PARALLEL_STEPS,
+            max_parallel_steps=compiled.max_parallel_steps,
         )
         # Its role's policies are in place before the pipeline exists, so no execution runs without them.
         self.pipeline.node.add_dependency(self.execution_role)

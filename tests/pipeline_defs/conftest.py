@@ -43,9 +43,8 @@ def sandbox_context():
     )
 
 
-@pytest.fixture(scope="session")
-def compiled(sandbox_context):
-    """Every pipeline compiled once for the sandbox, with the network blocked."""
+def _compile_offline(ctx, module_paths=None):
+    """Compile for ``ctx`` with the network blocked and SDK warnings as errors; name -> result."""
     previous = os.environ.get("PIPELINE_DEFS_SIGNING_SEED")
     os.environ["PIPELINE_DEFS_SIGNING_SEED"] = TEST_SIGNING_SEED
     attempts_before = len(network_block.ATTEMPTS)
@@ -55,7 +54,7 @@ def compiled(sandbox_context):
 
             warnings.simplefilter("error", UserWarning)
             warnings.filterwarnings("ignore", message="Running within a PipelineSession")
-            results = compile_environment(sandbox_context)
+            results = compile_environment(ctx, module_paths=module_paths)
         assert network_block.ATTEMPTS[attempts_before:] == [], "the compile tried to reach the network"
     finally:
         if previous is None:
@@ -63,6 +62,28 @@ def compiled(sandbox_context):
         else:
             os.environ["PIPELINE_DEFS_SIGNING_SEED"] = previous
     return {result.module_pipeline_name: result for result in results}
+
+
+@pytest.fixture(scope="session")
+def compiled(sandbox_context):
+    """Every pipeline compiled once for the sandbox, with the network blocked."""
+    return _compile_offline(sandbox_context)
+
+
+STEP_MODULES = HERE / "step_modules"
+
+
+@pytest.fixture(scope="session")
+def step_compiled(sandbox_context):
+    """Each module of ``step_modules/`` (one per step type or feature) compiled once, network blocked."""
+    return _compile_offline(sandbox_context, sorted(STEP_MODULES.glob("*.py")))
+
+
+@pytest.fixture(scope="session")
+def step_definitions(step_compiled):
+    import json
+
+    return {name: json.loads(result.definition) for name, result in step_compiled.items()}
 
 
 @pytest.fixture(scope="session")

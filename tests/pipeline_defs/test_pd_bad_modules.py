@@ -330,6 +330,7 @@ MISSPELT_DECLARATIONS = [
     (good() + EXEMPTION_DECLARATION.format(name="GUARDRAIL_EXEMPTION"), "GUARDRAIL_EXEMPTION", "GUARDRAIL_EXEMPTIONS"),
     (good().replace('PIPELINE_NAME = "probe"', 'PIPELINE = "probe"'), "PIPELINE", "PIPELINE_NAME"),
     (good().replace("def build_pipeline(ctx)", "def build_pipelines(ctx)"), "build_pipelines", "build_pipeline"),
+    (good() + "\nMAX_PARALLEL_STEP = 4\n", "MAX_PARALLEL_STEP", "MAX_PARALLEL_STEPS"),
 ]
 
 
@@ -452,7 +453,7 @@ SESSIONLESS = [
 @pytest.mark.parametrize(("old", "new", "owner"), SESSIONLESS, ids=["processor", "lambda"])
 def test_an_sdk_object_without_the_offline_session_is_named_before_any_aws_call(compile_source, offline_guard, old: str, new: str, owner: str):
     attempts = len(offline_guard.ATTEMPTS)
-    error = expect_error(compile_source, good().replace(old, new, 1), match=f"^.*: {owner} \\(module_0.py line \\d+\\) was given no sagemaker_session")
+    error = expect_error(compile_source, good().replace(old, new, 1), match=f"^.*: {owner} was given no sagemaker_session.*; at module_0.py:\\d+: ")
     assert "pass sagemaker_session=ctx.session" in str(error) and "Credentials" not in str(error)
     assert error.field == "sagemaker_session"
     assert offline_guard.ATTEMPTS[attempts:] == []

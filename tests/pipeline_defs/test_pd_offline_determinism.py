@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT, TEST_SIGNING_SEED
 
 from base import network_block
@@ -43,7 +45,7 @@ def test_the_guard_really_blocks(offline_guard):
 def _checkout_copy(root: Path) -> Path:
     """The package at a different absolute path and depth, with stray bytecode."""
     main = root / "deeper" / "checkout" / "main"
-    for package in ("base", "pipeline_defs", "planning", "tools"):
+    for package in ("base", "pipeline_defs", "planning", "tools", "tests/pipeline_defs/step_modules"):
         shutil.copytree(REPO_ROOT / package, main / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     bytecode = main / "pipeline_defs" / "jobs" / "abalone_train" / "__pycache__" / "train.cpython-311.pyc"
     bytecode.parent.mkdir()
@@ -51,7 +53,9 @@ def _checkout_copy(root: Path) -> Path:
     return main
 
 
-def _start_compile(*, repo: Path, workdir: Path, out: Path, env_changes: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+def _start_compile(
+    *, repo: Path, workdir: Path, out: Path, env_changes: dict[str, str], modules: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, Path]:
     guard_dir = workdir / "guard"
     guard_dir.mkdir(parents=True)
     shutil.copy(GUARD_SOURCE, guard_dir / "sitecustomize.py")
@@ -83,6 +87,7 @@ def _start_compile(*, repo: Path, workdir: Path, out: Path, env_changes: dict[st
             str(out),
             "--root",
             str(workdir),
+            *(argument for module in modules for argument in ("--module", str(repo / module))),
         ],
         cwd=workdir,
         env=env,
@@ -97,7 +102,13 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_two_processes_differing_in_everything_give_identical_bytes(tmp_path):
+STEP_MODULES = tuple(
+    f"tests/pipeline_defs/step_modules/{path.name}" for path in sorted((REPO_ROOT / "tests/pipeline_defs/step_modules").glob("*.py"))
+)
+
+
+@pytest.mark.parametrize("modules", [(), STEP_MODULES], ids=["pipelines", "step-modules"])
+def test_two_processes_differing_in_everything_give_identical_bytes(tmp_path, modules):
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir()
     second_dir.mkdir()
@@ -108,6 +119,7 @@ def test_two_processes_differing_in_everything_give_identical_bytes(tmp_path):
             workdir=first_dir,
             out=first_dir / "out",
             env_changes={"TZ": "UTC", "PYTHONHASHSEED": "1", "LANG": "C.UTF-8"},
+            modules=modules,
         ),
         _start_compile(
             repo=second_repo,
@@ -119,6 +131,7 @@ def test_two_processes_differing_in_everything_give_identical_bytes(tmp_path):
                 "PD_SHIFT_CLOCK_DAYS": "400",
                 "LANG": "C",
             },
+            modules=modules,
         ),
     ]
     for process, _ in runs:
@@ -131,7 +144,10 @@ def test_two_processes_differing_in_everything_give_identical_bytes(tmp_path):
     assert sorted(first) == sorted(second)
     different = [name for name in first if first[name] != second[name]]
     assert different == []
-    assert any(name.endswith("/payload.pkl") for name in first), "no @step payload was compared"
+    if modules:
+        assert any(name.endswith("/sourcedir.tar.gz") for name in first), "no tuning code was compared"
+    else:
+        assert any(name.endswith("/payload.pkl") for name in first), "no @step payload was compared"
     assert any("/definitions/" in name for name in first)
     for name, body in first.items():
         assert str(REPO_ROOT).encode() not in body, f"{name} embeds the checkout path"

@@ -197,3 +197,72 @@ def test_staging_refuses_other_buckets_and_conflicting_bytes(session_module):
         staged.put(bucket="${ArtifactBucket}", key="p/a", body=b"2")
     with pytest.raises(session_module.StagingConflictError, match="only the artifact bucket"):
         staged.put(bucket="someone-elses", key="p/b", body=b"1")
+
+
+@pytest.fixture(scope="module")
+def step_pins():
+    from pipeline_defs.compiler import sdk_step_pins
+
+    return sdk_step_pins
+
+
+def test_check_steps_still_put_the_network_config_object_into_their_request(step_pins):
+    """Without the pin a check step's definition fails to serialize (TypeError: NetworkConfig)."""
+    source = inspect.getsource(step_pins._original_check_job_request)
+    assert 'request_dict["NetworkConfig"] = processor.network_config' in source
+    assert '"ProcessingJobName": processor._current_job_name or default_job_name' in source
+    for module in (step_pins.sdk_quality_module, step_pins.sdk_clarify_module):
+        assert "_build_check_job_request(" in inspect.getsource(module)
+
+
+def test_clarify_monitoring_config_keys_hold_a_timestamp_and_a_uuid(step_pins):
+    source = inspect.getsource(step_pins.ClarifyModelMonitor._upload_analysis_config)
+    assert "str(uuid.uuid4())" in source
+    assert "name_from_base(" in inspect.getsource(step_pins.sdk_clarify_module.ClarifyCheckStep._upload_monitoring_analysis_config)
+
+
+def test_the_tuner_uploads_its_source_with_its_own_client_under_a_clock_key(step_pins):
+    source = inspect.getsource(step_pins._original_tuning_channels)
+    assert 'key_prefix = f"{base_name}/tuning-{int(time.time())}/input"' in source
+    assert "s3_client.upload_file(tar_path, bucket, s3_key)" in source
+    assert "elif source_code.source_dir and _is_valid_s3_uri(source_code.source_dir):" in source
+    assert "_build_driver_and_code_channels(model_trainer)" in inspect.getsource(step_pins._Tuner._prepare_model_trainer_for_tuning)
+
+
+def test_the_tuner_drops_the_trainers_isolation_encryption_and_volume_key(step_pins):
+    source = inspect.getsource(step_pins._original_training_definition)
+    assert "vpc_config" in source and "_populate_intelligent_defaults" not in source
+    for dropped in ("enable_network_isolation", "enable_inter_container_traffic_encryption", "volume_kms_key_id"):
+        assert dropped not in source, f"the SDK now carries {dropped}: the pin may go"
+    from sagemaker.train.model_trainer import ModelTrainer
+
+    # The trainer fills in its SDK-config defaults only when it builds its own job.
+    assert "self._populate_intelligent_defaults()" in inspect.getsource(ModelTrainer._create_training_job_args)
+
+
+def test_automl_and_create_job_steps_still_cannot_build_offline(step_pins):
+    from sagemaker.core.helper.session_helper import Session
+
+    assert not hasattr(Session, "auto_ml"), "Session.auto_ml is back: AutoMLStep may compile now"
+    assert "Session.auto_ml.__name__" in inspect.getsource(step_pins.sdk_automl_module.AutoMLStep.__init__)
+    init = inspect.getsource(step_pins.sdk_multi_turn_module.MultiTurnRLTrainer.__init__)
+    assert "_validate_s3_path_exists(" in init and "_resolve_model_and_name(" in init
+
+
+def test_the_definition_is_serialized_from_a_local_request_dict(step_pins):
+    """build_errors finds a value that is not JSON in this frame's ``request_dict``."""
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    source = inspect.getsource(Pipeline.definition)
+    assert "request_dict = {" in source and "json.dumps(request_dict)" in source
+
+
+def test_sdk_objects_given_no_session_make_their_own(step_pins):
+    from sagemaker.core.helper.session_helper import Session
+
+    from pipeline_defs.compiler.sdk_session import OfflinePipelineSession
+
+    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+
+    assert issubclass(OfflinePipelineSession, Session)
+    assert "sagemaker_session or Session()" in inspect.getsource(CheckJobConfig.__init__)

@@ -12,18 +12,12 @@ from pipeline_defs import validation
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.validation.known_gaps import KNOWN_GAPS
-from pipeline_defs.validation.schema import SCHEMA_PATH, published_schema
-
-
-def _schema_with(gap_ids: set[str]) -> dict:
-    schema = copy.deepcopy(published_schema())
-    for gap in KNOWN_GAPS:
-        if gap.gap_id in gap_ids:
-            gap.amend(schema)
-    return schema
+from pipeline_defs.validation.schema import SCHEMA_PATH, schema_in_scope, schema_with_gaps
 
 
 def _valid(schema: dict, instance, definition_name: str | None) -> bool:
+    if definition_name is not None and definition_name not in schema["definitions"]:
+        return False  # a step type the schema has no definition for
     if definition_name is not None:
         schema = {"$ref": f"#/definitions/{definition_name}", "definitions": schema["definitions"]}
     return jsonschema.Draft7Validator(schema).is_valid(instance)
@@ -45,17 +39,27 @@ def _condition_only(definitions, pipeline, name, *, if_steps=()):
     return step
 
 
-# What the SDK emitted for each gap, taken from the compiled example pipelines.
+def _without_body(step):
+    """A ForEach step as the schema sees it: its body steps are checked on their own."""
+    step["Arguments"]["ForEachBody"] = []
+    return step
+
+
+# What the SDK emitted for each gap, taken from the compiled example pipelines and step modules.
 GAP_EVIDENCE = {
     "pipeline-experiment-config": lambda d: (_top_level(d, "train-evaluate-register", {"Version", "Parameters", "PipelineExperimentConfig"}), None),
     "mlflow-config": lambda d: (_top_level(d, "train-evaluate-register", {"Version", "MlflowConfig"}), None),
     "property-files": lambda d: (_step(d, "train-evaluate-register", "Evaluate"), "ProcessingStep"),
     "std-functions-as-values": lambda d: (_condition_only(d, "train-evaluate-register", "CheckMse"), "ConditionStep"),
     "branch-lambda-and-model-steps": lambda d: (_condition_only(d, "train-evaluate-register", "CheckMse", if_steps=["CreateModel"]), "ConditionStep"),
-    "function-step-training-fields": lambda d: (_step(d, "batch-inference", "ListBatches"), "TrainingStep"),
-    "training-output-compression": lambda d: (_step(d, "train-evaluate-register", "Train"), "TrainingStep"),
-    "model-data-url-get": lambda d: (_step(d, "train-evaluate-register", "CreateModel"), "CreateModelStep"),
-    "register-model-approval": lambda d: (_step(d, "train-evaluate-register", "RegisterModel"), "RegisterModelStep"),
+    "retry-policy-exception-types": lambda d: (_step(d, "retry-cache-flags", "Prepare"), "ProcessingStep"),
+    "check-step-fields": lambda d: (_step(d, "checks", "DataQuality"), "QualityCheckStep"),
+    "endpoint-config-step-type": lambda d: (_step(d, "endpoint", "EndpointConfig"), "EndpointConfigStep"),
+    "for-each-step": lambda d: (_without_body(_step(d, "for-each", "PerRegion")), "ForEachStep"),
+    "cleanup-step": lambda d: (_step(d, "lineage-cleanup", "DeleteScratch"), "CleanupStep"),
+    "lineage-step": lambda d: (_step(d, "lineage-cleanup", "RecordLineage"), "LineageStep"),
+    "inference-component-step": lambda d: (_step(d, "endpoint", "Component"), "InferenceComponentStep"),
+    "emr-serverless-step": lambda d: (_step(d, "emr", "Features"), "EMRServerlessStep"),
 }
 
 
@@ -64,12 +68,12 @@ def test_every_known_gap_has_evidence():
 
 
 @pytest.mark.parametrize("gap_id", sorted(GAP_EVIDENCE))
-def test_known_gap_is_emitted_by_the_sdk_and_needed(gap_id, definitions):
-    instance, definition_name = GAP_EVIDENCE[gap_id](definitions)
+def test_known_gap_is_emitted_by_the_sdk_and_needed(gap_id, definitions, step_definitions):
+    instance, definition_name = GAP_EVIDENCE[gap_id]({**definitions, **step_definitions})
     all_gaps = {gap.gap_id for gap in KNOWN_GAPS}
-    assert not _valid(published_schema(), instance, definition_name), "published schema accepts it"
-    assert not _valid(_schema_with(all_gaps - {gap_id}), instance, definition_name), "another gap already covers it"
-    assert _valid(_schema_with(all_gaps), instance, definition_name)
+    assert not _valid(schema_in_scope(), instance, definition_name), "published schema accepts it"
+    assert not _valid(schema_with_gaps(all_gaps - {gap_id}), instance, definition_name), "another gap already covers it"
+    assert _valid(schema_with_gaps(all_gaps), instance, definition_name)
 
 
 def _definition(steps, parameters=()):
@@ -140,3 +144,44 @@ def test_the_schema_in_the_repository_is_awss_published_one():
     if not published.is_file():
         pytest.skip("the published schema is not beside this checkout")
     assert SCHEMA_PATH.read_bytes() == published.read_bytes()
+
+
+def _unisolated_training(name: str) -> dict:
+    """A training job carrying every guardrail but network isolation."""
+    return {
+        "Name": name,
+        "Type": "Training",
+        "Arguments": {
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeKmsKeyId": "${KmsKeyArn}"},
+            "VpcConfig": {"Subnets": ["${SubnetId0}"], "SecurityGroupIds": ["${JobSecurityGroupId}"]},
+            "OutputDataConfig": {"KmsKeyId": "${KmsKeyArn}"},
+            "EnableNetworkIsolation": False,
+            "EnableInterContainerTrafficEncryption": True,
+            "Tags": [{"Key": "CostCenter", "Value": "ml-platform"}],
+        },
+    }
+
+
+def _check_exempting(steps: list[dict], *exempted: str) -> None:
+    from pipeline_defs.schedules import Guardrail, GuardrailExemption
+    from pipeline_defs.validation.guardrails import check_guardrails
+
+    exemption = GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="r", steps=exempted)
+    check_guardrails(
+        _definition(steps), PipelineDefinitionError, exemptions=(exemption,), cost_tag_key="CostCenter", allowed_instance_types=(), platform=None
+    )
+
+
+def test_an_exemption_a_foreach_body_step_needs_is_used():
+    for_each = {"Name": "Each", "Type": "ForEach", "Arguments": {"ForEachBody": [_unisolated_training("Body")]}}
+    _check_exempting([for_each], "Body")
+    with pytest.raises(PipelineDefinitionError, match=r"names 'Bodi', which is not a step of this pipeline \(did you mean 'Body'\?\)"):
+        _check_exempting([for_each], "Bodi")
+
+
+def test_an_exemption_for_a_step_type_without_that_guardrail_is_needed_by_no_step():
+    lambda_step = {"Name": "Notify", "Type": "Lambda", "Arguments": {}}
+    _check_exempting([lambda_step, _unisolated_training("Train")], "Notify", "Train")
+    with pytest.raises(PipelineDefinitionError, match=r"exemption for steps \['Notify'\] is needed by no step") as raised:
+        _check_exempting([lambda_step], "Notify")
+    assert raised.value.field == "GUARDRAIL_EXEMPTIONS"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from base.naming import PIPELINE_RESOURCE_TYPE
-from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG, iter_steps
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate, matching_sids
 
@@ -96,13 +96,8 @@ def _request(step: dict, *, pipeline: str, account: str, region: str, parameters
 
 
 def _job_steps(steps: list[dict]) -> list[dict]:
-    found = []
-    for step in steps:
-        if step["Type"] in ACTIONS:
-            found.append(step)
-        if step["Type"] == "Condition":
-            found += _job_steps(step["Arguments"].get("IfSteps", []) + step["Arguments"].get("ElseSteps", []))
-    return found
+    """The job steps of a definition, condition branches and ForEach bodies included."""
+    return [step for step, _ in iter_steps(steps) if step["Type"] in ACTIONS]
 
 
 def _pipeline_stacks(assembly: Assembly, env: str) -> list[StackTemplate]:

@@ -305,3 +305,14 @@ def test_declared_prefixes_are_granted_and_their_neighbours_refused(tmp_path: Pa
     assert decide("s3:GetObject", "shared/referenced/a.csv") is Decision.IMPLICIT_DENY
     assert decide("s3:ListBucket", "", **{"s3:prefix": "shared/reference/2026/"}) is Decision.ALLOW
     assert decide("s3:ListBucket", "", **{"s3:prefix": "shared/"}) is Decision.IMPLICIT_DENY
+
+
+def test_each_pipeline_runs_at_most_the_steps_at_once_its_module_declares(tmp_path: Path, pipeline_stacks: dict, sandbox_compiled: dict) -> None:
+    import dataclasses
+
+    for name, stack in pipeline_stacks.items():
+        assert _resource(stack)["Properties"]["MaxParallelExecutionSteps"] == str(sandbox_compiled[name].max_parallel_steps)
+    item = dataclasses.replace(sandbox_compiled["smp-sandbox-lambda-data-passing"], max_parallel_steps=3)
+    _synth_stage(tmp_path, [item])
+    stack = Assembly(tmp_path).stack("smp-sandbox-pipeline-lambda-data-passing")
+    assert _resource(stack)["Properties"]["MaxParallelExecutionSteps"] == "3"

@@ -47,7 +47,7 @@ def test_a_bad_module_exits_2_naming_it(
     with network_block.blocked():
         assert main(["--root", str(root), "--out", str(tmp_path / "out"), "--module", str(module)]) == 2
     err = capsys.readouterr().err
-    assert err == "error: module 'raiser.py', pipeline 'smp-sandbox-raiser': build_pipeline raised ValueError: boom\n"
+    assert err == "error: module 'raiser.py', pipeline 'smp-sandbox-raiser': build_pipeline raised ValueError: boom; at raiser.py:4: raise ValueError(\"boom\")\n"
     assert not (tmp_path / "out").exists()
 
 

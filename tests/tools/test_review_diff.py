@@ -19,8 +19,8 @@ from tool_inputs import (
 
 from base.naming import PIPELINE_RESOURCE_TYPE
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
-from tools.assembly import load_environments
-from tools.review.diff import MISSING, Review, ValueChange, compare_outputs, value_changes
+from tools.assembly import PipelineDefinition, load_environments
+from tools.review.diff import MISSING, Review, ValueChange, compare_outputs, compare_pipeline, value_changes
 from tools.review.render import render_markdown, render_plain
 from tools.review.synth import cdk_security_table
 
@@ -209,3 +209,22 @@ def test_a_schedule_targets_retry_policy_is_not_a_security_setting() -> None:
     role = ValueChange(path="Properties.Target.RoleArn", old="a", new="b")
     policy = ValueChange(path="Properties.PolicyDocument.Statement[0].Action", old="s3:GetObject", new="s3:*")
     assert not retry.security_relevant and role.security_relevant and policy.security_relevant
+
+
+def _for_each_pipeline(instance_type: str) -> PipelineDefinition:
+    body = {"Name": "Shard", "Type": "Processing", "Arguments": {"ProcessingResources": {"ClusterConfig": {"InstanceType": instance_type}}}}
+    for_each = {"Name": "EachRegion", "Type": "ForEach", "Arguments": {"ForEachBody": [body], "MaxConcurrency": 4}}
+    gate = {"Name": "Gate", "Type": "Condition", "Arguments": {"IfSteps": [for_each], "ElseSteps": []}}
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [gate]}
+    return PipelineDefinition(name=PIPELINE, stack="s", logical_id="P", definition=definition, substitutions={}, properties={})
+
+
+def test_a_change_inside_a_foreach_body_shows_once_as_that_steps_change() -> None:
+    old, new = _for_each_pipeline("ml.m5.large"), _for_each_pipeline("ml.m5.2xlarge")
+    assert new.steps["EachRegion"]["Arguments"]["ForEachBody"] == ["Shard"]
+    change, security = compare_pipeline(old=old, new=new)
+    assert [(s.step, s.kind) for s in change.steps] == [("Shard", "changed")]
+    assert [(c.path, c.old, c.new) for c in change.steps[0].changes] == [
+        ("Arguments.ProcessingResources.ClusterConfig.InstanceType", "ml.m5.large", "ml.m5.2xlarge")
+    ]
+    assert [f.where for f in security] == [f"{PIPELINE} step Shard"]
