@@ -58,7 +58,7 @@ class BuildContext:
     cost_tag_value: str
     default_instance_type: str = DEFAULT_INSTANCE_TYPE
     allowed_instance_types: tuple[str, ...] = ()
-    subnet_ids: tuple[str, ...] = tuple(p.token for p in placeholders.SUBNET_IDS)
+    subnet_ids: tuple[str, ...] = tuple(p.token for p in placeholders.SUBNET_IDS[:2])
     security_group_ids: tuple[str, ...] = (placeholders.JOB_SECURITY_GROUP_ID.token,)
     execution_role_arn: str = placeholders.EXECUTION_ROLE_ARN
     artifact_bucket: str = placeholders.ARTIFACT_BUCKET.token
@@ -171,6 +171,7 @@ def context_for_environment(
     default_instance_type: str | None = None,
     name_prefix: str | None = None,
     step_image_uri: str | None = None,
+    subnet_count: int = 2,
 ) -> BuildContext:
     """Build the context from an environment's settings (the stacks pass their config fields).
 
@@ -181,8 +182,13 @@ def context_for_environment(
     PyTorch 2.5 CPU training image for this Python.
 
     A None region (env-agnostic sandbox) compiles for us-east-1; the result records it so the
-    stack can require the deploy region to match.
+    stack can require the deploy region to match. ``subnet_count`` is how many job subnets the
+    environment has: jobs name every one of them, so they spread over all of its zones.
     """
+    if not isinstance(subnet_count, int) or not 2 <= subnet_count <= len(placeholders.SUBNET_IDS):
+        raise PipelineDefinitionError(
+            f"subnet count {subnet_count!r} must be from 2 to {len(placeholders.SUBNET_IDS)}"
+        )
     if not isinstance(env_name, str) or not ENV_NAME_PATTERN.match(env_name):
         raise PipelineDefinitionError(
             f"environment name {env_name!r} must match {ENV_NAME_PATTERN.pattern}"
@@ -210,4 +216,5 @@ def context_for_environment(
         default_instance_type=instance_type,
         allowed_instance_types=allowed,
         step_image_uri=step_image_uri,
+        subnet_ids=tuple(p.token for p in placeholders.SUBNET_IDS[:subnet_count]),
     )

@@ -33,10 +33,8 @@ ARTIFACT_BUCKET = Placeholder(
 )
 KMS_KEY_ARN = Placeholder("KmsKeyArn", "ARN of the environment's KMS key (volumes, outputs)")
 JOB_SECURITY_GROUP_ID = Placeholder("JobSecurityGroupId", "security group id for job ENIs")
-SUBNET_IDS = (
-    Placeholder("SubnetId0", "first private isolated subnet id"),
-    Placeholder("SubnetId1", "second private isolated subnet id"),
-)
+SUBNET_IDS = tuple(Placeholder(f"SubnetId{i}", f"private isolated job subnet id number {i}") for i in range(16))
+"""As many as an environment has job subnets (one per zone, or an existing VPC's list): jobs spread over all."""
 DATA_PASSING_FUNCTION_ARN = Placeholder(
     "DataPassingFunctionArn", "ARN of the Lambda used by the data-passing example"
 )

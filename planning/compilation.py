@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from base.config import EnvironmentConfig
+from pipeline_defs import placeholders
 from planning.checks import check_isolation_exemption_settings
 
 if TYPE_CHECKING:
@@ -25,7 +26,16 @@ def build_context_for(*, config: EnvironmentConfig) -> "BuildContext":
         allowed_instance_types=config.allowed_instance_types,
         name_prefix=config.resource_prefix,
         step_image_uri=config.step_image_uri,
+        subnet_count=job_subnet_count(config=config),
     )
+
+
+def job_subnet_count(*, config: EnvironmentConfig) -> int:
+    """How many job subnets the environment's stage will have: one per zone (CDK gives an env-agnostic
+    stage two zones), or the existing VPC's list."""
+    if config.existing_vpc is not None:
+        return min(len(config.existing_vpc.subnet_ids), len(placeholders.SUBNET_IDS))
+    return min(config.max_azs, 2) if config.is_env_agnostic else config.max_azs
 
 
 def compile_pipelines(

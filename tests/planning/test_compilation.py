@@ -80,3 +80,22 @@ def test_planning_an_unchanged_environment_never_imports_the_sdk():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["5", "[]"]
+
+
+def test_jobs_name_every_job_subnet_of_the_environment() -> None:
+    from base.config import EnvironmentConfig, ExistingVpc
+    from planning.compilation import build_context_for
+
+    def subnets(config: EnvironmentConfig) -> tuple[str, ...]:
+        return build_context_for(config=config).subnet_ids
+
+    assert subnets(EnvironmentConfig(name="prod", account="111111111111", region="eu-west-1", max_azs=3)) == ("${SubnetId0}", "${SubnetId1}", "${SubnetId2}")
+    # CDK gives an env-agnostic stage two zones, whatever maxAzs says.
+    assert subnets(EnvironmentConfig(name="sandbox", max_azs=3)) == ("${SubnetId0}", "${SubnetId1}")
+    existing = ExistingVpc(
+        vpc_id="vpc-0123456789abcdef0",
+        subnet_ids=tuple(f"subnet-0aaaaaaaaaaaaaaa{i}" for i in range(4)),
+        security_group_ids=("sg-0bbbbbbbbbbbbbbb1",),
+        availability_zones=tuple(f"eu-west-1{z}" for z in "abcd"),
+    )
+    assert len(subnets(EnvironmentConfig(name="shared", existing_vpc=existing))) == 4
