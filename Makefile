@@ -52,9 +52,9 @@ bench: install-dev
 	$(PY) benchmarks/synth.py
 
 ## bench-scale: cold, warm and stubbed synth at 5, 50, 200 and 500 pipelines, with quota headroom
-##              e.g. `make bench-scale SIZES=5,50` (long at full size; ENV=name, default prod)
+##              e.g. `make bench-scale SIZES=5,50 REPEAT=3` (long at full size; ENV=name, default prod)
 bench-scale: $(VENV)/.runtime
-	$(PY) benchmarks/scale.py $(if $(SIZES),--sizes $(SIZES),) $(if $(ENV),--env $(ENV),)
+	$(PY) benchmarks/scale.py $(if $(SIZES),--sizes $(SIZES),) $(if $(ENV),--env $(ENV),) $(if $(REPEAT),--repeat $(REPEAT),)
 
 clean:
 	rm -rf cdk.out cdk.out.compile .pytest_cache

@@ -17,17 +17,19 @@ the smallest size, whole synth against the smallest size, warm against stubbed. 
 template's resources, outputs and bytes are shown against CloudFormation's quotas. Nothing is
 left in the repository; only the project's runtime dependencies are needed.
 
-    python benchmarks/scale.py [--sizes 5,50,200,500] [--env prod]
+    python benchmarks/scale.py [--sizes 5,50,200,500] [--env prod] [--repeat 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,15 +87,17 @@ def compile_pipelines(*, config):
 plan.compile_pipelines = compile_pipelines
 import app
 
-code = 0
+code, failure = 0, ""
 try:
     app.main()
 except SystemExit as stop:
     code = stop.code or 0
+except Exception as error:  # the stacks refused the plan (e.g. a quota): report it with the figures
+    code, failure = 1, str(error).splitlines()[0][:300]
 if mode == "cold":
     pickle.dump(compiled, open(results, "wb"))
 sdk = any(name.split(".")[0] == "sagemaker" for name in sys.modules)
-json.dump({"exit_code": code, "compile_cpu": seconds[0], "sdk_imported": sdk}, open(report, "w"))
+json.dump({"exit_code": code, "failure": failure, "compile_cpu": seconds[0], "sdk_imported": sdk}, open(report, "w"))
 '''
 
 
@@ -105,6 +109,7 @@ class Run:
     wall: float
     compile_cpu: float
     exit_code: int
+    failure: str
     sdk_imported: bool
     outdir: Path
 
@@ -147,20 +152,22 @@ def write_pipelines(*, tree: Path, count: int) -> None:
         (directory / f"{path.stem}{f'_g{group:03d}' if group else ''}.py").write_text(source, encoding="utf-8")
 
 
-def synth(*, tree: Path, workdir: Path, mode: str, env_name: str) -> Run:
-    """One fresh ``app.py`` process for ``env_name`` in mode cold, warm or stubbed."""
-    outdir = workdir / f"out-{mode}"
+def synth(*, tree: Path, workdir: Path, mode: str, env_name: str, attempt: int) -> Run:
+    """One fresh ``app.py`` process for ``env_name`` in mode cold (cache emptied first), warm or stubbed."""
+    outdir = workdir / f"out-{mode}-{attempt}"
     context = {**project_context(root=tree), "env": env_name}
-    env = synth_environment(tree=tree, outdir=outdir, workdir=workdir / mode, context=context)
+    env = synth_environment(tree=tree, outdir=outdir, workdir=workdir / f"{mode}-{attempt}", context=context)
     env["PIPELINE_DEFS_SIGNING_SEED"] = SEED
     env.pop("PIPELINE_DEFS_NO_CACHE", None)
-    driver, report = workdir / "driver.py", workdir / f"{mode}.json"
+    if mode == "cold":
+        shutil.rmtree(tree / ".cache", ignore_errors=True)
+    driver, report = workdir / "driver.py", workdir / f"{mode}-{attempt}.json"
     driver.write_text(DRIVER, encoding="utf-8")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(driver), mode, str(tree), str(report), str(workdir / "compiled.pickle")],
-        cwd=workdir / mode, env=env, capture_output=True, text=True, check=False,
+        cwd=workdir / f"{mode}-{attempt}", env=env, capture_output=True, text=True, check=False,
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -169,14 +176,16 @@ def synth(*, tree: Path, workdir: Path, mode: str, env_name: str) -> Run:
     reported = json.loads(report.read_text())
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Run(cpu=cpu, wall=wall, compile_cpu=reported["compile_cpu"], exit_code=reported["exit_code"],
-               sdk_imported=reported["sdk_imported"], outdir=outdir)
+               failure=reported["failure"], sdk_imported=reported["sdk_imported"], outdir=outdir)
 
 
 def templates(outdir: Path) -> dict[str, Path]:
     return {p.relative_to(outdir).as_posix(): p for p in sorted(outdir.rglob("*.template.json"))}
 
 
-def largest_template(outdir: Path) -> Template:
+def largest_template(outdir: Path) -> Template | None:
+    if not templates(outdir):
+        return None
     name, path = max(templates(outdir).items(), key=lambda item: item[1].stat().st_size)
     body = json.loads(path.read_text(encoding="utf-8"))
     return Template(name=name, resources=len(body.get("Resources", {})), outputs=len(body.get("Outputs", {})), bytes=path.stat().st_size)
@@ -187,18 +196,39 @@ def same_templates(first: Path, second: Path) -> bool:
     return a.keys() == b.keys() and all(a[name].read_bytes() == b[name].read_bytes() for name in a)
 
 
-def measure(*, count: int, env_name: str, scratch: Path) -> dict:
-    """Cold, warm and stubbed synths of ``count`` pipelines in a fresh copy of the tree."""
+def median_run(runs: list[Run]) -> Run:
+    """The first run with the median CPU, wall and compile seconds of all of them."""
+    return dataclasses.replace(
+        runs[0],
+        cpu=statistics.median(r.cpu for r in runs),
+        wall=statistics.median(r.wall for r in runs),
+        compile_cpu=statistics.median(r.compile_cpu for r in runs),
+    )
+
+
+def measure(*, count: int, env_name: str, scratch: Path, repeat: int) -> dict:
+    """Cold, warm and stubbed synths of ``count`` pipelines in a fresh copy of the tree, ``repeat`` times interleaved."""
     tree, workdir = scratch / f"tree-{count}", scratch / f"work-{count}"
     copy_tree(tree)
     write_pipelines(tree=tree, count=count)
     workdir.mkdir()
-    runs = {mode: synth(tree=tree, workdir=workdir, mode=mode, env_name=env_name) for mode in ("cold", "warm", "stubbed")}
+    attempts: dict[str, list[Run]] = {"cold": [], "warm": [], "stubbed": []}
+    for attempt in range(repeat):
+        for mode, done in attempts.items():
+            done.append(synth(tree=tree, workdir=workdir, mode=mode, env_name=env_name, attempt=attempt))
+    runs = {mode: median_run(done) for mode, done in attempts.items()}
     identical = all(same_templates(runs["cold"].outdir, runs[mode].outdir) for mode in ("warm", "stubbed"))
-    figures = {"count": count, "runs": runs, "identical": identical, "largest": largest_template(runs["cold"].outdir)}
+    largest = None if runs["cold"].failure else largest_template(runs["cold"].outdir)
+    figures = {"count": count, "runs": runs, "identical": identical, "largest": largest}
     shutil.rmtree(tree)
     shutil.rmtree(workdir)
     return figures
+
+
+def same(result: dict) -> str:
+    if result["largest"] is None:
+        return "-"
+    return "yes" if result["identical"] else "NO"
 
 
 def headroom(used: int, quota: int) -> str:
@@ -206,10 +236,10 @@ def headroom(used: int, quota: int) -> str:
     return f"{used} of {quota} ({share:.0%} used, {'ok' if share <= HEADROOM_TARGET else 'OVER'} at {HEADROOM_TARGET:.0%})"
 
 
-def print_table(results: list[dict], *, env_name: str) -> None:
+def print_table(results: list[dict], *, env_name: str, repeat: int) -> None:
     base = results[0]
     base_compile, base_synth = base["runs"]["cold"].compile_cpu, base["runs"]["cold"].cpu
-    print(f"environment {env_name}; CPU seconds of one synth process each (children included); ratios against {base['count']} pipelines, same run")
+    print(f"environment {env_name}; CPU seconds of one synth process (children included), median of {repeat}; ratios against {base['count']} pipelines, same run")
     header = f"{'pipelines':>9} {'cold synth':>10} {'warm':>7} {'stubbed':>8} {'warm/stub':>9} {'compile':>8} {'marginal/pipe':>13} {'synth/base':>10} {'exit':>4} {'same':>4}"
     print(header)
     for result in results:
@@ -217,21 +247,28 @@ def print_table(results: list[dict], *, env_name: str) -> None:
         cold, warm, stubbed = runs["cold"], runs["warm"], runs["stubbed"]
         extra = result["count"] - base["count"]
         marginal = f"{(cold.compile_cpu - base_compile) / extra:13.4f}" if extra else f"{'-':>13}"
+        ratio = f"{'-':>10}" if cold.failure or base["runs"]["cold"].failure else f"{cold.cpu / base_synth:10.2f}"
         print(
             f"{result['count']:9d} {cold.cpu:10.2f} {warm.cpu:7.2f} {stubbed.cpu:8.2f} {warm.cpu / stubbed.cpu:9.2f} "
-            f"{cold.compile_cpu:8.2f} {marginal} {cold.cpu / base_synth:10.2f} {cold.exit_code:4d} {'yes' if result['identical'] else 'NO':>4}"
+            f"{cold.compile_cpu:8.2f} {marginal} {ratio} {cold.exit_code:4d} {same(result):>4}"
         )
         if warm.sdk_imported:
             print(f"{'':9} warm synth imported the SDK: some pipeline was not served from the cache")
+        if cold.failure:
+            print(f"{'':9} synth failed after compiling (CPU figures until the failure, no synth ratio): {cold.failure}")
     print()
     print("wall seconds (cold / warm / stubbed): " + "; ".join(
         f"{r['count']}: {r['runs']['cold'].wall:.1f} / {r['runs']['warm'].wall:.1f} / {r['runs']['stubbed'].wall:.1f}" for r in results
     ))
-    print("exit: the synth's exit code (3: cdk-nag findings nobody acknowledged; templates are still written); same: warm and stubbed templates byte-identical to cold")
+    print("exit: the synth's exit code (1: the stacks refused the plan, no templates; 3: cdk-nag findings nobody acknowledged,"
+          " templates written); same: warm and stubbed templates byte-identical to cold")
     print()
     print("largest template (quota headroom, target: at most 80% used)")
     for result in results:
         largest = result["largest"]
+        if largest is None:
+            print(f"{result['count']:9d} no complete assembly (the synth failed)")
+            continue
         print(f"{result['count']:9d} {largest.name}")
         for label in ("resources", "outputs", "bytes"):
             print(f"{'':9}   {label:9} {headroom(getattr(largest, label), CLOUDFORMATION_QUOTAS[label])}")
@@ -243,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="pipeline counts, comma-separated (default: %(default)s)")
     parser.add_argument("--env", default="prod", help="environment of cdk.json to synthesize (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=1, help="synths per mode and size, medians reported (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         sizes = sorted({int(size) for size in args.sizes.split(",")})
@@ -250,12 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sizes {args.sizes!r}: expected whole numbers separated by commas, e.g. 5,50")
     if not sizes or sizes[0] < 1:
         parser.error(f"--sizes {args.sizes!r}: every size must be at least 1")
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: must be at least 1")
     with tempfile.TemporaryDirectory(prefix="scale-benchmark-") as scratch:
         results = []
         for count in sizes:
             print(f"synthesizing {count} pipelines (cold, warm, stubbed)...", file=sys.stderr, flush=True)
-            results.append(measure(count=count, env_name=args.env, scratch=Path(scratch)))
-    print_table(results, env_name=args.env)
+            results.append(measure(count=count, env_name=args.env, scratch=Path(scratch), repeat=args.repeat))
+    print_table(results, env_name=args.env, repeat=args.repeat)
     return 0
 
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from pipeline_defs.compiler import sources
 from pipeline_defs.compiler.cache_codec import decode, encode
 from pipeline_defs.compiler.signing import SIGNING_SEED_ENV, signing_seed_from_environment
-from pipeline_defs.compiler import sources
 from pipeline_defs.compiler.sources import ModuleInputs
 from pipeline_defs.context import BuildContext
 from pipeline_defs.contract import CompiledPipeline, canonical_json
