@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from support.environments import app_context
 import app as cdk_app
 from base.config import EnvironmentConfig
+from pipeline_defs.compiler.cache import CACHE_DISABLE_ENV
 from planning.plan import plan_environment
 from support.synth import synth_in_subprocess
 
@@ -81,9 +82,10 @@ def test_a_new_wildcard_is_a_finding(tmp_path: Path) -> None:
 
 
 def test_two_synths_are_byte_identical(synth_dir: Path, tmp_path: Path) -> None:
-    """The session's synth (network blocked, UTC) against one in another directory, zone and hash seed."""
+    """The session's synth (network blocked, UTC) against one in another directory, zone and hash seed,
+    compiled from scratch (no compile cache), so the cache cannot hide a nondeterministic build."""
     first, second = synth_dir, tmp_path / "elsewhere" / "out-2"
-    synth_in_subprocess(outdir=second, cwd=tmp_path, extra_env={"TZ": "Asia/Tokyo", "PYTHONHASHSEED": "2"}, block_network=False, context=app_context())
+    synth_in_subprocess(outdir=second, cwd=tmp_path, extra_env={"TZ": "Asia/Tokyo", "PYTHONHASHSEED": "2", CACHE_DISABLE_ENV: "1"}, block_network=False, context=app_context())
 
     first_files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
