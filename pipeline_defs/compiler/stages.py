@@ -30,6 +30,36 @@ from pipeline_defs.validation import validate_definition
 from pipeline_defs.validation.guardrails import PlatformValues
 
 
+def validate_in_context(
+    definition: dict,
+    *,
+    definition_text: str,
+    pipeline_name: str,
+    module_file: str,
+    exemptions: tuple,
+    schedules: tuple,
+    ctx: BuildContext,
+) -> None:
+    """Validate a definition against what the environment's context provides (one mapping for every caller)."""
+    validate_definition(
+        definition,
+        definition_text=definition_text,
+        pipeline_name=pipeline_name,
+        module_file=module_file,
+        exemptions=exemptions,
+        allowed_instance_types=ctx.allowed_instance_types,
+        cost_tag_key=ctx.cost_tag_key,
+        platform=PlatformValues(
+            subnet_ids=ctx.subnet_ids,
+            security_group_ids=ctx.security_group_ids,
+            kms_key=ctx.kms_key,
+            own_prefix=f"s3://{ctx.artifact_bucket}/{pipeline_name}/",
+        ),
+        job_name_prefix=ctx.name_prefix,
+        schedules=schedules,
+    )
+
+
 def compile_module(
     item: PipelineModule,
     *,
@@ -48,22 +78,14 @@ def compile_module(
     pipeline, built = build_module(item, pipeline_ctx=pipeline_ctx, signing_key=signing_key, workdir=workdir)
     definition_text = finish_for_deployment(built.definition, ctx=pipeline_ctx, module_file=item.module_file)
     check_step_image(definition_text=definition_text, ctx=ctx, pipeline_name=full_name, module_file=item.module_file)
-    validate_definition(
+    validate_in_context(
         built.definition,
         definition_text=definition_text,
         pipeline_name=full_name,
         module_file=item.module_file,
         exemptions=item.exemptions,
-        allowed_instance_types=ctx.allowed_instance_types,
-        cost_tag_key=ctx.cost_tag_key,
-        platform=PlatformValues(
-            subnet_ids=ctx.subnet_ids,
-            security_group_ids=ctx.security_group_ids,
-            kms_key=ctx.kms_key,
-            own_prefix=f"s3://{ctx.artifact_bucket}/{full_name}/",
-        ),
-        job_name_prefix=ctx.name_prefix,
         schedules=item.schedules,
+        ctx=ctx,
     )
     return package_pipeline(
         item,

@@ -16,7 +16,6 @@ from conftest import STEP_MODULES, _compile_offline
 from pipeline_defs import validation
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
-from pipeline_defs.validation.guardrails import PlatformValues
 from pipeline_defs.validation.step_checks import REFUSED_STEP_TYPES, STEP_POLICIES
 
 VPC = {"SecurityGroupIds": ["${JobSecurityGroupId}"], "Subnets": ["${SubnetId0}", "${SubnetId1}"]}
@@ -29,22 +28,16 @@ def _steps(definition):
 
 def _validate(result, definition, ctx):
     """What the compiler checks, for a definition changed after its compile."""
-    validation.validate_definition(
+    from pipeline_defs.compiler.stages import validate_in_context
+
+    validate_in_context(
         definition,
         definition_text=json.dumps(definition),
         pipeline_name=result.pipeline_name,
         module_file=result.source_module,
         exemptions=result.guardrail_exemptions,
-        allowed_instance_types=ctx.allowed_instance_types,
-        cost_tag_key=ctx.cost_tag_key,
-        platform=PlatformValues(
-            subnet_ids=ctx.subnet_ids,
-            security_group_ids=ctx.security_group_ids,
-            kms_key=ctx.kms_key,
-            own_prefix=f"s3://{ctx.artifact_bucket}/{result.pipeline_name}/",
-        ),
-        job_name_prefix=ctx.name_prefix,
         schedules=result.schedules,
+        ctx=ctx,
     )
 
 
