@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 ENV ?=
 CDK_ENV := $(if $(ENV),-c env=$(ENV),)
+# Without the secret seed, `make synth` and `make diff` sign @step payloads with the published development
+# key: environments with an account then synthesize, and their pipeline stacks refuse to deploy.
+# `make deploy` never does this: an environment with an account needs PIPELINE_DEFS_SIGNING_SEED.
+DEVELOPMENT_SIGNING := $(if $(PIPELINE_DEFS_SIGNING_SEED),,PIPELINE_DEFS_DEVELOPMENT_SIGNING=1)
+DEVELOPMENT_SIGNING_NOTE := $(if $(PIPELINE_DEFS_SIGNING_SEED),true,echo "note: PIPELINE_DEFS_SIGNING_SEED is not set: @step payloads are signed with the published development key, and the pipeline stacks of environments with an account will refuse to deploy" >&2)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: install install-dev synth test lint diff deploy bench bench-scale clean
@@ -30,7 +35,8 @@ install-dev: $(VENV)/.dev node_modules/.installed
 ## synth: synthesize every stack of every environment into cdk.out (ENV=name for one)
 synth: install
 	$(PY) -m base.config
-	$(CDK) synth --quiet $(CDK_ENV)
+	@$(DEVELOPMENT_SIGNING_NOTE)
+	$(DEVELOPMENT_SIGNING) $(CDK) synth --quiet $(CDK_ENV)
 
 ## test: the whole suite (unit, synth-level, cfn-lint, cdk-nag, determinism, offline)
 test: install-dev
@@ -39,7 +45,8 @@ test: install-dev
 ## diff: what `cdk deploy` would change, per stack (ENV=name for one)
 diff: install
 	$(PY) -m base.config
-	$(CDK) diff $(CDK_ENV)
+	@$(DEVELOPMENT_SIGNING_NOTE)
+	$(DEVELOPMENT_SIGNING) $(CDK) diff $(CDK_ENV)
 
 ## deploy: deploy one environment, e.g. `make deploy ENV=prod`, or one pipeline's stack with PIPELINE=<module name>
 deploy: install
@@ -97,7 +104,7 @@ local-run: install
 
 ## compile: every pipeline of one environment into cdk.out.compile/ without CDK (ENV=name, default sandbox)
 compile: install
-	$(PY) -m tools.compile --env $(or $(ENV),sandbox) --out cdk.out.compile
+	$(DEVELOPMENT_SIGNING) $(PY) -m tools.compile --env $(or $(ENV),sandbox) --out cdk.out.compile
 
 ## cost-report: spend per pipeline from Cost Explorer (needs the paying account's credentials)
 ##              e.g. `make cost-report ENV=prod START=2026-11-01 END=2026-12-01`

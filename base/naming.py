@@ -62,5 +62,9 @@ SIGNING_SEED_ENV = "PIPELINE_DEFS_SIGNING_SEED"
 """Environment variable holding the secret seed that signs ``@step`` payloads: only a reviewed
 main-branch synth gets it; the offline-synth recipe (review, tests) never passes it on."""
 
+DEVELOPMENT_SIGNING_ENV = "PIPELINE_DEFS_DEVELOPMENT_SIGNING"
+"""Set to ``1`` to synthesize an environment with an account without the seed: its payloads are
+signed with the published development key, and its pipeline stacks refuse to deploy."""
+
 MANAGED_BY_TAG = "smp:managed-by"
 """Tag naming the stack that owns a pipeline; the upsert handler ships its own copy, checked by a test."""

@@ -16,7 +16,7 @@ from typing import Mapping
 
 from base import network_block
 from base.config import project_context
-from base.naming import SIGNING_SEED_ENV
+from base.naming import DEVELOPMENT_SIGNING_ENV, SIGNING_SEED_ENV
 
 NETWORK_ATTEMPTS_FILE = "network-attempts.jsonl"
 
@@ -32,7 +32,8 @@ def synth_environment(
 ) -> dict[str, str]:
     """Process environment for ``app.py`` of ``tree``: no ``AWS_*`` variables, no credentials or config
     files, and no signing seed: code synthesized this way (a review's base and head, tests) is unreviewed,
-    and must never sign ``@step`` payloads with the real key (``extra_env`` may set a test seed)."""
+    and must never sign ``@step`` payloads with the real key (``extra_env`` may set a test seed). It signs
+    with the development key, so its stacks for environments with an account refuse to deploy."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != SIGNING_SEED_ENV}
     env.pop("PYTHONPATH", None)
@@ -45,6 +46,7 @@ def synth_environment(
             "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
             "AWS_EC2_METADATA_DISABLED": "true",
             "TZ": "UTC",
+            DEVELOPMENT_SIGNING_ENV: "1",
         }
     )
     if block_network:

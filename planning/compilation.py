@@ -45,14 +45,17 @@ def compile_pipelines(
     cache_dir: Path | None = None,
 ) -> tuple["CompiledPipeline", ...]:
     """Every pipeline module (or the given files), compiled offline for this environment (names ``<prefix>-<module name>``),
-    checked against its settings.
+    checked against its settings. An environment with an account needs the signing seed (or
+    development signing asked for explicitly).
 
     Served from the compile cache (default ``.cache/pipeline-defs/`` in the checkout) where
     nothing that can change a pipeline changed, so a synth with no pipeline change never loads the
     SDK; ``PIPELINE_DEFS_NO_CACHE=1`` compiles everything.
     """
     from pipeline_defs.compiler.cache import DEFAULT_CACHE_DIR, compile_environment_cached
+    from pipeline_defs.compiler.signing import check_signing_seed
 
+    check_signing_seed(env_name=config.name, env_agnostic=config.is_env_agnostic)
     compiled = compile_environment_cached(
         build_context_for(config=config),
         cache_dir=cache_dir or DEFAULT_CACHE_DIR,

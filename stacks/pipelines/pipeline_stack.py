@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import CfnRule, CfnRuleAssertion, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -46,6 +46,8 @@ class PipelineStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         compiled = pipeline.compiled
+        if compiled.signing_key_development_only and not config.is_env_agnostic:
+            refuse_deployment_of_development_signing(self)
         key = guardrails.artifact_store.key
         # Imported by its fixed name, so grants on it need no cross-stack reference.
         bucket = s3.Bucket.from_bucket_name(self, "ArtifactBucket", artifact_bucket_name(resource_prefix=config.resource_prefix))
@@ -105,3 +107,24 @@ class PipelineStack(Stack):
             guard_function_arn=guard.function.function_arn if guard is not None else None,
             key=key,
         )
+
+
+DEVELOPMENT_SIGNING_RULE_ID = "DevelopmentSigningKey"
+
+
+def refuse_deployment_of_development_signing(stack: Stack) -> None:
+    """A rule that fails every create and update of ``stack``: its ``@step`` payloads carry signatures
+    by the published development key, which must never reach an environment with an account."""
+    CfnRule(
+        stack,
+        DEVELOPMENT_SIGNING_RULE_ID,
+        assertions=[
+            CfnRuleAssertion(
+                assert_=Fn.condition_equals("signed-with-the-development-key", "signed-with-the-secret-seed"),
+                assert_description=(
+                    "Synthesized without PIPELINE_DEFS_SIGNING_SEED: @step payloads are signed with the published "
+                    "development key. Synthesize with the seed and deploy that assembly."
+                ),
+            )
+        ],
+    )

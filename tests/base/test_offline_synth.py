@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from base.naming import SIGNING_SEED_ENV
+from base.naming import DEVELOPMENT_SIGNING_ENV, SIGNING_SEED_ENV
 from base.offline_synth import synth_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +18,8 @@ def test_neither_aws_credentials_nor_the_signing_seed_reach_an_unreviewed_synth(
     monkeypatch.setenv("AWS_PROFILE", "prod-admin")
     env = synth_environment(tree=ROOT, outdir=tmp_path / "out", workdir=tmp_path / "work", context={"environments": {}})
     assert SIGNING_SEED_ENV not in env
+    # ... so it signs with the development key, whose stacks for an account refuse to deploy.
+    assert env[DEVELOPMENT_SIGNING_ENV] == "1"
     assert not [k for k in env if k.startswith("AWS_") and k not in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")]
     assert env["AWS_CONFIG_FILE"].startswith(str(tmp_path)) and env["AWS_SHARED_CREDENTIALS_FILE"].startswith(str(tmp_path))
 

@@ -11,7 +11,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-TEST_SIGNING_SEED = "tests-only signing seed"
+TEST_SIGNING_SEED = "tests-only signing seed, known to every test run"
 
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))

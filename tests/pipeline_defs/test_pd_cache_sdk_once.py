@@ -87,7 +87,7 @@ def _compile(paths: list[Path], ctx) -> tuple:
 
 
 def test_the_sdk_config_is_validated_once_per_environment(tmp_path, config_schema_validations, monkeypatch):
-    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "tests-only")
+    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "tests-only seed for the cache tests, 32+ chars")
     paths = _copies(tmp_path, 3)
     _compile(paths[:1], _context("validated-once"))  # the region's session, and this environment's validation
     first = len(config_schema_validations)
@@ -115,7 +115,7 @@ def test_a_bad_config_still_fails_validation():
 
 
 def test_region_data_is_loaded_once_across_compiles(tmp_path, endpoint_data_loads, monkeypatch):
-    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "tests-only")
+    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "tests-only seed for the cache tests, 32+ chars")
     paths = _copies(tmp_path, 3)
     _compile(paths[:1], _context("region-data"))
     before = len(endpoint_data_loads)

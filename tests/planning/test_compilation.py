@@ -17,7 +17,7 @@ from planning.plan import plan_environment
 from support.environments import app_context
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SEED = "planning tests seed"
+SEED = "planning tests seed, not a secret of any environment"
 
 
 @pytest.fixture
@@ -99,3 +99,14 @@ def test_jobs_name_every_job_subnet_of_the_environment() -> None:
         availability_zones=tuple(f"eu-west-1{z}" for z in "abcd"),
     )
     assert len(subnets(EnvironmentConfig(name="shared", existing_vpc=existing))) == 4
+
+
+def test_an_environment_with_an_account_is_refused_without_the_seed_before_anything_compiles(tmp_path, monkeypatch):
+    from pipeline_defs.compiler.signing import SigningSeedError
+
+    monkeypatch.delenv("PIPELINE_DEFS_SIGNING_SEED", raising=False)
+    monkeypatch.delenv("PIPELINE_DEFS_DEVELOPMENT_SIGNING", raising=False)
+    config = EnvironmentConfig(name="prod", account="111111111111", region="eu-west-1")
+    with pytest.raises(SigningSeedError, match="environment 'prod' has an account and region"):
+        compile_pipelines(config=config, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()

@@ -186,14 +186,14 @@ def test_step_functions_are_named_for_the_execution_roles_grant(pipelines: Stack
             assert function["Properties"]["ReservedConcurrentExecutions"] >= 1
 
 
-def _synth_stage(outdir: Path, compiled: list) -> Path:
+def _synth_stage(outdir: Path, compiled: list, *, config: EnvironmentConfig | None = None) -> Path:
     import aws_cdk as cdk
 
     from app import add_environment
     from planning.plan import plan_environment
 
     app = cdk.App(outdir=str(outdir), context=app_context())
-    add_environment(app=app, plan=plan_environment(config=EnvironmentConfig(name="sandbox"), compiled=compiled))
+    add_environment(app=app, plan=plan_environment(config=config or EnvironmentConfig(name="sandbox"), compiled=compiled))
     app.synth()
     return outdir / "assembly-sandbox"
 
@@ -316,3 +316,36 @@ def test_each_pipeline_runs_at_most_the_steps_at_once_its_module_declares(tmp_pa
     _synth_stage(tmp_path, [item])
     stack = Assembly(tmp_path).stack("smp-sandbox-pipeline-lambda-data-passing")
     assert _resource(stack)["Properties"]["MaxParallelExecutionSteps"] == "3"
+
+
+def _development_signing_rules(stack: StackTemplate) -> list[dict]:
+    from stacks.pipelines.pipeline_stack import DEVELOPMENT_SIGNING_RULE_ID
+
+    rule = stack.template.get("Rules", {}).get(DEVELOPMENT_SIGNING_RULE_ID)
+    return [rule] if rule else []
+
+
+def test_every_pipeline_stack_signed_with_the_development_key_for_an_account_refuses_to_deploy(assembly: Assembly) -> None:
+    prod = {name: stack for name, stack in assembly.stacks.items() if name.startswith("smp-prod-pipeline-")}
+    assert prod
+    for name, stack in prod.items():
+        (rule,) = _development_signing_rules(stack)
+        (assertion,) = rule["Assertions"]
+        left, right = assertion["Assert"]["Fn::Equals"]
+        assert isinstance(left, str) and isinstance(right, str) and left != right, name  # never true
+        assert "PIPELINE_DEFS_SIGNING_SEED" in assertion["AssertDescription"]
+    # An env-agnostic sandbox's key is the development key; the shared stacks sign nothing.
+    others = {name: stack for name, stack in assembly.stacks.items() if name not in prod}
+    assert not [name for name, stack in others.items() if _development_signing_rules(stack)]
+
+
+def test_a_pipeline_signed_with_the_seed_deploys_to_an_account(tmp_path: Path, sandbox_compiled: dict) -> None:
+    import dataclasses
+
+    item = sandbox_compiled["smp-sandbox-lambda-data-passing"]
+    account = EnvironmentConfig(name="sandbox", account="111111111111", region="us-east-1")
+    for development_only, expected in ((True, 1), (False, 0)):
+        outdir = tmp_path / str(development_only)
+        _synth_stage(outdir, [dataclasses.replace(item, signing_key_development_only=development_only)], config=account)
+        stack = Assembly(outdir).stack("smp-sandbox-pipeline-lambda-data-passing")
+        assert len(_development_signing_rules(stack)) == expected
