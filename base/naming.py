@@ -66,5 +66,9 @@ DEVELOPMENT_SIGNING_ENV = "PIPELINE_DEFS_DEVELOPMENT_SIGNING"
 """Set to ``1`` to synthesize an environment with an account without the seed: its payloads are
 signed with the published development key, and its pipeline stacks refuse to deploy."""
 
+ENVIRONMENT_TAG = "smp:environment"
+"""Tag the stage puts on every resource, valued with the environment's prefix: the key, bucket and
+endpoint policies admit the roles that carry it (no role of an environment may tag roles)."""
+
 MANAGED_BY_TAG = "smp:managed-by"
 """Tag naming the stack that owns a pipeline; the upsert handler ships its own copy, checked by a test."""

@@ -8,7 +8,7 @@ from aws_cdk import Environment, RemovalPolicy, Stage, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from base.naming import APP_NAME, SHARED_PIPELINES_STACK_SUFFIX
+from base.naming import APP_NAME, ENVIRONMENT_TAG, SHARED_PIPELINES_STACK_SUFFIX
 from planning.plan import EnvironmentPlan
 from planning.staging import StagedPipelineFiles
 from stacks.guardrails.stack import GuardrailsStack
@@ -85,3 +85,4 @@ class PlatformStage(Stage):
         Tags.of(self).add(config.cost_tag_key, config.cost_tag_value)
         Tags.of(self).add("Environment", config.name)
         Tags.of(self).add("Application", APP_NAME)
+        Tags.of(self).add(ENVIRONMENT_TAG, config.resource_prefix)

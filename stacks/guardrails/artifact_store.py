@@ -8,6 +8,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.guardrails.perimeter import bucket_perimeter_statements, key_policy_statements
+
 
 def artifact_bucket_name(*, resource_prefix: str) -> str:
     """``<prefix>-artifacts-<account>-<region>``: known to every stack without a cross-stack reference."""
@@ -30,33 +32,8 @@ class ArtifactStore(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
             pending_window=Duration.days(7) if destroy else Duration.days(30),
-        )
-        # CloudWatch Logs encrypts the environment's log groups (flow logs, functions) with this key; their
-        # names start with the environment's stack names, so no other log group of the account may use it.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{resource_prefix}-*"
-                    }
-                },
-            )
-        )
-
-        # EventBridge (rule dead letters, notifications) and CloudWatch alarms write to queues and topics
-        # encrypted with this key.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventDelivery",
-                principals=[iam.ServicePrincipal("events.amazonaws.com"), iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
+            # The whole policy: CDK's default would give the account root every KMS action.
+            policy=iam.PolicyDocument(statements=key_policy_statements(stack=stack, resource_prefix=resource_prefix)),
         )
         # Server access logs cannot be delivered to a KMS-encrypted bucket, hence S3-managed keys here.
         self.access_log_bucket = s3.Bucket(
@@ -96,3 +73,20 @@ class ArtifactStore(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=destroy,
         )
+        for statement in bucket_perimeter_statements(
+            stack=stack,
+            bucket_arn=self.bucket.bucket_arn,
+            key_arn=self.key.key_arn,
+            resource_prefix=resource_prefix,
+            maintenance_role_arns=_auto_delete_role_arns(stack),
+        ):
+            self.bucket.add_to_resource_policy(statement)
+
+
+def _auto_delete_role_arns(stack: Stack) -> list[str]:
+    """The role of CDK's object auto-deletion (removal policy destroy): a provider whose role carries no tags."""
+    provider = stack.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+    if provider is None:
+        return []
+    role = provider.node.find_child("Role")
+    return [role.get_att("Arn").to_string()]

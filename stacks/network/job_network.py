@@ -14,6 +14,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from base.config import ExistingVpc
+from stacks.guardrails.perimeter import image_endpoint_statement, interface_endpoint_statement
 from stacks.nag import acknowledge
 
 INTERFACE_ENDPOINTS = {
@@ -26,6 +27,8 @@ INTERFACE_ENDPOINTS = {
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
 }
+IMAGE_ENDPOINTS = frozenset({"EcrApi", "EcrDocker"})
+"""Endpoints whose resources may be in AWS's accounts (SageMaker's own images): pulls only, any registry."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,11 @@ class JobNetwork(Construct):
         )
 
         for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+            endpoint = self.vpc.add_interface_endpoint(
                 name, service=service, subnets=subnets, security_groups=[self.endpoint_security_group], open=False, private_dns_enabled=True
+            )
+            endpoint.add_to_policy(
+                image_endpoint_statement(stack=stack) if name in IMAGE_ENDPOINTS else interface_endpoint_statement(stack=stack)
             )
         s3_endpoint = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[subnets])
         s3_endpoint.add_to_policy(
@@ -126,6 +132,7 @@ class JobNetwork(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListBucket", "s3:GetBucketLocation"],
                 resources=[artifact_bucket.bucket_arn, artifact_bucket.arn_for_objects("*")],
+                conditions={"StringEquals": {"aws:PrincipalAccount": stack.account}},
             )
         )
         s3_endpoint.add_to_policy(

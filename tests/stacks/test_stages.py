@@ -204,6 +204,6 @@ def test_every_log_group_is_encrypted_with_the_environment_key_which_serves_only
                 groups += 1
         assert groups >= 6
         policy = guardrails.template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
-        (logs_statement,) = [s for s in policy if s.get("Sid") == "AllowCloudWatchLogs"]
+        (logs_statement,) = [s for s in policy if s.get("Sid") == "CloudWatchLogsForTheEnvironmentsLogGroups"]
         (pattern,) = assembly.resolve(guardrails, logs_statement["Condition"]["ArnLike"]).values()
         assert pattern.endswith(f":log-group:smp-{env}-*"), pattern

@@ -156,3 +156,36 @@ def evaluate(
     if boundary is not None and not matching_sids([boundary], request, effect="Allow"):
         return Decision.IMPLICIT_DENY
     return Decision.ALLOW
+
+
+def principal_matches(statement: Mapping[str, Any], context: Mapping[str, ContextValue]) -> bool:
+    """Whether a resource policy statement's ``Principal`` names the caller described by ``context``.
+
+    The caller is ``aws:PrincipalArn`` and ``aws:PrincipalAccount`` for an IAM role, or
+    ``aws:PrincipalServiceName`` for an AWS service; ``arn:...:root`` (or a bare account id) names
+    every principal of that account, ``*`` everyone.
+    """
+    if "NotPrincipal" in statement:
+        raise ValueError("NotPrincipal is not supported by this evaluator")
+    principal = statement["Principal"]
+    if principal == "*":
+        return True
+    service = context.get("aws:PrincipalServiceName")
+    if service is not None:
+        return service in _as_list(principal.get("Service", []))
+    for value in _as_list(principal.get("AWS", [])):
+        if value == "*" or value == context.get("aws:PrincipalArn"):
+            return True
+        account = value.split(":")[4] if value.startswith("arn:") and value.endswith(":root") else value
+        if account == context.get("aws:PrincipalAccount"):
+            return True
+    return False
+
+
+def resource_policy_sids(policy: Mapping[str, Any], request: Request, *, effect: str) -> list[str]:
+    """Sids of a resource policy's statements with ``effect`` that name the caller and apply to the request."""
+    return [
+        s.get("Sid", "?")
+        for s in _statements([policy])
+        if s["Effect"] == effect and principal_matches(s, request.context) and statement_applies(s, request)
+    ]
