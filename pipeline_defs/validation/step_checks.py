@@ -107,6 +107,21 @@ def _model(guard: StepGuard, arguments: dict) -> None:
     guard.isolation(arguments.get("EnableNetworkIsolation"), "EnableNetworkIsolation")
 
 
+def _register_model(guard: StepGuard, arguments: dict) -> None:
+    """A pipeline registers versions for review; it never approves its own (default, schedule or literal).
+
+    A person who starts an execution by hand may still pass ``Approved``: that is their permission,
+    not the pipeline's.
+    """
+    for source, status in guard.parameters.candidates(arguments.get("ModelApprovalStatus")):
+        if status == "Approved":
+            guard.refuse(
+                f"ModelApprovalStatus is 'Approved'{source}: a pipeline registers model versions as "
+                "'PendingManualApproval' (or 'Rejected'); approval is a reviewer's step outside the pipeline",
+                "ModelApprovalStatus",
+            )
+
+
 def _endpoint_config(guard: StepGuard, arguments: dict) -> None:
     variants = arguments.get("ProductionVariants") or []
     types = [v.get("InstanceType") for v in variants if isinstance(v, dict) and v.get("InstanceType") is not None]
@@ -201,7 +216,8 @@ STEP_POLICIES: dict[str, StepPolicy] = {
     **{kind: StepPolicy(_refused(kind)) for kind in REFUSED_STEP_TYPES},
     # Neither compute nor data of their own: their nested steps (condition branches, a ForEach
     # body) are checked as steps; Cleanup is checked against its sources (guardrails.py).
-    **{kind: StepPolicy(None) for kind in ("Condition", "Fail", "Lambda", "RegisterModel", "Lineage", "ForEach", "Cleanup")},
+    "RegisterModel": StepPolicy(_register_model),
+    **{kind: StepPolicy(None) for kind in ("Condition", "Fail", "Lambda", "Lineage", "ForEach", "Cleanup")},
 }
 """Every step type of SDK 3.27 (``StepTypeEnum``), each once."""
 

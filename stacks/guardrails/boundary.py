@@ -1,19 +1,25 @@
-"""The permission boundary every role of an environment carries: the ceiling and the job guardrails."""
+"""The permission boundary every role of an environment carries (the ceiling), and the job guardrails."""
 
 from __future__ import annotations
 
+import jsii
+from aws_cdk import Aws, CfnResource, IAspect, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from base.config import EnvironmentConfig
 from stacks.guardrails.policies import job_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 
-# The ceiling of what any role of the platform may ever do; identity policies grant within it.
+BASIC_EXECUTION_POLICY_ARN = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+
+# The ceiling of what any role of the environment may ever do, action by action: identity policies
+# grant within it, so a future grant of ``sagemaker:*`` still yields only these. Each entry is granted
+# to some role today (tests/stacks/test_boundary_ceiling.py); add an action here when a role needs it.
 BOUNDARY_CEILING_ACTIONS = (
+    # Platform functions' metrics and their network interfaces in the job VPC (AWSLambdaVPCAccessExecutionRole),
+    # and CDK's default-security-group restriction.
     "cloudwatch:PutMetricData",
-    "cloudwatch:PutMetricAlarm",
-    "cloudwatch:DescribeAlarms",
     "ec2:AssignPrivateIpAddresses",
     "ec2:AuthorizeSecurityGroupEgress",
     "ec2:AuthorizeSecurityGroupIngress",
@@ -21,36 +27,98 @@ BOUNDARY_CEILING_ACTIONS = (
     "ec2:CreateNetworkInterfacePermission",
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
-    "ec2:Describe*",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:UnassignPrivateIpAddresses",
+    # Job images.
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:GetAuthorizationToken",
     "ecr:GetDownloadUrlForLayer",
-    "events:PutEvents",
     "iam:PassRole",
+    # The environment key (its key policy narrows further).
     "kms:CreateGrant",
     "kms:Decrypt",
     "kms:DescribeKey",
     "kms:Encrypt",
-    "kms:GenerateDataKey*",
-    "kms:ReEncrypt*",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
     "lambda:GetFunction",
     "lambda:InvokeFunction",
-    "logs:*",
-    "s3:*",
-    "sagemaker:*",
-    "sns:Publish",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+    # Artifact objects.
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:PutObject",
+    # Pipelines and the jobs, models, experiments and model versions their steps create.
+    "sagemaker:AddTags",
+    "sagemaker:AssociateTrialComponent",
+    "sagemaker:CreateExperiment",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateModelPackage",
+    "sagemaker:CreateModelPackageGroup",
+    "sagemaker:CreatePipeline",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:CreateTrial",
+    "sagemaker:CreateTrialComponent",
+    "sagemaker:DeletePipeline",
+    "sagemaker:DeleteTags",
+    "sagemaker:DescribeExperiment",
+    "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DescribePipeline",
+    "sagemaker:DescribePipelineExecution",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:DescribeTrial",
+    "sagemaker:DescribeTrialComponent",
+    "sagemaker:ListModelPackages",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:ListPipelines",
+    "sagemaker:ListTags",
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:StopHyperParameterTuningJob",
+    "sagemaker:StopPipelineExecution",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:UpdatePipeline",
+    "sagemaker:UpdateTrialComponent",
+    # Dead letters.
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
     "sqs:SendMessage",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
 )
 
 
 class PermissionBoundary(Construct):
-    """A managed policy applied as the boundary of every role the environment's stacks create."""
+    """The ceiling of every role the environment's stacks create, and the job guardrails beside it.
+
+    The guardrails are a managed policy of their own, attached to every role: a Deny holds wherever it
+    sits, and a permission boundary (one policy of at most 6,144 characters) then has room for a
+    ceiling listed action by action.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
@@ -58,17 +126,50 @@ class PermissionBoundary(Construct):
             self,
             "Policy",
             managed_policy_name=f"{config.resource_prefix}-permission-boundary",
-            description=f"Ceiling and job guardrails for every role of {config.resource_prefix}",
-            statements=[
-                iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_CEILING_ACTIONS), resources=["*"]),
-                *job_guardrail_statements(config=config),
-            ],
+            description=f"Ceiling for every role of {config.resource_prefix}",
+            statements=[iam.PolicyStatement(sid="Ceiling", actions=list(BOUNDARY_CEILING_ACTIONS), resources=["*"])],
         )
         acknowledge_wildcards(
             scope=self.policy,
             document=self.policy.document,
             reasons={
                 "Ceiling": "A permission boundary is a ceiling, not a grant: identity policies grant within it, "
-                "and its Deny statements carry the job guardrails for every role of the environment."
+                "and it lists only actions some role of the environment is granted."
             },
         )
+        self.guardrails_name = job_guardrails_policy_name(resource_prefix=config.resource_prefix)
+        self.guardrails = iam.ManagedPolicy(
+            self,
+            "JobGuardrails",
+            managed_policy_name=self.guardrails_name,
+            description=f"Job guardrails (Deny only) attached to every role of {config.resource_prefix}",
+            statements=job_guardrail_statements(config=config),
+        )
+
+
+def job_guardrails_policy_name(*, resource_prefix: str) -> str:
+    return f"{resource_prefix}-job-guardrails"
+
+
+@jsii.implements(IAspect)
+class AttachJobGuardrails:
+    """Attaches the job guardrails to every role of a stage, CDK's own provider roles included.
+
+    By ARN (the name is fixed), so no stack exports it; every stack of the stage deploys after the
+    guardrails stack, which holds the policy.
+    """
+
+    def __init__(self, *, policy: iam.ManagedPolicy, policy_name: str) -> None:
+        self._policy = policy
+        self._arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{policy_name}"
+
+    def _arn_for(self, node: IConstruct) -> str:
+        """The policy's own reference in its stack (so roles there wait for it), its ARN elsewhere."""
+        return self._policy.managed_policy_arn if Stack.of(node) is Stack.of(self._policy) else self._arn
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, iam.Role):
+            node.add_managed_policy(iam.ManagedPolicy.from_managed_policy_arn(node, "JobGuardrails", self._arn_for(node)))
+        elif isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::IAM::Role" and not isinstance(node, iam.CfnRole):
+            # CDK's CustomResourceProvider roles: their only managed policy is the basic execution role.
+            node.add_property_override("ManagedPolicyArns", [BASIC_EXECUTION_POLICY_ARN, self._arn_for(node)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import json
 
 import jsonschema
@@ -185,3 +186,29 @@ def test_an_exemption_for_a_step_type_without_that_guardrail_is_needed_by_no_ste
     with pytest.raises(PipelineDefinitionError, match=r"exemption for steps \['Notify'\] is needed by no step") as raised:
         _check_exempting([lambda_step], "Notify")
     assert raised.value.field == "GUARDRAIL_EXEMPTIONS"
+
+
+def _register(status: object, *, default: str | None = None, schedule_value: str | None = None) -> None:
+    from pipeline_defs.schedules import Schedule
+    from pipeline_defs.validation.guardrails import check_guardrails
+
+    definition = _definition([{"Name": "Register", "Type": "RegisterModel", "Arguments": {"ModelPackageGroupName": "g", "ModelApprovalStatus": status}}])
+    if default is not None:
+        definition["Parameters"] = [{"Name": "ApprovalStatus", "Type": "String", "DefaultValue": default}]
+    schedules = () if schedule_value is None else (Schedule(name="nightly", expression="cron(0 2 * * ? *)", parameter_values={"ApprovalStatus": schedule_value}),)
+    check_guardrails(definition, PipelineDefinitionError, exemptions=(), cost_tag_key="CostCenter", allowed_instance_types=(), platform=None, schedules=schedules)
+
+
+def test_a_pipeline_never_approves_its_own_model_versions():
+    parameter = {"Get": "Parameters.ApprovalStatus"}
+    _register("PendingManualApproval")
+    _register(None)
+    _register(parameter, default="PendingManualApproval", schedule_value="Rejected")
+    for status, kwargs, where in (
+        ("Approved", {}, "'Approved':"),
+        (parameter, {"default": "Approved"}, "(default of parameter ApprovalStatus)"),
+        (parameter, {"default": "PendingManualApproval", "schedule_value": "Approved"}, "(parameter ApprovalStatus in schedule 'nightly')"),
+    ):
+        with pytest.raises(PipelineDefinitionError, match=re.escape(where)) as raised:
+            _register(status, **kwargs)
+        assert raised.value.step == "Register" and raised.value.field == "ModelApprovalStatus"

@@ -36,6 +36,11 @@ class RoleUnderTest:
     pipeline: str
     principal_tags: dict[str, str]
 
+    @property
+    def every_policy(self) -> list[dict]:
+        """Identity policies (the job guardrails among them) and the boundary: where a Deny may sit."""
+        return self.identity + ([self.boundary] if self.boundary else [])
+
     def decide(self, request: Request) -> Decision:
         return evaluate(identity_policies=self.identity, boundary=self.boundary, request=request)
 
@@ -162,14 +167,14 @@ def test_compliant_training_job_is_allowed(sandbox: RoleUnderTest) -> None:
 def test_each_job_guardrail_denies_its_violation(sandbox: RoleUnderTest, overrides: dict, deny_sid: str) -> None:
     request = sandbox.training_job(**overrides)
     assert sandbox.decide(request) is Decision.EXPLICIT_DENY
-    assert deny_sid in matching_sids([sandbox.boundary], request, effect="Deny")
+    assert deny_sid in matching_sids(sandbox.every_policy, request, effect="Deny")
 
 
 def test_the_compliant_neighbours_of_each_hardened_deny_stay_allowed(sandbox: RoleUnderTest) -> None:
     """At the cap, every type NVMe, the right cost tag: each must pass, so a Deny is no blanket refusal."""
     assert sandbox.decide(sandbox.training_job(sagemaker_MaxRuntimeInSeconds="86400")) is Decision.ALLOW
     nvme_only = sandbox.training_job(sagemaker_VolumeKmsKey=None, sagemaker_InstanceTypes=["ml.m5d.xlarge"])
-    assert matching_sids([sandbox.boundary], nvme_only, effect="Deny") == ["DenyInstanceTypesOutsideAllowlist"]
+    assert matching_sids(sandbox.every_policy, nvme_only, effect="Deny") == ["DenyInstanceTypesOutsideAllowlist"]
 
 
 def _tagging(role: RoleUnderTest, action: str, **context: object) -> Request:
@@ -177,7 +182,7 @@ def _tagging(role: RoleUnderTest, action: str, **context: object) -> Request:
 
 
 def test_the_cost_tag_cannot_be_changed_or_removed_after_creation(sandbox: RoleUnderTest) -> None:
-    every = [sandbox.boundary]
+    every = sandbox.every_policy
     retag = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["CostCenter"], "aws:RequestTag/CostCenter": "free"})
     same = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["CostCenter"], "aws:RequestTag/CostCenter": sandbox.principal_tags["CostCenter"]})
     other_tag = _tagging(sandbox, "sagemaker:AddTags", **{"aws:TagKeys": ["Owner"], "aws:RequestTag/Owner": "team-a"})
@@ -202,7 +207,7 @@ def test_a_transform_job_runs_only_this_environments_models(sandbox: RoleUnderTe
     for foreign in ("smp-prod-abalone-model-x1", "someone-elses-model", None):
         request = transform(foreign)
         assert sandbox.decide(request) is Decision.EXPLICIT_DENY, foreign
-        assert matching_sids([sandbox.boundary], request, effect="Deny") == ["DenyTransformOfModelsOutsideEnvironment"]
+        assert matching_sids(sandbox.every_policy, request, effect="Deny") == ["DenyTransformOfModelsOutsideEnvironment"]
 
 
 def test_foreign_subnet_and_security_group_are_denied(sandbox: RoleUnderTest) -> None:

@@ -152,4 +152,4 @@ def test_the_isolation_exempt_jobs_would_be_denied_under_another_pipelines_role(
     request = _as_role(requests[0], tags)
     assert request.context["sagemaker:NetworkIsolation"] == "false"
     assert evaluate(identity_policies=identity, boundary=boundary, request=request) is Decision.EXPLICIT_DENY
-    assert matching_sids([boundary], request, effect="Deny") == ["DenyJobsWithoutNetworkIsolation"]
+    assert matching_sids([*identity, boundary], request, effect="Deny") == ["DenyJobsWithoutNetworkIsolation"]

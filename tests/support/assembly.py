@@ -161,6 +161,12 @@ class Assembly:
         role = role_stack.template["Resources"][role_logical_id]["Properties"]
         for inline in role.get("Policies", []):
             identity.append(self.resolve(role_stack, inline["PolicyDocument"]))
+        # Customer managed policies attached to the role (AWS managed ones are not in the assembly).
+        attached = set(self.resolve(role_stack, role.get("ManagedPolicyArns", [])))
+        for stack in self.stacks.values():
+            for logical_id, policy in stack.resources("AWS::IAM::ManagedPolicy").items():
+                if self._ref(stack, logical_id) in attached:
+                    identity.append(self.resolve(stack, policy["Properties"]["PolicyDocument"]))
         boundary = None
         if "PermissionsBoundary" in role:
             boundary_arn = self.resolve(role_stack, role["PermissionsBoundary"])

@@ -69,3 +69,25 @@ def test_unknown_operator_and_multivalued_key_without_set_operator_raise() -> No
         _decide({"DateLessThan": {"k": "3"}}, {"k": "1"})
     with pytest.raises(ValueError, match="multivalued"):
         _decide({"StringEquals": {"k": "a"}}, {"k": ["a", "b"]})
+
+
+def test_resource_policy_principals_name_a_role_an_account_a_service_or_anyone() -> None:
+    from support.iam_evaluator import resource_policy_sids
+
+    role = {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/r", "aws:PrincipalAccount": "111111111111"}
+    foreign = {"aws:PrincipalArn": "arn:aws:iam::999999999999:role/r", "aws:PrincipalAccount": "999999999999"}
+    service = {"aws:PrincipalServiceName": "logs.amazonaws.com"}
+    policy = _policy(
+        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "kms:Decrypt", "Resource": "*"},
+        {"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::999999999999:role/r"]}, "Action": "kms:Decrypt", "Resource": "*"},
+        {"Sid": "Service", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "kms:Decrypt", "Resource": "*"},
+        {"Sid": "Anyone", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"Bool": {"x": "true"}}},
+    )
+    request = lambda context: Request("kms:Decrypt", "*", context)  # noqa: E731
+    assert resource_policy_sids(policy, request(role), effect="Allow") == ["Root"]
+    assert resource_policy_sids(policy, request(foreign), effect="Allow") == ["Role"]
+    assert resource_policy_sids(policy, request(service), effect="Allow") == ["Service"]
+    assert resource_policy_sids(policy, request({**role, "x": "true"}), effect="Deny") == ["Anyone"]
+    assert resource_policy_sids(policy, request({**role, "x": "false"}), effect="Deny") == []
+    with pytest.raises(ValueError, match="NotPrincipal"):
+        resource_policy_sids(_policy({"Effect": "Deny", "NotPrincipal": {"AWS": "x"}, "Action": "*", "Resource": "*"}), request(role), effect="Deny")

@@ -26,7 +26,7 @@ def root(tmp_path: Path) -> Path:
 def test_writes_definitions_staged_files_and_manifests_from_the_environments_settings(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "cli-test")
+    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "cli-test seed, not a secret of any environment")
     out = tmp_path / "out"
     with network_block.blocked():
         assert main(["--env", "prod", "--root", str(root), "--out", str(out)]) == 0
@@ -41,7 +41,7 @@ def test_writes_definitions_staged_files_and_manifests_from_the_environments_set
 def test_a_bad_module_exits_2_naming_it(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "cli-test")
+    monkeypatch.setenv("PIPELINE_DEFS_SIGNING_SEED", "cli-test seed, not a secret of any environment")
     module = tmp_path / "raiser.py"
     module.write_text('PIPELINE_NAME = "raiser"\n\ndef build_pipeline(ctx):\n    raise ValueError("boom")\n')
     with network_block.blocked():
