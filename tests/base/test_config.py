@@ -86,6 +86,17 @@ BAD_ENVIRONMENTS = [
     ({"existingVpc": None}, "environments.dev.existingVpc", "is null: remove the key"),
     ({"maxAzs": None}, "environments.dev.maxAzs", "is null"),
     ({"account": "111111111111", "region": "eu-west-9"}, "environments.dev.region", "not a region SageMaker is available in"),
+    ({"networkIsolationExemptions": ["smp-dev-x"]}, "environments.dev.networkIsolationExemptions[0]", 'expected an object like {"pipeline": "smp-<env>-<name>", "reason": "why", "owner": "team or contact", "expires": "YYYY-MM-DD"}'),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0]", "lacks 'owner': every exemption needs ['pipeline', 'reason', 'owner', 'expires']"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform"}]}, "environments.dev.networkIsolationExemptions[0]", "lacks 'expires'"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].owner", "is '': expected the team or contact that answers for the exemption"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-32"}]}, "environments.dev.networkIsolationExemptions[0].expires", "is '2099-12-32', not a date"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "next year"}]}, "environments.dev.networkIsolationExemptions[0].expires", "is 'next year': expected an ISO date 'YYYY-MM-DD', the last day (UTC) the exemption holds"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": 20991231}]}, "environments.dev.networkIsolationExemptions[0].expires", "is 20991231: expected an ISO date"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": " ", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].reason", "expected why the pipeline's jobs need to run without network isolation"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp_dev", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].pipeline", "is 'smp_dev': expected a full pipeline name"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expiry": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].expiry", "is not a known key (did you mean 'expires'?)"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}, {"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions", "names 'smp-dev-x' twice"),
     (
         {"account": "111111111111", "region": "eu-west-1", "stepImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/step:1"},
         "environments.dev.stepImageUri",
@@ -301,6 +312,14 @@ def test_smp_debug_adds_the_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.rstrip().endswith("error: context 'env' is 'nosuchenv': expected one of ['sandbox']")
+
+
+def test_isolation_exemption_settings_carry_their_owner_and_last_day() -> None:
+    from base.config import IsolationExemptionSetting
+
+    raw = {"pipeline": "smp-dev-x", "reason": "pulls packages", "owner": "data-team@example.com", "expires": "2027-01-31"}
+    (config,) = load_environments({"environments": {"dev": {"networkIsolationExemptions": [raw]}}}).values()
+    assert config.network_isolation_exemptions == (IsolationExemptionSetting(**raw),)
 
 
 def test_schedule_overrides_are_parsed_per_pipeline_and_schedule() -> None:

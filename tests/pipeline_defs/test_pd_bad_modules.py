@@ -159,7 +159,7 @@ def test_network_isolation_off_with_explicit_exemption_compiles_and_is_recorded(
     source = good(processor_extra=extra) + textwrap.dedent(
         """
         from pipeline_defs.schedules import Guardrail, GuardrailExemption
-        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="needs PyPI", steps=("Work",)),)
+        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="needs PyPI", owner="ml-platform", expires="2099-12-31", steps=("Work",)),)
         """
     )
     (result,) = compile_source(source)
@@ -167,8 +167,29 @@ def test_network_isolation_off_with_explicit_exemption_compiles_and_is_recorded(
 
 
 def test_exemption_without_reason_fails_at_import(compile_source):
-    source = good() + "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason=' '),)\n"
+    source = good() + "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason=' ', owner='ml-platform', expires='2099-12-31'),)\n"
     expect_error(compile_source, source, match="exemption of vpc needs a reason")
+
+
+EXEMPTION_IMPORT = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r'{fields}),)\n"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (", expires='2099-12-31'", "missing 1 required keyword-only argument: 'owner'"),
+        (", owner='ml-platform'", "missing 1 required keyword-only argument: 'expires'"),
+        (", owner='  ', expires='2099-12-31'", "exemption of vpc: owner is '  ': expected the team or contact that answers for the exemption"),
+        (", owner='ml-platform', expires='31/12/2099'", "exemption of vpc: expires is '31/12/2099': expected an ISO date 'YYYY-MM-DD', the last day (UTC) the exemption holds"),
+        (", owner='ml-platform', expires='2099-02-30'", "exemption of vpc: expires is '2099-02-30', not a date (day is out of range for month)"),
+        (", owner='ml-platform', expires=date(2099, 12, 31)", "exemption of vpc: expires is datetime.date(2099, 12, 31): expected an ISO date"),
+    ],
+    ids=["no-owner", "no-expiry", "blank-owner", "not-iso", "no-such-day", "date-object"],
+)
+def test_an_exemption_without_owner_or_with_a_malformed_expiry_fails_at_import(compile_source, fields: str, message: str):
+    source = good() + "\nfrom datetime import date" + EXEMPTION_IMPORT.format(fields=fields)
+    error = expect_error(compile_source, source, match="cannot import")
+    assert str(error).startswith("module 'module_0.py': cannot import: ") and message in str(error)
 
 
 def test_instance_type_outside_the_allowlist(compile_source):
@@ -205,7 +226,7 @@ def test_function_step_without_an_explicit_name(compile_source):
         from pipeline_defs.schedules import Guardrail, GuardrailExemption
 
         PIPELINE_NAME = "unnamed"
-        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step"),)
+        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step", owner="ml-platform", expires="2099-12-31"),)
 
 
         def add_one(x: int) -> int:
@@ -268,7 +289,7 @@ def test_volume_key_on_an_nvme_instance_type_is_refused_before_sagemaker_does(of
 
     exempt = good(name="gpu", instance_type="ml.g4dn.xlarge") + (
         "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n"
-        "GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason='NVMe volumes are hardware-encrypted'),)\n"
+        "GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason='NVMe volumes are hardware-encrypted', owner='ml-platform', expires='2099-12-31'),)\n"
     )
     path.write_text(textwrap.dedent(exempt))
     (module,) = load_pipeline_modules([path])
@@ -322,7 +343,7 @@ def test_step_functions_need_an_image_where_the_environment_deploys_for_real(off
 # --- a slip of the author: named, with the nearest known name, never silently dropped -----------
 
 SCHEDULE_DECLARATION = '\nfrom pipeline_defs.schedules import Schedule\n{name} = (Schedule(name="nightly", expression="cron(0 2 * * ? *)"),)\n'
-EXEMPTION_DECLARATION = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n{name} = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r'),)\n"
+EXEMPTION_DECLARATION = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n{name} = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r', owner='ml-platform', expires='2099-12-31'),)\n"
 MISSPELT_DECLARATIONS = [
     (good() + SCHEDULE_DECLARATION.format(name="SCHEDULE"), "SCHEDULE", "SCHEDULES"),
     (good() + SCHEDULE_DECLARATION.format(name="schedules"), "schedules", "SCHEDULES"),
@@ -462,10 +483,10 @@ def test_an_sdk_object_without_the_offline_session_is_named_before_any_aws_call(
 ISOLATION_OFF = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=False, encrypt_inter_container_traffic=True, subnets=['${SubnetId0}'], security_group_ids=['${JobSecurityGroupId}']),"
 EXEMPTIONS = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = ({},)\n"
 UNNEEDED_EXEMPTIONS = [
-    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r')", "the network-isolation exemption for the whole pipeline turns network isolation off for every job, yet no step is a @step function"),
-    (good(processor_extra=ISOLATION_OFF), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Wrok',))", "names 'Wrok', which is not a step of this pipeline (did you mean 'Work'?)"),
-    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Work',))", "the network-isolation exemption for steps ['Work'] is needed by no step"),
-    (good(), "GuardrailExemption(guardrail=Guardrail.OUTPUT_KMS_KEY, reason='r', steps=('Work',))", "the output-kms-key exemption for steps ['Work'] is needed by no step"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', owner='ml-platform', expires='2099-12-31')", "the network-isolation exemption for the whole pipeline turns network isolation off for every job, yet no step is a @step function"),
+    (good(processor_extra=ISOLATION_OFF), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', owner='ml-platform', expires='2099-12-31', steps=('Wrok',))", "names 'Wrok', which is not a step of this pipeline (did you mean 'Work'?)"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', owner='ml-platform', expires='2099-12-31', steps=('Work',))", "the network-isolation exemption for steps ['Work'] is needed by no step"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.OUTPUT_KMS_KEY, reason='r', owner='ml-platform', expires='2099-12-31', steps=('Work',))", "the output-kms-key exemption for steps ['Work'] is needed by no step"),
 ]
 
 
