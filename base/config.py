@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from base.errors import UserError, nearest_name_hint
 from base.expiry import expiry_problem, owner_problem
+from base.images import PINNED_FORM, parse_ecr_image
 from base.naming import APP_NAME, PIPELINE_NAME_PATTERN
 
 DEFAULT_ENVIRONMENT = "sandbox"
@@ -35,7 +36,6 @@ _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _REMOVAL_POLICIES = ("retain", "destroy")
-_ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 ENV_AGNOSTIC_ZONES = 2
 """Availability zones CDK gives a VPC in an env-agnostic stack (it cannot look any up)."""
 
@@ -332,12 +332,17 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
 
     if "step_image_uri" in values:
         image = values["step_image_uri"]
-        match = _ECR_IMAGE.match(image) if isinstance(image, str) else None
-        if match is None:
-            raise ConfigError(f"{_where(name, 'stepImageUri')} is {image!r}: expected an ECR image URI like '111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo:tag'")
-        if region is not None and match.group(1) != region:
+        parsed = parse_ecr_image(image) if isinstance(image, str) else None
+        if parsed is None:
+            raise ConfigError(f"{_where(name, 'stepImageUri')} is {image!r}: expected an ECR image URI pinned by digest, {PINNED_FORM}")
+        if not parsed.pinned:
             raise ConfigError(
-                f"{_where(name, 'stepImageUri')} is {image!r}, an image in {match.group(1)}: expected one in the "
+                f"{_where(name, 'stepImageUri')} is {image!r}, named by tag {parsed.shown_tag}, which can be moved to another image: "
+                f"expected it pinned by digest, {parsed.pinned_example} (`aws ecr describe-images` lists the digest)"
+            )
+        if region is not None and parsed.repository.region != region:
+            raise ConfigError(
+                f"{_where(name, 'stepImageUri')} is {image!r}, an image in {parsed.repository.region}: expected one in the "
                 f"environment's region {region} (jobs pull it through the VPC endpoints of their own region)"
             )
 

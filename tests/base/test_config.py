@@ -59,6 +59,14 @@ def test_existing_vpc_is_parsed_without_lookup() -> None:
 BAD_ENVIRONMENTS = [
     ({"vpcCird": "10.0.0.0/16"}, "environments.dev.vpcCird", "allowed keys"),
     ({"stepImageUri": "pytorch:latest"}, "environments.dev.stepImageUri", "an ECR image URI"),
+    (
+        {"stepImageUri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"},
+        "environments.dev.stepImageUri",
+        "named by tag 'sagemaker-3.27.0-py311', which can be moved to another image: expected it pinned by digest, "
+        "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime@sha256:<64 hex digits>",
+    ),
+    ({"stepImageUri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime@sha256:1234"}, "environments.dev.stepImageUri", "expected an ECR image URI pinned by digest"),
+    ({"stepImageUri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime"}, "environments.dev.stepImageUri", "named by tag 'latest' (implied), which can be moved"),
     ({"maxAzs": "2"}, "environments.dev.maxAzs", "expected an integer"),
     ({"maxAzs": True}, "environments.dev.maxAzs", "expected an integer"),
     ({"maxAzs": 1}, "environments.dev.maxAzs", "from 2 to 6"),
@@ -98,7 +106,7 @@ BAD_ENVIRONMENTS = [
     ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expiry": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].expiry", "is not a known key (did you mean 'expires'?)"),
     ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}, {"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions", "names 'smp-dev-x' twice"),
     (
-        {"account": "111111111111", "region": "eu-west-1", "stepImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/step:1"},
+        {"account": "111111111111", "region": "eu-west-1", "stepImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/step@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15"},
         "environments.dev.stepImageUri",
         "expected one in the environment's region eu-west-1",
     ),
@@ -312,6 +320,14 @@ def test_smp_debug_adds_the_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.rstrip().endswith("error: context 'env' is 'nosuchenv': expected one of ['sandbox']")
+
+
+@pytest.mark.parametrize("suffix", ["@sha256:" + "ab" * 32, ":sagemaker-3.27.0-py311@sha256:" + "ab" * 32], ids=["digest", "tag-and-digest"])
+def test_a_step_image_pinned_by_digest_is_accepted_in_any_environment(suffix: str) -> None:
+    image = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime" + suffix
+    for raw in ({"stepImageUri": image}, {"account": "111111111111", "region": "eu-west-1", "stepImageUri": image}):
+        (config,) = load_environments({"environments": {"dev": raw}}).values()
+        assert config.step_image_uri == image
 
 
 def test_isolation_exemption_settings_carry_their_owner_and_last_day() -> None:

@@ -335,9 +335,9 @@ def test_step_functions_need_an_image_where_the_environment_deploys_for_real(off
         warnings.simplefilter("always")
         compile_module(module, ctx=agnostic, signing_seed=b"s", development_only_key=False)
     assert any("stepImageUri" in str(w.message) for w in caught)
-    own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1")
+    own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15")
     (result,) = [compile_module(module, ctx=own, signing_seed=b"s", development_only_key=False)]
-    assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1" in result.definition
+    assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15" in result.definition
 
 
 # --- a slip of the author: named, with the nearest known name, never silently dropped -----------
@@ -503,3 +503,62 @@ def test_the_function_steps_of_the_shipped_at_step_pipeline_are_recognised(defin
     steps = definitions["batch-inference"]["Steps"]
     assert steps and all(is_function_step(step) for step in steps)
     assert not any(is_function_step(step) for step in definitions["train-evaluate-register"]["Steps"])
+
+
+# Job images: pinned by digest, or SageMaker's own from AWS's registry accounts ---------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+OWN_REPOSITORY = "111111111111.dkr.ecr.us-east-1.amazonaws.com/team/trainer"
+SKLEARN_TAGGED = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+
+
+def with_image(image: str) -> str:
+    return good().replace("image_uri=sklearn_image_uri(ctx)", f"image_uri={image!r}")
+
+
+def test_a_job_image_named_by_tag_is_refused_naming_module_step_field_and_value(compile_source):
+    error = expect_error(compile_source, with_image(f"{OWN_REPOSITORY}:v3"), match="named by tag 'v3'")
+    assert (error.module_file, error.pipeline, error.step, error.field) == ("module_0.py", "sandbox-probe", "Work", "AppSpecification.ImageUri")
+    assert error.reason == (
+        f"image '{OWN_REPOSITORY}:v3' is named by tag 'v3', which can be moved to another image: expected it pinned by digest, "
+        f"{OWN_REPOSITORY}@sha256:<64 hex digits>; only SageMaker's own images (image_uris.retrieve, from AWS's registry "
+        "accounts for us-east-1) may keep their tags"
+    )
+
+
+@pytest.mark.parametrize("reference", [f"{OWN_REPOSITORY}@{DIGEST}", f"{OWN_REPOSITORY}:v3@{DIGEST}"], ids=["digest", "tag-and-digest"])
+def test_a_job_image_pinned_by_digest_compiles_and_is_all_its_role_may_pull(compile_source, reference: str):
+    from base.images import EcrRepository
+
+    (result,) = compile_source(with_image(reference))
+    assert result.image_repositories == (EcrRepository(account="111111111111", region="us-east-1", name="team/trainer"),)
+
+
+def test_sagemakers_own_images_keep_their_tags_but_only_from_aws_registry_accounts(compile_source):
+    from base.images import EcrRepository
+
+    (result,) = compile_source(good())
+    assert result.image_repositories == (EcrRepository(account="683313688378", region="us-east-1", name="sagemaker-scikit-learn"),)
+    assert SKLEARN_TAGGED in result.definition
+    lookalike = SKLEARN_TAGGED.replace("683313688378", "111111111111")
+    expect_error(compile_source, with_image(lookalike), match=re.escape(f"image '{lookalike}' is named by tag '1.4-2-cpu-py3'"))
+
+
+@pytest.mark.parametrize(
+    ("source", "field", "message"),
+    [
+        (with_image(f"{OWN_REPOSITORY.replace('us-east-1', 'eu-west-1')}@{DIGEST}"), "AppSpecification.ImageUri", "is in eu-west-1: expected an image in the environment's region us-east-1"),
+        (with_image(OWN_REPOSITORY), "AppSpecification.ImageUri", "is named by tag 'latest' (implied), which can be moved to another image"),
+        (with_image("111111111111.dkr.ecr.us-east-1.amazonaws.com/Team:v1"), "AppSpecification.ImageUri", "is no ECR image reference: expected <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>"),
+        (with_image(f"{OWN_REPOSITORY}@sha256:abc"), "AppSpecification.ImageUri", "is no ECR image reference"),
+        (
+            good(pipeline_call=f"new_pipeline(ctx, parameters=[ParameterString(name='Image', default_value={OWN_REPOSITORY + ':latest'!r})], steps=[step])"),
+            "Parameters.Image.DefaultValue",
+            "is named by tag 'latest'",
+        ),
+    ],
+    ids=["other-region", "no-tag-or-digest", "upper-case-repository", "short-digest", "parameter-default"],
+)
+def test_other_image_references_are_refused(compile_source, source: str, field: str, message: str):
+    error = expect_error(compile_source, source, match=re.escape(message))
+    assert error.field == field
