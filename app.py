@@ -32,6 +32,7 @@ from base.config import (
 )
 from base.delivery import parse_delivery
 from base.errors import ExitCode, UserError
+from base.expiry import utc_today
 from planning.plan import EnvironmentPlan, plan_environment
 from planning.review_files import write_review_files
 from planning.staging import PIPELINE_FILES_DIRECTORY, stage_pipeline_files
@@ -57,7 +58,8 @@ def build_app(*, app: cdk.App, context: dict | None = None) -> list[PlatformStag
     selected = select_environments(environments=environments, selected=context.get("env"))
     check_availability_zones(environments=selected, context=context)
     delivery = parse_delivery(mode=context.get("delivery"), settings=context.get("deliverySettings"), environments=context.get("environments"))
-    plans = {config.name: plan_environment(config=config) for config in selected}
+    today = utc_today()
+    plans = {config.name: plan_environment(config=config, today=today) for config in selected}
     stages: list[PlatformStage] = []
 
     def stage_for(scope: Construct, config: EnvironmentConfig) -> PlatformStage:

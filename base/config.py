@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from base.errors import UserError, nearest_name_hint
+from base.expiry import expiry_problem, owner_problem
+from base.images import PINNED_FORM, parse_ecr_image
 from base.naming import APP_NAME, PIPELINE_NAME_PATTERN
 
 DEFAULT_ENVIRONMENT = "sandbox"
@@ -34,7 +36,6 @@ _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _REMOVAL_POLICIES = ("retain", "destroy")
-_ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 ENV_AGNOSTIC_ZONES = 2
 """Availability zones CDK gives a VPC in an env-agnostic stack (it cannot look any up)."""
 
@@ -51,6 +52,18 @@ class ExistingVpc:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     availability_zones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IsolationExemptionSetting:
+    """A pipeline whose jobs the environment lets run without network isolation, who answers for it, until when."""
+
+    pipeline: str
+    """Full pipeline name, ``smp-<env>-<name>``."""
+    reason: str
+    owner: str
+    expires: str
+    """Last day it holds (``YYYY-MM-DD``, UTC); synth refuses it from the next day."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,7 @@ class EnvironmentConfig:
     removal_policy: str = "destroy"
     notification_emails: tuple[str, ...] = ()
     existing_vpc: ExistingVpc | None = None
-    network_isolation_exemptions: tuple[str, ...] = field(default=())
+    network_isolation_exemptions: tuple[IsolationExemptionSetting, ...] = field(default=())
     schedule_overrides: tuple[ScheduleOverride, ...] = field(default=())
     step_image_uri: str | None = None
     max_job_runtime_hours: int = 24
@@ -151,6 +164,41 @@ def _parse_existing_vpc(env: str, raw: Any) -> ExistingVpc:
     if not groups:
         raise ConfigError(f"{_where(env, key + '.securityGroupIds')} is empty: at least 1 security group is required")
     return ExistingVpc(vpc_id=vpc_id, subnet_ids=subnets, security_group_ids=groups, availability_zones=azs)
+
+
+_EXEMPTION_KEYS = ("pipeline", "reason", "owner", "expires")
+_EXEMPTION_EXAMPLE = '{"pipeline": "smp-<env>-<name>", "reason": "why", "owner": "team or contact", "expires": "YYYY-MM-DD"}'
+
+
+def _parse_isolation_exemptions(env: str, raw: Any) -> tuple[IsolationExemptionSetting, ...]:
+    """``networkIsolationExemptions``: objects naming the pipeline, the reason, the owner and the last day."""
+    key = "networkIsolationExemptions"
+    _expect_type(env, key, raw, list, f"a list of objects like {_EXEMPTION_EXAMPLE}")
+    entries = []
+    for index, entry in enumerate(raw):
+        where = f"{key}[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{_where(env, where)} is {entry!r}: expected an object like {_EXEMPTION_EXAMPLE}")
+        unknown = sorted(set(entry) - set(_EXEMPTION_KEYS))
+        if unknown:
+            raise ConfigError(f"{_where(env, where + '.' + unknown[0])} is not a known key{nearest_name_hint(unknown[0], _EXEMPTION_KEYS)}: allowed keys are {list(_EXEMPTION_KEYS)}")
+        missing = [name for name in _EXEMPTION_KEYS if name not in entry]
+        if missing:
+            raise ConfigError(f"{_where(env, where)} lacks {missing[0]!r}: every exemption needs {list(_EXEMPTION_KEYS)}, e.g. {_EXEMPTION_EXAMPLE}")
+        pipeline, reason = entry["pipeline"], entry["reason"]
+        if not isinstance(pipeline, str) or not PIPELINE_NAME_PATTERN.match(pipeline):
+            raise ConfigError(f"{_where(env, where + '.pipeline')} is {pipeline!r}: expected a full pipeline name (letters, digits, hyphens) like 'smp-{env}-batch-inference'")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{_where(env, where + '.reason')} is {reason!r}: expected why the pipeline's jobs need to run without network isolation")
+        for name, problem in (("owner", owner_problem(entry["owner"])), ("expires", expiry_problem(entry["expires"]))):
+            if problem:
+                raise ConfigError(f"{_where(env, where + '.' + name)} {problem}")
+        entries.append(IsolationExemptionSetting(pipeline=pipeline, reason=reason, owner=entry["owner"], expires=entry["expires"]))
+    pipelines = [e.pipeline for e in entries]
+    repeated = sorted({p for p in pipelines if pipelines.count(p) > 1})
+    if repeated:
+        raise ConfigError(f"{_where(env, key)} names {repeated[0]!r} twice: give each pipeline one exemption")
+    return tuple(entries)
 
 
 _OVERRIDE_KEYS = {"enabled": bool, "expression": str, "timezone": str, "parameterValues": dict}
@@ -280,19 +328,21 @@ def parse_environment(*, name: str, raw: Mapping[str, Any]) -> EnvironmentConfig
         values["notification_emails"] = _string_list(name, "notificationEmails", values["notification_emails"], _EMAIL, "email addresses")
 
     if "network_isolation_exemptions" in values:
-        values["network_isolation_exemptions"] = _string_list(
-            name, "networkIsolationExemptions", values["network_isolation_exemptions"],
-            PIPELINE_NAME_PATTERN, "pipeline names (letters, digits, hyphens)",
-        )
+        values["network_isolation_exemptions"] = _parse_isolation_exemptions(name, values["network_isolation_exemptions"])
 
     if "step_image_uri" in values:
         image = values["step_image_uri"]
-        match = _ECR_IMAGE.match(image) if isinstance(image, str) else None
-        if match is None:
-            raise ConfigError(f"{_where(name, 'stepImageUri')} is {image!r}: expected an ECR image URI like '111111111111.dkr.ecr.eu-west-1.amazonaws.com/repo:tag'")
-        if region is not None and match.group(1) != region:
+        parsed = parse_ecr_image(image) if isinstance(image, str) else None
+        if parsed is None:
+            raise ConfigError(f"{_where(name, 'stepImageUri')} is {image!r}: expected an ECR image URI pinned by digest, {PINNED_FORM}")
+        if not parsed.pinned:
             raise ConfigError(
-                f"{_where(name, 'stepImageUri')} is {image!r}, an image in {match.group(1)}: expected one in the "
+                f"{_where(name, 'stepImageUri')} is {image!r}, named by tag {parsed.shown_tag}, which can be moved to another image: "
+                f"expected it pinned by digest, {parsed.pinned_example} (`aws ecr describe-images` lists the digest)"
+            )
+        if region is not None and parsed.repository.region != region:
+            raise ConfigError(
+                f"{_where(name, 'stepImageUri')} is {image!r}, an image in {parsed.repository.region}: expected one in the "
                 f"environment's region {region} (jobs pull it through the VPC endpoints of their own region)"
             )
 

@@ -84,7 +84,7 @@ def _stub_aws(request=None, event_name: str = "", **_: object):
 _stub_aws.calls = []
 
 
-BENCHMARK_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"
+BENCHMARK_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15"
 
 
 def stock_session(region: str):

@@ -21,6 +21,7 @@ import aws_cdk as cdk  # noqa: E402
 from base.naming import PIPELINE_RESOURCE_TYPE  # noqa: E402
 from benchmarks.scale import CLOUDFORMATION_QUOTAS  # noqa: E402
 from base.config import EnvironmentConfig, project_context  # noqa: E402
+from base.expiry import utc_today  # noqa: E402
 from planning.compilation import compile_pipelines  # noqa: E402
 from planning.plan import plan_environment  # noqa: E402
 from planning.staging import INLINE_DEFINITION_LIMIT, stage_pipeline_files  # noqa: E402
@@ -32,7 +33,7 @@ TEMPLATE_LIMIT = CLOUDFORMATION_QUOTAS["bytes"]
 def _sizes(*, outdir: Path, compiled: tuple, inline_limit: int) -> tuple[dict[str, int], dict[str, int]]:
     """Per pipeline: its resource's size, and its own stack's template size (bytes)."""
     app = cdk.App(outdir=str(outdir), context=project_context())
-    plan = plan_environment(config=EnvironmentConfig(name="sandbox"), compiled=compiled)
+    plan = plan_environment(config=EnvironmentConfig(name="sandbox"), today=utc_today(), compiled=compiled)
     staged = stage_pipeline_files(plan=plan, directory=outdir / "pipeline-files", inline_limit=inline_limit)
     PlatformStage(app, "sandbox", plan=plan, staged_files=staged)
     app.synth()

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from base.images import ECR_HOST_MARKER, EcrRepository, parse_ecr_image
 from base.naming import APP_NAME, SIGNING_SEED_ENV
 from pipeline_defs.schedules import DataAccess, GuardrailExemption, Schedule
 
@@ -90,6 +91,35 @@ def iter_steps(steps: Iterable[dict], branch: str | None = None) -> Iterator[tup
             yield from iter_steps(arguments.get(key) or [], step.get("Name"))
 
 
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in ``value`` with its dotted path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _strings(inner, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _strings(inner, f"{path}[{index}]")
+
+
+def iter_image_references(definition: dict) -> Iterator[tuple[str | None, str, str]]:
+    """(step, field, value) of every string naming an ECR registry: in step arguments and parameter defaults.
+
+    The compiler checks each of them; the execution role may pull from their repositories and no others.
+    """
+    for step, _ in iter_steps(definition.get("Steps", [])):
+        nested = NESTED_STEPS.get(step.get("Type"), ())
+        arguments = {k: v for k, v in (step.get("Arguments") or {}).items() if k not in nested}
+        for path, value in _strings(arguments, ""):
+            if ECR_HOST_MARKER in value:
+                yield step.get("Name"), path, value
+    for parameter in definition.get("Parameters", []):
+        default = parameter.get("DefaultValue")
+        if isinstance(default, str) and ECR_HOST_MARKER in default:
+            yield None, f"Parameters.{parameter.get('Name')}.DefaultValue", default
+
+
 @dataclass(frozen=True)
 class DeclaredParameter:
     """A pipeline parameter as declared: name, SDK type name, default (None when required)."""
@@ -127,6 +157,12 @@ class CompiledPipeline:
     @property
     def definition_sha256(self) -> str:
         return hashlib.sha256(self.definition.encode("utf-8")).hexdigest()
+
+    @property
+    def image_repositories(self) -> tuple[EcrRepository, ...]:
+        """The ECR repositories its definition's images live in, sorted: all its role may pull from."""
+        images = (parse_ecr_image(value) for _, _, value in iter_image_references(json.loads(self.definition)))
+        return tuple(sorted({image.repository for image in images if image is not None}))
 
     @property
     def manifest_key(self) -> str:

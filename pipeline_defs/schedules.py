@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from base.expiry import expiry_problem, owner_problem
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -40,15 +42,19 @@ class Guardrail(str, enum.Enum):
     COST_TAG = "cost-tag"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GuardrailExemption:
-    """An explicit opt-out, visible in the compile result and in review.
+    """An explicit opt-out, visible in the compile result and in review, that someone answers for until a date.
 
-    ``steps`` limits the exemption to those step names; empty means the whole pipeline.
+    ``owner`` names the team or contact that renews or removes it; ``expires`` (``"YYYY-MM-DD"``)
+    is the last day it holds: synth refuses it from the next day (UTC). ``steps`` limits the
+    exemption to those step names; empty means the whole pipeline.
     """
 
     guardrail: Guardrail
     reason: str
+    owner: str
+    expires: str
     steps: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -56,9 +62,17 @@ class GuardrailExemption:
             raise TypeError(f"guardrail must be a Guardrail, got {self.guardrail!r}")
         if not self.reason or not self.reason.strip():
             raise ValueError(f"exemption of {self.guardrail.value} needs a reason")
+        for name, problem in (("owner", owner_problem(self.owner)), ("expires", expiry_problem(self.expires))):
+            if problem:
+                raise ValueError(f"exemption of {self.guardrail.value}: {name} {problem}")
 
     def covers(self, step_name: str) -> bool:
         return not self.steps or step_name in self.steps
+
+    def describe(self) -> str:
+        """How messages name it: guardrail and scope."""
+        scope = f"steps {list(self.steps)}" if self.steps else "the whole pipeline"
+        return f"the {self.guardrail.value} exemption for {scope}"
 
 
 @dataclass(frozen=True)

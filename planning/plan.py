@@ -6,6 +6,7 @@ The stacks render a plan and nothing else; nothing flows back from the plan into
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from base.config import EnvironmentConfig
@@ -13,6 +14,7 @@ from base.naming import construct_id, execution_role_name, pipeline_stack_name
 from pipeline_defs import placeholders
 from pipeline_defs.schedules import Guardrail
 from planning.access import PipelineAccess, code_prefixes, pipeline_access
+from planning.checks import check_exemption_expiry
 from planning.compilation import compile_pipelines
 from planning.schedules import PlannedSchedule, plan_schedules
 
@@ -80,12 +82,17 @@ def isolation_exempt_pipelines(*, config: EnvironmentConfig, compiled: Sequence[
         for item in compiled
         if any(exemption.guardrail is Guardrail.NETWORK_ISOLATION for exemption in item.guardrail_exemptions)
     }
-    return tuple(sorted(set(config.network_isolation_exemptions) | declared))
+    return tuple(sorted({setting.pipeline for setting in config.network_isolation_exemptions} | declared))
 
 
-def plan_environment(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"] | None = None) -> EnvironmentPlan:
-    """Compile (unless ``compiled`` is given), plan schedules and collect exemptions for ``config``."""
+def plan_environment(*, config: EnvironmentConfig, today: date, compiled: Sequence["CompiledPipeline"] | None = None) -> EnvironmentPlan:
+    """Compile (unless ``compiled`` is given), plan schedules and collect exemptions for ``config``.
+
+    ``today`` (synth's UTC date) is checked against every exemption's expiry and goes nowhere else,
+    so the plan, and what is synthesized from it, is the same on any day it is accepted.
+    """
     pipelines = tuple(compiled) if compiled is not None else compile_pipelines(config=config)
+    check_exemption_expiry(config=config, compiled=pipelines, today=today)
     return EnvironmentPlan(
         config=config,
         pipelines=pipelines,

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
-from support.environments import app_context
+from support.environments import PLAN_DAY, app_context
 import app as cdk_app
 from base.config import EnvironmentConfig
 from pipeline_defs.compiler.cache import CACHE_DISABLE_ENV
@@ -72,7 +72,7 @@ def test_every_acknowledgment_is_for_a_named_rule_with_a_specific_reason(synth_d
 
 def test_a_new_wildcard_is_a_finding(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path), context=app_context())
-    stage = cdk_app.add_environment(app=app, plan=plan_environment(config=EnvironmentConfig(name="lab")))
+    stage = cdk_app.add_environment(app=app, plan=plan_environment(today=PLAN_DAY, config=EnvironmentConfig(name="lab")))
     next(iter(stage.pipelines.values())).execution_role.role.add_to_principal_policy(
         iam.PolicyStatement(sid="Unreviewed", actions=["s3:*"], resources=["*"])
     )

@@ -7,7 +7,8 @@ Each module goes through the stages in order, each in its own module:
    :mod:`~pipeline_defs.compiler.sdk_pins`), ``@step`` payloads signed
    (:mod:`~pipeline_defs.compiler.signing`);
 2. :mod:`~pipeline_defs.compiler.finishing`: content-addressed, exemption tags and job names added;
-3. :mod:`pipeline_defs.validation` and :mod:`~pipeline_defs.compiler.step_image`: checked;
+3. :mod:`pipeline_defs.validation`, :mod:`~pipeline_defs.compiler.step_image` and
+   :mod:`~pipeline_defs.compiler.job_images`: checked;
 4. :mod:`~pipeline_defs.compiler.packaging`: staged files checked, the result assembled.
 
 Importing this module imports the SDK (about two seconds).
@@ -15,11 +16,13 @@ Importing this module imports the SDK (about two seconds).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 from pipeline_defs.compiler.build import build_module, job_files_snapshot, pipeline_context
 from pipeline_defs.compiler.finishing import finish_for_deployment
+from pipeline_defs.compiler.job_images import check_job_images
 from pipeline_defs.compiler.packaging import package_pipeline
 from pipeline_defs.compiler.signing import signing_key_for, signing_seed_from_environment
 from pipeline_defs.compiler.step_image import check_step_image
@@ -78,6 +81,7 @@ def compile_module(
     pipeline, built = build_module(item, pipeline_ctx=pipeline_ctx, signing_key=signing_key, workdir=workdir)
     definition_text = finish_for_deployment(built.definition, ctx=pipeline_ctx, module_file=item.module_file)
     check_step_image(definition_text=definition_text, ctx=ctx, pipeline_name=full_name, module_file=item.module_file)
+    check_job_images(definition=json.loads(definition_text), ctx=ctx, pipeline_name=full_name, module_file=item.module_file)
     validate_in_context(
         built.definition,
         definition_text=definition_text,

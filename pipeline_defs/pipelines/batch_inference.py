@@ -26,6 +26,8 @@ GUARDRAIL_EXEMPTIONS = (
         guardrail=Guardrail.NETWORK_ISOLATION,
         reason="@step jobs download their signed payload and bootstrap scripts from S3 inside "
         "the container; the SDK always disables network isolation for them",
+        owner="ml-platform-oncall@example.com",
+        expires="2027-06-30",
     ),
 )
 DEPENDENCIES_FILE = "jobs/batch_inference_requirements.txt"

@@ -133,8 +133,7 @@ def _check_cleanup(step: dict, steps: dict[str, dict], fail: DefinitionFailure, 
 
 
 def _describe(exemption: GuardrailExemption) -> str:
-    scope = f"steps {list(exemption.steps)}" if exemption.steps else "the whole pipeline"
-    return f"GUARDRAIL_EXEMPTIONS: the {exemption.guardrail.value} exemption for {scope}"
+    return f"GUARDRAIL_EXEMPTIONS: {exemption.describe()}"
 
 
 def check_exemption_steps(definition: dict, fail: DefinitionFailure, *, exemptions: tuple[GuardrailExemption, ...]) -> None:

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from base.images import EcrRepository
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from stacks.guardrails.policies import EXEMPT_ROLE_TAG_VALUE, network_guardrail_statements
 from stacks.nag import acknowledge_wildcards
@@ -24,7 +25,6 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
     "DeclaredWrites": "Objects under the prefixes the pipeline's module declares in DATA_ACCESS.write, checked at synth to lie outside every other pipeline's prefix.",
     "EnvironmentKey": "Data-key and re-encrypt variants on this environment's own key only, used by S3 and job volume encryption.",
     "EcrLogin": "ecr:GetAuthorizationToken supports no resource-level permissions.",
-    "EcrPull": "SageMaker framework images live in AWS-owned accounts that differ per region; pulls stay in this region.",
     "JobLogs": "SageMaker names one log stream per job under the /aws/sagemaker/ log groups.",
     "JobMetrics": "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits it to SageMaker namespaces.",
     "PipelineJobs": "Jobs and models are named per execution under the environment prefix (<pipeline>-<step>-<suffix>).",
@@ -69,6 +69,7 @@ class PipelineExecutionRole(Construct):
         security_group_ids: Sequence[str],
         network_isolation_exempt: bool,
         code_prefixes: Sequence[str],
+        image_repositories: Sequence[EcrRepository],
         read_prefixes: Sequence[str] = (),
         write_prefixes: Sequence[str] = (),
     ) -> None:
@@ -119,11 +120,18 @@ class PipelineExecutionRole(Construct):
                 resources=[key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
-            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-            iam.PolicyStatement(
-                sid="EcrPull",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/*"],
+            # Only the repositories its definition's images live in: an image of another repository or account does not pull.
+            *(
+                [
+                    iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                    iam.PolicyStatement(
+                        sid="EcrPull",
+                        actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                        resources=[repository.arn(partition=stack.partition) for repository in image_repositories],
+                    ),
+                ]
+                if image_repositories
+                else []
             ),
             iam.PolicyStatement(
                 sid="JobLogs",

@@ -65,6 +65,7 @@ class PipelineStack(Stack):
             security_group_ids=network_ids.job_security_group_ids,
             network_isolation_exempt=pipeline.network_isolation_exempt,
             code_prefixes=pipeline.code_prefixes,
+            image_repositories=compiled.image_repositories,
             read_prefixes=pipeline.access.read_prefixes,
             write_prefixes=pipeline.access.write_prefixes,
         )

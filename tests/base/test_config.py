@@ -59,6 +59,14 @@ def test_existing_vpc_is_parsed_without_lookup() -> None:
 BAD_ENVIRONMENTS = [
     ({"vpcCird": "10.0.0.0/16"}, "environments.dev.vpcCird", "allowed keys"),
     ({"stepImageUri": "pytorch:latest"}, "environments.dev.stepImageUri", "an ECR image URI"),
+    (
+        {"stepImageUri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"},
+        "environments.dev.stepImageUri",
+        "named by tag 'sagemaker-3.27.0-py311', which can be moved to another image: expected it pinned by digest, "
+        "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime@sha256:<64 hex digits>",
+    ),
+    ({"stepImageUri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime@sha256:1234"}, "environments.dev.stepImageUri", "expected an ECR image URI pinned by digest"),
+    ({"stepImageUri": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime"}, "environments.dev.stepImageUri", "named by tag 'latest' (implied), which can be moved"),
     ({"maxAzs": "2"}, "environments.dev.maxAzs", "expected an integer"),
     ({"maxAzs": True}, "environments.dev.maxAzs", "expected an integer"),
     ({"maxAzs": 1}, "environments.dev.maxAzs", "from 2 to 6"),
@@ -86,8 +94,19 @@ BAD_ENVIRONMENTS = [
     ({"existingVpc": None}, "environments.dev.existingVpc", "is null: remove the key"),
     ({"maxAzs": None}, "environments.dev.maxAzs", "is null"),
     ({"account": "111111111111", "region": "eu-west-9"}, "environments.dev.region", "not a region SageMaker is available in"),
+    ({"networkIsolationExemptions": ["smp-dev-x"]}, "environments.dev.networkIsolationExemptions[0]", 'expected an object like {"pipeline": "smp-<env>-<name>", "reason": "why", "owner": "team or contact", "expires": "YYYY-MM-DD"}'),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0]", "lacks 'owner': every exemption needs ['pipeline', 'reason', 'owner', 'expires']"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform"}]}, "environments.dev.networkIsolationExemptions[0]", "lacks 'expires'"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].owner", "is '': expected the team or contact that answers for the exemption"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-32"}]}, "environments.dev.networkIsolationExemptions[0].expires", "is '2099-12-32', not a date"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "next year"}]}, "environments.dev.networkIsolationExemptions[0].expires", "is 'next year': expected an ISO date 'YYYY-MM-DD', the last day (UTC) the exemption holds"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": 20991231}]}, "environments.dev.networkIsolationExemptions[0].expires", "is 20991231: expected an ISO date"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": " ", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].reason", "expected why the pipeline's jobs need to run without network isolation"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp_dev", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].pipeline", "is 'smp_dev': expected a full pipeline name"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expiry": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions[0].expiry", "is not a known key (did you mean 'expires'?)"),
+    ({"networkIsolationExemptions": [{"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}, {"pipeline": "smp-dev-x", "reason": "r", "owner": "ml-platform", "expires": "2099-12-31"}]}, "environments.dev.networkIsolationExemptions", "names 'smp-dev-x' twice"),
     (
-        {"account": "111111111111", "region": "eu-west-1", "stepImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/step:1"},
+        {"account": "111111111111", "region": "eu-west-1", "stepImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/step@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15"},
         "environments.dev.stepImageUri",
         "expected one in the environment's region eu-west-1",
     ),
@@ -301,6 +320,22 @@ def test_smp_debug_adds_the_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.rstrip().endswith("error: context 'env' is 'nosuchenv': expected one of ['sandbox']")
+
+
+@pytest.mark.parametrize("suffix", ["@sha256:" + "ab" * 32, ":sagemaker-3.27.0-py311@sha256:" + "ab" * 32], ids=["digest", "tag-and-digest"])
+def test_a_step_image_pinned_by_digest_is_accepted_in_any_environment(suffix: str) -> None:
+    image = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/smp-step-runtime" + suffix
+    for raw in ({"stepImageUri": image}, {"account": "111111111111", "region": "eu-west-1", "stepImageUri": image}):
+        (config,) = load_environments({"environments": {"dev": raw}}).values()
+        assert config.step_image_uri == image
+
+
+def test_isolation_exemption_settings_carry_their_owner_and_last_day() -> None:
+    from base.config import IsolationExemptionSetting
+
+    raw = {"pipeline": "smp-dev-x", "reason": "pulls packages", "owner": "data-team@example.com", "expires": "2027-01-31"}
+    (config,) = load_environments({"environments": {"dev": {"networkIsolationExemptions": [raw]}}}).values()
+    assert config.network_isolation_exemptions == (IsolationExemptionSetting(**raw),)
 
 
 def test_schedule_overrides_are_parsed_per_pipeline_and_schedule() -> None:

@@ -26,7 +26,7 @@ def offline_guard():
         yield network_block
 
 
-TEST_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"
+TEST_STEP_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smp-step-runtime@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15"
 
 
 @pytest.fixture(scope="session")

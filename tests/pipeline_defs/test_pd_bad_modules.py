@@ -159,7 +159,7 @@ def test_network_isolation_off_with_explicit_exemption_compiles_and_is_recorded(
     source = good(processor_extra=extra) + textwrap.dedent(
         """
         from pipeline_defs.schedules import Guardrail, GuardrailExemption
-        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="needs PyPI", steps=("Work",)),)
+        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="needs PyPI", owner="ml-platform", expires="2099-12-31", steps=("Work",)),)
         """
     )
     (result,) = compile_source(source)
@@ -167,8 +167,29 @@ def test_network_isolation_off_with_explicit_exemption_compiles_and_is_recorded(
 
 
 def test_exemption_without_reason_fails_at_import(compile_source):
-    source = good() + "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason=' '),)\n"
+    source = good() + "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason=' ', owner='ml-platform', expires='2099-12-31'),)\n"
     expect_error(compile_source, source, match="exemption of vpc needs a reason")
+
+
+EXEMPTION_IMPORT = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r'{fields}),)\n"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (", expires='2099-12-31'", "missing 1 required keyword-only argument: 'owner'"),
+        (", owner='ml-platform'", "missing 1 required keyword-only argument: 'expires'"),
+        (", owner='  ', expires='2099-12-31'", "exemption of vpc: owner is '  ': expected the team or contact that answers for the exemption"),
+        (", owner='ml-platform', expires='31/12/2099'", "exemption of vpc: expires is '31/12/2099': expected an ISO date 'YYYY-MM-DD', the last day (UTC) the exemption holds"),
+        (", owner='ml-platform', expires='2099-02-30'", "exemption of vpc: expires is '2099-02-30', not a date (day is out of range for month)"),
+        (", owner='ml-platform', expires=date(2099, 12, 31)", "exemption of vpc: expires is datetime.date(2099, 12, 31): expected an ISO date"),
+    ],
+    ids=["no-owner", "no-expiry", "blank-owner", "not-iso", "no-such-day", "date-object"],
+)
+def test_an_exemption_without_owner_or_with_a_malformed_expiry_fails_at_import(compile_source, fields: str, message: str):
+    source = good() + "\nfrom datetime import date" + EXEMPTION_IMPORT.format(fields=fields)
+    error = expect_error(compile_source, source, match="cannot import")
+    assert str(error).startswith("module 'module_0.py': cannot import: ") and message in str(error)
 
 
 def test_instance_type_outside_the_allowlist(compile_source):
@@ -205,7 +226,7 @@ def test_function_step_without_an_explicit_name(compile_source):
         from pipeline_defs.schedules import Guardrail, GuardrailExemption
 
         PIPELINE_NAME = "unnamed"
-        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step"),)
+        GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step", owner="ml-platform", expires="2099-12-31"),)
 
 
         def add_one(x: int) -> int:
@@ -268,7 +289,7 @@ def test_volume_key_on_an_nvme_instance_type_is_refused_before_sagemaker_does(of
 
     exempt = good(name="gpu", instance_type="ml.g4dn.xlarge") + (
         "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n"
-        "GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason='NVMe volumes are hardware-encrypted'),)\n"
+        "GUARDRAIL_EXEMPTIONS = (GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason='NVMe volumes are hardware-encrypted', owner='ml-platform', expires='2099-12-31'),)\n"
     )
     path.write_text(textwrap.dedent(exempt))
     (module,) = load_pipeline_modules([path])
@@ -314,15 +335,15 @@ def test_step_functions_need_an_image_where_the_environment_deploys_for_real(off
         warnings.simplefilter("always")
         compile_module(module, ctx=agnostic, signing_seed=b"s", development_only_key=False)
     assert any("stepImageUri" in str(w.message) for w in caught)
-    own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1")
+    own = context_for_environment(env_name="prod", region="eu-west-1", cost_tag_key="CostCenter", cost_tag_value="x", name_prefix="smp-prod", step_image_uri="111111111111.dkr.ecr.eu-west-1.amazonaws.com/step@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15")
     (result,) = [compile_module(module, ctx=own, signing_seed=b"s", development_only_key=False)]
-    assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step:1" in result.definition
+    assert "111111111111.dkr.ecr.eu-west-1.amazonaws.com/step@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15" in result.definition
 
 
 # --- a slip of the author: named, with the nearest known name, never silently dropped -----------
 
 SCHEDULE_DECLARATION = '\nfrom pipeline_defs.schedules import Schedule\n{name} = (Schedule(name="nightly", expression="cron(0 2 * * ? *)"),)\n'
-EXEMPTION_DECLARATION = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n{name} = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r'),)\n"
+EXEMPTION_DECLARATION = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\n{name} = (GuardrailExemption(guardrail=Guardrail.VPC, reason='r', owner='ml-platform', expires='2099-12-31'),)\n"
 MISSPELT_DECLARATIONS = [
     (good() + SCHEDULE_DECLARATION.format(name="SCHEDULE"), "SCHEDULE", "SCHEDULES"),
     (good() + SCHEDULE_DECLARATION.format(name="schedules"), "schedules", "SCHEDULES"),
@@ -462,10 +483,10 @@ def test_an_sdk_object_without_the_offline_session_is_named_before_any_aws_call(
 ISOLATION_OFF = "\n        network_config=__import__('sagemaker.core.network', fromlist=['NetworkConfig']).NetworkConfig(enable_network_isolation=False, encrypt_inter_container_traffic=True, subnets=['${SubnetId0}'], security_group_ids=['${JobSecurityGroupId}']),"
 EXEMPTIONS = "\nfrom pipeline_defs.schedules import Guardrail, GuardrailExemption\nGUARDRAIL_EXEMPTIONS = ({},)\n"
 UNNEEDED_EXEMPTIONS = [
-    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r')", "the network-isolation exemption for the whole pipeline turns network isolation off for every job, yet no step is a @step function"),
-    (good(processor_extra=ISOLATION_OFF), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Wrok',))", "names 'Wrok', which is not a step of this pipeline (did you mean 'Work'?)"),
-    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', steps=('Work',))", "the network-isolation exemption for steps ['Work'] is needed by no step"),
-    (good(), "GuardrailExemption(guardrail=Guardrail.OUTPUT_KMS_KEY, reason='r', steps=('Work',))", "the output-kms-key exemption for steps ['Work'] is needed by no step"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', owner='ml-platform', expires='2099-12-31')", "the network-isolation exemption for the whole pipeline turns network isolation off for every job, yet no step is a @step function"),
+    (good(processor_extra=ISOLATION_OFF), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', owner='ml-platform', expires='2099-12-31', steps=('Wrok',))", "names 'Wrok', which is not a step of this pipeline (did you mean 'Work'?)"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason='r', owner='ml-platform', expires='2099-12-31', steps=('Work',))", "the network-isolation exemption for steps ['Work'] is needed by no step"),
+    (good(), "GuardrailExemption(guardrail=Guardrail.OUTPUT_KMS_KEY, reason='r', owner='ml-platform', expires='2099-12-31', steps=('Work',))", "the output-kms-key exemption for steps ['Work'] is needed by no step"),
 ]
 
 
@@ -482,3 +503,62 @@ def test_the_function_steps_of_the_shipped_at_step_pipeline_are_recognised(defin
     steps = definitions["batch-inference"]["Steps"]
     assert steps and all(is_function_step(step) for step in steps)
     assert not any(is_function_step(step) for step in definitions["train-evaluate-register"]["Steps"])
+
+
+# Job images: pinned by digest, or SageMaker's own from AWS's registry accounts ---------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+OWN_REPOSITORY = "111111111111.dkr.ecr.us-east-1.amazonaws.com/team/trainer"
+SKLEARN_TAGGED = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+
+
+def with_image(image: str) -> str:
+    return good().replace("image_uri=sklearn_image_uri(ctx)", f"image_uri={image!r}")
+
+
+def test_a_job_image_named_by_tag_is_refused_naming_module_step_field_and_value(compile_source):
+    error = expect_error(compile_source, with_image(f"{OWN_REPOSITORY}:v3"), match="named by tag 'v3'")
+    assert (error.module_file, error.pipeline, error.step, error.field) == ("module_0.py", "sandbox-probe", "Work", "AppSpecification.ImageUri")
+    assert error.reason == (
+        f"image '{OWN_REPOSITORY}:v3' is named by tag 'v3', which can be moved to another image: expected it pinned by digest, "
+        f"{OWN_REPOSITORY}@sha256:<64 hex digits>; only SageMaker's own images (image_uris.retrieve, from AWS's registry "
+        "accounts for us-east-1) may keep their tags"
+    )
+
+
+@pytest.mark.parametrize("reference", [f"{OWN_REPOSITORY}@{DIGEST}", f"{OWN_REPOSITORY}:v3@{DIGEST}"], ids=["digest", "tag-and-digest"])
+def test_a_job_image_pinned_by_digest_compiles_and_is_all_its_role_may_pull(compile_source, reference: str):
+    from base.images import EcrRepository
+
+    (result,) = compile_source(with_image(reference))
+    assert result.image_repositories == (EcrRepository(account="111111111111", region="us-east-1", name="team/trainer"),)
+
+
+def test_sagemakers_own_images_keep_their_tags_but_only_from_aws_registry_accounts(compile_source):
+    from base.images import EcrRepository
+
+    (result,) = compile_source(good())
+    assert result.image_repositories == (EcrRepository(account="683313688378", region="us-east-1", name="sagemaker-scikit-learn"),)
+    assert SKLEARN_TAGGED in result.definition
+    lookalike = SKLEARN_TAGGED.replace("683313688378", "111111111111")
+    expect_error(compile_source, with_image(lookalike), match=re.escape(f"image '{lookalike}' is named by tag '1.4-2-cpu-py3'"))
+
+
+@pytest.mark.parametrize(
+    ("source", "field", "message"),
+    [
+        (with_image(f"{OWN_REPOSITORY.replace('us-east-1', 'eu-west-1')}@{DIGEST}"), "AppSpecification.ImageUri", "is in eu-west-1: expected an image in the environment's region us-east-1"),
+        (with_image(OWN_REPOSITORY), "AppSpecification.ImageUri", "is named by tag 'latest' (implied), which can be moved to another image"),
+        (with_image("111111111111.dkr.ecr.us-east-1.amazonaws.com/Team:v1"), "AppSpecification.ImageUri", "is no ECR image reference: expected <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>"),
+        (with_image(f"{OWN_REPOSITORY}@sha256:abc"), "AppSpecification.ImageUri", "is no ECR image reference"),
+        (
+            good(pipeline_call=f"new_pipeline(ctx, parameters=[ParameterString(name='Image', default_value={OWN_REPOSITORY + ':latest'!r})], steps=[step])"),
+            "Parameters.Image.DefaultValue",
+            "is named by tag 'latest'",
+        ),
+    ],
+    ids=["other-region", "no-tag-or-digest", "upper-case-repository", "short-digest", "parameter-default"],
+)
+def test_other_image_references_are_refused(compile_source, source: str, field: str, message: str):
+    error = expect_error(compile_source, source, match=re.escape(message))
+    assert error.field == field

@@ -116,7 +116,7 @@ def test_the_isolation_exemption_is_read_from_the_role_never_from_the_request() 
 def test_an_exempted_nvme_step_passes_without_a_volume_key() -> None:
     from pipeline_defs.validation.guardrails import check_guardrails
 
-    exemption = GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason="NVMe", steps=("Train",))
+    exemption = GuardrailExemption(guardrail=Guardrail.VOLUME_KMS_KEY, reason="NVMe", owner="ml-platform", expires="2099-12-31", steps=("Train",))
     definition = {"Steps": [_training_step(instance_type="ml.g5.xlarge", volume_key=None)]}
     check_guardrails(
         definition, PipelineDefinitionError, exemptions=(exemption,), cost_tag_key="CostCenter", allowed_instance_types=(), platform=None

@@ -134,7 +134,7 @@ def test_an_inference_component_with_its_own_container_is_refused(refusal):
 
             args = ctx.session.create_inference_component(
                 inference_component_name=ctx.job_name("Component"), endpoint_name="sandbox-endpoint", variant_name="AllTraffic",
-                specification={"Container": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}, "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
+                specification={"Container": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15"}, "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
                 tags=ctx.cost_tags(),
             )
             return new_pipeline(ctx, parameters=[], steps=[InferenceComponentStep(name="Component", step_args=args)])

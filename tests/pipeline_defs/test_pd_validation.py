@@ -167,7 +167,7 @@ def _check_exempting(steps: list[dict], *exempted: str) -> None:
     from pipeline_defs.schedules import Guardrail, GuardrailExemption
     from pipeline_defs.validation.guardrails import check_guardrails
 
-    exemption = GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="r", steps=exempted)
+    exemption = GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="r", owner="ml-platform", expires="2099-12-31", steps=exempted)
     check_guardrails(
         _definition(steps), PipelineDefinitionError, exemptions=(exemption,), cost_tag_key="CostCenter", allowed_instance_types=(), platform=None
     )

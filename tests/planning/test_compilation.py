@@ -14,7 +14,7 @@ import app as cdk_app
 from base.config import EnvironmentConfig
 from planning.compilation import compile_pipelines
 from planning.plan import plan_environment
-from support.environments import app_context
+from support.environments import PLAN_DAY, app_context
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = "planning tests seed, not a secret of any environment"
@@ -28,7 +28,7 @@ def seeded(monkeypatch):
 
 def _synth(outdir: Path, compiled: tuple) -> list[Path]:
     app = cdk.App(outdir=str(outdir), context=app_context())
-    cdk_app.add_environment(app=app, plan=plan_environment(config=EnvironmentConfig(name="sandbox"), compiled=compiled))
+    cdk_app.add_environment(app=app, plan=plan_environment(today=PLAN_DAY, config=EnvironmentConfig(name="sandbox"), compiled=compiled))
     app.synth()
     return sorted(p.relative_to(outdir) for p in outdir.rglob("*") if p.is_file())
 
@@ -74,7 +74,8 @@ def test_planning_an_unchanged_environment_never_imports_the_sdk():
         f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
         "from base.config import EnvironmentConfig\n"
         "from planning.plan import plan_environment\n"
-        "plan = plan_environment(config=EnvironmentConfig(name='sandbox'))\n"
+        "from datetime import date\n"
+        f"plan = plan_environment(today=date.fromisoformat({PLAN_DAY.isoformat()!r}), config=EnvironmentConfig(name='sandbox'))\n"
         "print(len(plan.pipelines), sorted(m for m in sys.modules if m.split('.')[0] in ('sagemaker', 'boto3', 'botocore')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)

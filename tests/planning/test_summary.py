@@ -51,7 +51,7 @@ def test_rows_count_nested_steps_and_show_next_runs_in_their_time_zone() -> None
     batch = _compiled(
         "smp-sandbox-batch",
         [{"Name": "Score", "Type": "Training"}],
-        exemptions=[GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step", steps=("Score",))],
+        exemptions=[GuardrailExemption(guardrail=Guardrail.NETWORK_ISOLATION, reason="@step", owner="ml-platform", expires="2099-12-31", steps=("Score",))],
     )
     plan = SimpleNamespace(
         config=SimpleNamespace(name="sandbox"),

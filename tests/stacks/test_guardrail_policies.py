@@ -129,7 +129,7 @@ def exempting(tmp_path_factory: pytest.TempPathFactory) -> tuple[RoleUnderTest, 
     outdir = tmp_path_factory.mktemp("exempting")
     app = cdk.App(
         outdir=str(outdir),
-        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": [f"smp-lab-{PIPELINE}"]}}},
+        context={**app_context(), "environments": {"lab": {"networkIsolationExemptions": [{"pipeline": f"smp-lab-{PIPELINE}", "reason": "pulls packages", "owner": "ml-platform", "expires": "2099-12-31"}]}}},
     )
     cdk_app.build_app(app=app)
     app.synth()

@@ -11,7 +11,7 @@ import pytest
 from base.config import EnvironmentConfig
 from base.naming import PIPELINE_RESOURCE_TYPE
 from support.assembly import Assembly, StackTemplate, unsubstituted
-from support.environments import app_context
+from support.environments import PLAN_DAY, app_context
 from support.iam_evaluator import Decision, Request, evaluate
 from support.lambdas import load_handler
 
@@ -193,7 +193,7 @@ def _synth_stage(outdir: Path, compiled: list, *, config: EnvironmentConfig | No
     from planning.plan import plan_environment
 
     app = cdk.App(outdir=str(outdir), context=app_context())
-    add_environment(app=app, plan=plan_environment(config=config or EnvironmentConfig(name="sandbox"), compiled=compiled))
+    add_environment(app=app, plan=plan_environment(today=PLAN_DAY, config=config or EnvironmentConfig(name="sandbox"), compiled=compiled))
     app.synth()
     return outdir / "assembly-sandbox"
 

@@ -17,7 +17,7 @@ import pytest
 from app import add_environment
 from base.config import EnvironmentConfig
 from planning.plan import plan_environment
-from support.environments import app_context
+from support.environments import PLAN_DAY, app_context
 from tools.quotas import HEADROOM, QUOTA_BY_KEY, measure_assembly, stack_templates
 
 PLANNED_PIPELINES = 500
@@ -35,7 +35,7 @@ def _clone(item: Any, index: int, *, first_clone: dict[str, str]) -> Any:
 
 def _synth(outdir: Path, compiled: list[Any]) -> Path:
     app = cdk.App(outdir=str(outdir), context=app_context(environments={}))
-    add_environment(app=app, plan=plan_environment(config=CONFIG, compiled=compiled))
+    add_environment(app=app, plan=plan_environment(today=PLAN_DAY, config=CONFIG, compiled=compiled))
     app.synth()
     return outdir
 

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from support.environments import app_context
+from support.environments import PLAN_DAY, app_context
 from base.config import EnvironmentConfig, ExistingVpc
 from app import add_environment
 from planning.plan import plan_environment
@@ -155,7 +155,7 @@ def test_existing_vpc_creates_no_network_and_pins_its_ids() -> None:
             availability_zones=("eu-west-1a", "eu-west-1b"),
         ),
     )
-    stage = add_environment(app=app, plan=plan_environment(config=config))
+    stage = add_environment(app=app, plan=plan_environment(today=PLAN_DAY, config=config))
     network = assertions.Template.from_stack(stage.network)
     network.resource_count_is("AWS::EC2::VPC", 0)
     network.resource_count_is("AWS::EC2::VPCEndpoint", 0)

@@ -7,13 +7,16 @@ run) but replaces its environments and cached lookups with these.
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any, Mapping
 
 from base.config import project_context
 
 TEST_ACCOUNT = "111111111111"
 TEST_REGION = "eu-west-1"
-TEST_STEP_IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/smp-step-runtime:sagemaker-3.27.0-py311"
+TEST_STEP_IMAGE = f"{TEST_ACCOUNT}.dkr.ecr.{TEST_REGION}.amazonaws.com/smp-step-runtime@sha256:689e9dd50804826d04c324c720104e2fc7362bd1a54df6e4898a8b423f2cae15"
+PLAN_DAY = date(2026, 12, 1)
+"""The day the tests plan on (``plan_environment(today=...)``), so no test's result depends on when it runs."""
 
 ENVIRONMENTS: dict[str, dict[str, Any]] = {
     "sandbox": {},
