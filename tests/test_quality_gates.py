@@ -1,4 +1,4 @@
-"""Gates on the whole synthesized app: cfn-lint, cdk-nag, determinism, and synth with no network."""
+"""Gates on the whole synthesized app: cfn-lint, cdk-nag, checkov, determinism, and synth with no network."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import app as cdk_app
 from base.config import EnvironmentConfig
 from pipeline_defs.compiler.cache import CACHE_DISABLE_ENV
 from planning.plan import plan_environment
+from support.checkov import load_skips, run_checkov, unskipped, unused
 from support.synth import synth_in_subprocess
 
 def _templates(outdir: Path) -> list[Path]:
@@ -45,6 +46,16 @@ def test_cfn_lint_reports_no_error(synth_dir: Path) -> None:
 
 def test_cdk_nag_has_no_unacknowledged_finding_and_no_unused_acknowledgment(synth_dir: Path) -> None:
     assert cdk_app.nag_violations(outdir=synth_dir) == []
+
+
+def test_checkov_fails_nothing_outside_the_reasoned_skip_list(synth_dir: Path) -> None:
+    """checkov (pinned, in its own virtualenv) over every template of the session's synth."""
+    failures = run_checkov(templates=_templates(synth_dir))
+    skips = load_skips()
+    assert len(failures) >= len(skips)
+    assert unskipped(failures=failures, skips=skips) == []
+    # An entry that matches nothing is stale: a fixed finding must leave the list with its reason.
+    assert unused(failures=failures, skips=skips) == []
 
 
 def _acknowledgments(synth_dir: Path) -> dict[tuple[str, str], str]:
