@@ -14,7 +14,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -170,6 +170,19 @@ def unacknowledged_findings(*, outdir: Path) -> list[str]:
     return sorted(lines)
 
 
+def _stack_metadata(directory: Path) -> Iterator[dict[str, list[dict]]]:
+    """Construct metadata of every stack the assembly's manifest lists (nested assemblies too): never
+    the files a previous synth left in the same directory."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact["type"] == "cdk:cloud-assembly":
+            yield from _stack_metadata(directory / artifact["properties"]["directoryName"])
+        elif artifact["type"] == "aws:cloudformation:stack":
+            yield artifact.get("metadata", {})
+            if "additionalMetadataFile" in artifact:
+                yield json.loads((directory / artifact["additionalMetadataFile"]).read_text())
+
+
 def unused_acknowledgments(*, outdir: Path) -> list[str]:
     """cdk-nag acknowledgments in a synthesized assembly that suppressed no finding, as ``rule at path`` lines."""
     used = {
@@ -179,8 +192,8 @@ def unused_acknowledgments(*, outdir: Path) -> list[str]:
         for violation in plugin.get("suppressedViolations", [])
     }
     lines = []
-    for metadata in Path(outdir).rglob("*.metadata.json"):
-        for path, entries in json.loads(metadata.read_text()).items():
+    for metadata in _stack_metadata(Path(outdir)):
+        for path, entries in metadata.items():
             for entry in entries:
                 if entry["type"] != _ACKNOWLEDGED_RULES:
                     continue

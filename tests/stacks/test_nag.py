@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -137,3 +138,14 @@ def test_an_acknowledgment_that_suppresses_nothing_is_reported(tmp_path: Path) -
     app.synth()
     assert unacknowledged_findings(outdir=tmp_path) == []
     assert unused_acknowledgments(outdir=tmp_path) == ["AwsSolutions-S1 at Lab/Bucket", "AwsSolutions-SQS3 at Lab/Bucket"]
+
+
+def test_acknowledgments_are_read_from_the_stacks_the_manifest_lists_not_a_previous_synths_files(tmp_path: Path) -> None:
+    app, stack = _app(tmp_path)
+    _policy_with_reasons(stack)
+    app.synth()
+    left_over = tmp_path / "assembly-gone" / "GoneStack.metadata.json"
+    left_over.parent.mkdir()
+    entry = {"type": "aws:cdk:acknowledged-rules", "data": {"AwsSolutions::AwsSolutions-SQS3": "A queue of an environment no longer synthesized."}}
+    left_over.write_text(json.dumps({"/gone/Queue": [entry]}))
+    assert unused_acknowledgments(outdir=tmp_path) == []
