@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov pins boto3 and more apart from the app: its own virtualenv, run by the tests as a subprocess.
+CHECKOV_VENV := .venv-checkov
 CDK := npx --no-install cdk
 ENV ?=
 CDK_ENV := $(if $(ENV),-c env=$(ENV),)
@@ -24,13 +26,18 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.runtime node_modules/.installed
 
-install-dev: $(VENV)/.dev node_modules/.installed
+install-dev: $(VENV)/.dev $(CHECKOV_VENV)/.installed node_modules/.installed
 
 ## synth: synthesize every stack of every environment into cdk.out (ENV=name for one)
 synth: install
@@ -38,7 +45,7 @@ synth: install
 	@$(DEVELOPMENT_SIGNING_NOTE)
 	$(DEVELOPMENT_SIGNING) $(CDK) synth --quiet $(CDK_ENV)
 
-## test: the whole suite (unit, synth-level, cfn-lint, cdk-nag, determinism, offline)
+## test: the whole suite (unit, synth-level, cfn-lint, cdk-nag, checkov, determinism, offline)
 test: install-dev
 	$(PY) -m pytest
 

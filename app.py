@@ -9,7 +9,6 @@ app no flags, so the switch is an environment variable).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sys
@@ -38,6 +37,7 @@ from planning.review_files import write_review_files
 from planning.staging import PIPELINE_FILES_DIRECTORY, stage_pipeline_files
 from planning.summary import print_synth_summary
 from stacks.delivery import add_stages
+from stacks.nag import unacknowledged_findings, unused_acknowledgments
 from stacks.stage import PlatformStage
 
 
@@ -78,16 +78,12 @@ def write_synth_outputs(*, stages: Sequence[PlatformStage]) -> None:
 
 
 def nag_violations(*, outdir: Path) -> list[str]:
-    """Unacknowledged cdk-nag findings of a synthesized assembly, as ``rule at construct path`` lines."""
-    report = Path(outdir) / "validation-report.json"
-    if not report.exists():
-        return []
-    lines = []
-    for plugin in json.loads(report.read_text()).get("pluginReports", []):
-        for violation in plugin.get("violations", []):
-            for construct in violation.get("violatingConstructs", []):
-                lines.append(f"{violation['ruleName']} at {construct['constructPath']}")
-    return sorted(lines)
+    """What fails the cdk-nag gate in a synthesized assembly: findings nobody acknowledged, and
+    acknowledgments that suppressed nothing (stale ones would otherwise accumulate and hide the next finding)."""
+    return [
+        *(f"unacknowledged: {line}" for line in unacknowledged_findings(outdir=outdir)),
+        *(f"acknowledged but no such finding: {line}" for line in unused_acknowledgments(outdir=outdir)),
+    ]
 
 
 DEBUG_VARIABLE = "SMP_DEBUG"
@@ -133,7 +129,7 @@ def main() -> None:
         assembly = app.synth()
     violations = nag_violations(outdir=Path(assembly.directory))
     if violations:
-        print("error: cdk-nag findings without an acknowledgment:", *violations, sep="\n  ", file=sys.stderr)
+        print("error: cdk-nag findings and acknowledgments do not match:", *violations, sep="\n  ", file=sys.stderr)
         sys.exit(ExitCode.CHECK_FAILED)
     write_synth_outputs(stages=stages)
     print_synth_summary(plans=[stage.plan for stage in stages])

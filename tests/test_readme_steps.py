@@ -51,7 +51,7 @@ def readme_schedule() -> tuple[str, str]:
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project after the README's steps, in a temporary copy."""
     tree = tmp_path_factory.mktemp("readme-steps") / "project"
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "cdk.out*", "__pycache__", ".pytest_cache"))
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(".git", ".venv", ".venv-checkov", "node_modules", "cdk.out*", "__pycache__", ".pytest_cache"))
     name, settings = readme_environment()
     schedules, schedule = readme_schedule()
     settings = {**settings, "schedules": {NEW_PIPELINE: {schedule: {"enabled": True}}}}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from aws_cdk import Acknowledgment, Stack, Stage, Validations
+from aws_cdk import Stack, Stage
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
@@ -20,7 +20,7 @@ from constructs import Construct
 from base.config import EnvironmentConfig
 from base.delivery import CodePipelineSettings
 from pipeline_defs.contract import SIGNING_SEED_ENV
-from stacks.nag import acknowledge, wildcard_findings
+from stacks.nag import NAG_PACK, acknowledge, acknowledge_grants, wildcard_findings
 
 # Why each wildcard CDK Pipelines grants is needed, by the finding it raises (first match wins).
 _WILDCARD_REASONS: tuple[tuple[str, str, str], ...] = (
@@ -69,11 +69,13 @@ def _acknowledge_pipeline_grants(*, pipeline: pipelines.CodePipeline) -> None:
     """Acknowledge each wildcard in the policies CDK Pipelines made, one by one; an unknown one fails synth."""
     for policy in (c for c in pipeline.node.find_all() if isinstance(c, iam.Policy)):
         path = policy.node.path
+        findings = {}
         for finding in sorted(wildcard_findings(scope=policy, document=policy.document)):
             reasons = [reason for pattern, where, reason in _WILDCARD_REASONS if re.search(pattern, finding) and where in path]
             if not reasons:
                 raise KeyError(f"{path}: no acknowledgment reason for {finding}; say why CDK Pipelines needs it")
-            Validations.of(policy).acknowledge(Acknowledgment(id=finding, reason=reasons[0]))
+            findings[finding.removeprefix(f"{NAG_PACK}::")] = reasons[0]
+        acknowledge_grants(policy=policy, findings=findings)
 
 
 StageFactory = Callable[[Construct, EnvironmentConfig], Stage]

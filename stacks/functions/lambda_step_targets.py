@@ -13,13 +13,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_wildcards
+from stacks.functions.function_role import function_role
 from stacks.functions.lambda_code import PYTHON_RUNTIME, handler_code, handler_string
+from stacks.nag import acknowledge_wildcards
 
 STEP_FUNCTION_INFIX = "step"
 """Lambda functions that pipelines may invoke are named ``<prefix>-step-<name>``."""
-BASIC_EXECUTION_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
-VPC_ACCESS_ROLE_FINDING = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,8 @@ class FunctionPlacement:
 
 
 class HandlerFunction(Construct):
-    """A Python Lambda from ``lambda_src/<folder>``: JSON logs with retention, reserved concurrency, no bundling."""
+    """A Python Lambda from ``lambda_src/<folder>``: JSON logs with retention, reserved concurrency, no bundling,
+    and a role that may write only to the function's own log group."""
 
     def __init__(
         self,
@@ -54,6 +54,9 @@ class HandlerFunction(Construct):
         log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
         )
+        role = function_role(
+            self, "Role", log_group=log_group, in_vpc=placement is not None, description=f"Lambda function {resource_prefix}-{name}"
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -67,22 +70,12 @@ class HandlerFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
+            role=role,
             environment=environment,
             dead_letter_queue=dead_letter_queue,
             vpc=placement.vpc if placement else None,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if placement else None,
             security_groups=[placement.security_group] if placement else None,
-        )
-        if placement:
-            acknowledge(
-                scope=self.function,
-                rule=VPC_ACCESS_ROLE_FINDING,
-                reason=f"The {name} function runs in the job VPC; this policy only manages its network interfaces.",
-            )
-        acknowledge(
-            scope=self.function,
-            rule=BASIC_EXECUTION_ROLE_FINDING,
-            reason=f"The {name} function writes only its own logs with this policy; anything else is an inline policy.",
         )
 
 

@@ -168,7 +168,9 @@ class JobNetwork(Construct):
         acknowledge(
             scope=stack.node.find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")),
             rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            reason="CDK's AwsCustomResource function writes only its own logs with this policy, under the environment's permission boundary.",
+            reason="CDK's AwsCustomResource function gets AWSLambdaBasicExecutionRole: logs:CreateLogGroup, CreateLogStream and "
+            "PutLogEvents on every log group of the account, not only its own. Accepted: it runs only CDK's SDK-call handler, "
+            "during deployments of this stack, and logs to the encrypted group given to it.",
         )
         self.job_security_group.add_egress_rule(
             ec2.Peer.prefix_list(prefix_list.get_response_field("PrefixLists.0.PrefixListId")),

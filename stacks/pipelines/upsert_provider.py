@@ -12,8 +12,12 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from base.naming import execution_role_name
+from stacks.functions.function_role import function_role
 from stacks.functions.lambda_code import PYTHON_RUNTIME, handler_code, handler_string
-from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
+from stacks.nag import acknowledge_grants, acknowledge_wildcards, wildcard_resource
+
+UPSERT_CONCURRENCY = 20
+"""CloudFormation upserts the pipelines of a stack in parallel: room for all of them, and a ceiling (function and framework)."""
 
 
 class PipelineUpsertProvider(Construct):
@@ -36,20 +40,21 @@ class PipelineUpsertProvider(Construct):
         log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
         )
+        function_name = f"{resource_prefix}-pipeline-upsert"
         self.function = lambda_.Function(
             self,
             "Function",
-            function_name=f"{resource_prefix}-pipeline-upsert",
+            function_name=function_name,
             description="Creates, updates and deletes the environment's SageMaker pipelines",
             runtime=PYTHON_RUNTIME,
             handler=handler_string(folder="pipeline_upsert"),
             code=handler_code(folder="pipeline_upsert"),
             timeout=Duration.minutes(5),
             memory_size=256,
-            # CloudFormation upserts the pipelines of a stack in parallel: room for all, and a ceiling.
-            reserved_concurrent_executions=20,
+            reserved_concurrent_executions=UPSERT_CONCURRENCY,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
+            role=function_role(self, "FunctionRole", log_group=log_group, in_vpc=False, description=f"Lambda function {function_name}"),
         )
         pipelines = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:pipeline/{resource_prefix}-*"
         statements = [
@@ -112,26 +117,21 @@ class PipelineUpsertProvider(Construct):
                 "DeployJobFiles": "Job files go to the keys each pipeline's definition names, under its own <prefix>-<pipeline>/ prefix.",
             },
         )
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.function,
-            log_group=logs.LogGroup(
-                self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
-            ),
+        provider_logs = logs.LogGroup(
+            self, "ProviderLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=removal_policy, encryption_key=key
         )
-        acknowledge(
-            scope=self.function,
-            rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            reason="The upsert function writes only its own logs with this policy; its SageMaker rights are the inline policy.",
+        framework_role = function_role(
+            self, "ProviderRole", log_group=provider_logs, in_vpc=False, description=f"CDK's custom resource framework for {function_name}"
+        )
+        self.provider = cr.Provider(
+            self, "Provider", on_event_handler=self.function, log_group=provider_logs, framework_on_event_role=framework_role
         )
         framework = self.provider.node.find_child("framework-onEvent")
-        acknowledge(
-            scope=framework,
-            rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            reason="CDK's Provider framework function writes only its own logs with this policy.",
-        )
+        framework.node.default_child.reserved_concurrent_executions = UPSERT_CONCURRENCY
         acknowledge_grants(
-            role=framework.node.find_child("ServiceRole"),
-            reason="CDK's Provider framework invokes the upsert function and its versions (<arn>:*), nothing else.",
+            policy=framework_role.node.find_child("DefaultPolicy"),
+            findings={
+                wildcard_resource(scope=self, resource=f"{self.function.function_arn}:*"): "CDK's Provider framework invokes the "
+                "upsert function by ARN and any of its versions or aliases (<arn>:*); it may invoke nothing else.",
+            },
         )

@@ -24,7 +24,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards
+from stacks.nag import acknowledge, acknowledge_grants, acknowledge_wildcards, wildcard_action
 from planning.schedules import PlannedSchedule
 from stacks.functions.lambda_step_targets import FunctionPlacement, HandlerFunction
 
@@ -59,7 +59,13 @@ class ScheduleServices(Construct):
         if not deployed:
             return
         self.dead_letters = self._dead_letter_queue(
-            "DeadLetters", name=f"{resource_prefix}-schedule-dead-letters", holds="the schedules'", key=key, removal_policy=removal_policy
+            "DeadLetters", name=f"{resource_prefix}-schedule-dead-letters", key=key, removal_policy=removal_policy
+        )
+        # cdk-nag recognises a queue as a dead-letter queue from a Lambda function or a redrive policy, not from a schedule.
+        acknowledge(
+            scope=self.dead_letters,
+            rule="AwsSolutions-SQS3",
+            reason="This queue is the dead-letter queue of the environment's schedules (their DeadLetterConfig); it has none of its own.",
         )
         alarm = cloudwatch.Alarm(
             self,
@@ -76,7 +82,7 @@ class ScheduleServices(Construct):
 
         if any(p.skip_if_running for p in deployed):
             guard_dead_letters = self._dead_letter_queue(
-                "GuardDeadLetters", name=f"{resource_prefix}-schedule-guard-dead-letters", holds="the guard function's", key=key, removal_policy=removal_policy
+                "GuardDeadLetters", name=f"{resource_prefix}-schedule-guard-dead-letters", key=key, removal_policy=removal_policy
             )
             self.guard = HandlerFunction(
                 self,
@@ -94,9 +100,10 @@ class ScheduleServices(Construct):
             )
             # Lambda writes failed asynchronous events with the function's role: it needs the queue's key too.
             guard_dead_letters.grant_send_messages(self.guard.function)
+            key_variants = "Data-key and re-encrypt variants on the environment key only (named by ARN), which encrypts the guard's dead-letter queue."
             acknowledge_grants(
-                role=self.guard.function.role,
-                reason="Data-key variants on the environment key only, which encrypts the guard's dead-letter queue.",
+                policy=self.guard.function.role.node.find_child("DefaultPolicy"),
+                findings={wildcard_action("kms:GenerateDataKey*"): key_variants, wildcard_action("kms:ReEncrypt*"): key_variants},
             )
             policy = iam.Policy(
                 self,
@@ -119,7 +126,7 @@ class ScheduleServices(Construct):
                 },
             )
 
-    def _dead_letter_queue(self, construct_id: str, *, name: str, holds: str, key: kms.IKey, removal_policy: RemovalPolicy) -> sqs.Queue:
+    def _dead_letter_queue(self, construct_id: str, *, name: str, key: kms.IKey, removal_policy: RemovalPolicy) -> sqs.Queue:
         """KMS-encrypted, TLS-only, two weeks of retention: long enough to notice and replay."""
         queue = sqs.Queue(
             self,
@@ -131,7 +138,6 @@ class ScheduleServices(Construct):
             retention_period=Duration.days(14),
             removal_policy=removal_policy,
         )
-        acknowledge(scope=queue, rule="AwsSolutions-SQS3", reason=f"This queue is {holds} dead-letter queue; it has none of its own.")
         return queue
 
 

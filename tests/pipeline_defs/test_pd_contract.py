@@ -23,7 +23,7 @@ from pipeline_defs.schedules import Guardrail, GuardrailExemption
 from support.iam_evaluator import Request, matching_sids
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SKIPPED_DIRECTORIES = {".git", ".venv", "node_modules", "cdk.out", "tests", "lambda_src", "__pycache__"}
+SKIPPED_DIRECTORIES = {".git", ".venv", ".venv-checkov", "node_modules", "cdk.out", "tests", "lambda_src", "__pycache__"}
 INSTANCE_TYPES = (
     "ml.t3.medium", "ml.m5.large", "ml.m5d.large", "ml.c5.xlarge", "ml.c6id.2xlarge", "ml.r5d.4xlarge",
     "ml.g4dn.xlarge", "ml.p3dn.24xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.g5.xlarge",

@@ -148,7 +148,7 @@ def test_env_agnostic_stage_must_deploy_in_the_region_it_compiled_for(assembly: 
 
 
 def test_upsert_function_may_manage_only_this_environments_pipelines(assembly: Assembly, pipelines: StackTemplate) -> None:
-    role_id = pipelines.logical_id("AWS::IAM::Role", "Upsert/Function/ServiceRole")
+    role_id = pipelines.logical_id("AWS::IAM::Role", "Upsert/FunctionRole")
     identity, boundary = assembly.role_policies(pipelines, role_id)
     arn = f"arn:aws:sagemaker:{pipelines.region}:{pipelines.account}:pipeline"
     roles = f"arn:aws:iam::{pipelines.account}:role"
