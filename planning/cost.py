@@ -47,6 +47,10 @@ class InstanceHours:
             by_family={k: v * factor for k, v in self.by_family.items()}, per_item={k: v * factor for k, v in self.per_item.items()}
         )
 
+    def flat(self) -> dict[str, float]:
+        """Families and per-item families (``ml.m5 per item``) in one mapping, for comparing two estimates."""
+        return {**self.by_family, **{f"{family} per item": hours for family, hours in self.per_item.items()}}
+
     def text(self, *, unit: str) -> str:
         """``ml.m5 25 h/run, ml.g4dn 1 h/run + ml.m5 2 h/run per item``, or ``none``."""
         parts = [f"{family} {hours_text(hours)} h{unit}" for family, hours in sorted(self.by_family.items()) if hours]
@@ -210,3 +214,18 @@ def pipeline_cost(*, definition: Mapping[str, Any], schedules: Sequence[Schedule
         hours, _ = execution_hours(definition, parameter_values=schedule.parameter_values, cap_seconds=cap_seconds)
         per_month = per_month + hours.times(runs)
     return PipelineCost(per_execution=per_execution, per_month=per_month, capped_steps=capped)
+
+
+def _changed(old: InstanceHours, new: InstanceHours, *, unit: str) -> str:
+    before, after = old.flat(), new.flat()
+    return ", ".join(
+        f"{family} {hours_text(before.get(family, 0))} → {hours_text(after.get(family, 0))} h{unit}"
+        for family in sorted(set(before) | set(after))
+        if hours_text(before.get(family, 0)) != hours_text(after.get(family, 0))
+    )
+
+
+def cost_change_text(old: PipelineCost, new: PipelineCost) -> str | None:
+    """``ml.m5 49 → 73 h/run; ml.m5 1,490 → 2,220 h/month``: the families whose figures differ, or None."""
+    parts = [text for text in (_changed(old.per_execution, new.per_execution, unit="/run"), _changed(old.per_month, new.per_month, unit="/month")) if text]
+    return "; ".join(parts) or None

@@ -35,15 +35,15 @@ class SummaryRow:
         return (self.environment, self.pipeline, str(self.steps), self.schedules, self.instance_hours, self.exemptions)
 
 
-def next_run_text(*, expression: str, timezone_name: str | None, now: datetime) -> str:
-    """``2026-11-23 03:00 UTC``: the next time ``expression`` fires in its time zone, or why it cannot say."""
+def next_run_text(*, expression: str, timezone_name: str | None, now: datetime, count: int = 1) -> str:
+    """``2026-11-23 03:00 UTC``: the next ``count`` times ``expression`` fires in its time zone, or why it cannot say."""
     zone = ZoneInfo(timezone_name) if timezone_name else timezone.utc
     local_now = now.astimezone(zone).replace(tzinfo=None)
     try:
-        runs = next_runs(expression, after=local_now, count=1)
+        runs = next_runs(expression, after=local_now, count=count)
     except ScheduleExpressionError as error:
         return f"invalid: {error}"
-    return f"{runs[0]:%Y-%m-%d %H:%M} {timezone_name or 'UTC'}" if runs else "not computed"
+    return f"{', '.join(f'{run:%Y-%m-%d %H:%M}' for run in runs)} {timezone_name or 'UTC'}" if runs else "not computed"
 
 
 def _schedule_text(schedule: PlannedSchedule, *, now: datetime) -> str:

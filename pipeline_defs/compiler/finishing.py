@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline_defs.context import BuildContext
-from pipeline_defs.contract import NESTED_STEPS, NETWORK_ISOLATION_EXEMPTION_TAG, canonical_json, iter_steps
+from pipeline_defs.contract import NESTED_STEPS, NETWORK_ISOLATION_EXEMPTION_TAG, build_id_of, canonical_json, iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.validation.step_checks import network_isolation_settings
 
@@ -65,7 +65,7 @@ def _digest(*, text: str, files: dict[str, bytes]) -> str:
     digest = hashlib.sha256(text.encode("utf-8"))
     for key in sorted(files):
         digest.update(key.encode("utf-8") + b"\0" + hashlib.sha256(files[key]).digest())
-    return "b" + digest.hexdigest()[:20]
+    return build_id_of(digest.hexdigest())
 
 
 def _own_files_marker(step_name: str) -> str:

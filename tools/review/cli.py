@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -27,7 +28,7 @@ def review_outputs(*, base_outdir: Path, head_outdir: Path, base: str, head: str
     """Compare two synthesized outputs; with ``cdk_tables``, add CDK's IAM and security group tables."""
     old = load_environments(outdir=base_outdir)
     new = load_environments(outdir=head_outdir)
-    review = compare_outputs(old=old, new=new, base=base, head=head)
+    review = compare_outputs(old=old, new=new, base=base, head=head, now=datetime.now(timezone.utc))
     if not cdk_tables:
         return review
     environments = []
