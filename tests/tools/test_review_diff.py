@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from tool_inputs import (
     PIPELINE,
     PIPELINE_STACK,
+    REVIEW_NOW,
     derive,
     edit_head,
     edit_step,
@@ -26,12 +26,9 @@ from tools.review.render import render_markdown, render_plain
 from tools.review.synth import cdk_security_table
 
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-
-
 def _review(synth_dir: Path, head: Path) -> Review:
     return compare_outputs(
-        old=load_environments(outdir=synth_dir), new=load_environments(outdir=head), base="base", head="head", now=NOW
+        old=load_environments(outdir=synth_dir), new=load_environments(outdir=head), base="base", head="head", now=REVIEW_NOW
     )
 
 
@@ -129,7 +126,7 @@ def test_steps_and_pipelines_added_or_removed(synth_dir: Path, tmp_path: Path) -
     # Removing things narrows what runs: not flagged. The reverse direction adds a job: flagged.
     assert not result.security_relevant
     reverse = compare_outputs(
-        old=load_environments(outdir=tmp_path / "head.out"), new=load_environments(outdir=synth_dir), base="a", head="b", now=NOW
+        old=load_environments(outdir=tmp_path / "head.out"), new=load_environments(outdir=synth_dir), base="a", head="b", now=REVIEW_NOW
     )
     assert reverse.environments[1].pipelines_added == (edit.removed,)
     assert any("new step Preprocess" in f.where and "InstanceType" in f.what for f in reverse.environments[1].security)
@@ -207,7 +204,7 @@ def _with_schedule(synth_dir: Path, target: Path, schedule: dict | None) -> Path
 def test_a_changed_schedule_shows_its_parameters_by_name_and_next_runs(synth_dir: Path, tmp_path: Path) -> None:
     base = _with_schedule(synth_dir, tmp_path / "base.out", _schedule("cron(0 3 ? * MON *)", MseThreshold="6.0", MaxDepth="3"))
     head = _with_schedule(synth_dir, tmp_path / "head.out", _schedule("cron(0 4 ? * MON *)", MseThreshold="5.5", MaxDepth="3"))
-    result = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b", now=NOW)
+    result = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b", now=REVIEW_NOW)
     sandbox = result.environments[1]
     (pipeline,) = sandbox.pipelines_changed
     assert pipeline.schedules == (
@@ -231,7 +228,7 @@ def test_a_changed_schedule_shows_its_parameters_by_name_and_next_runs(synth_dir
 def test_a_new_or_removed_schedule_is_shown_in_full_with_its_cost(synth_dir: Path, tmp_path: Path) -> None:
     base = _with_schedule(synth_dir, tmp_path / "base.out", None)
     head = _with_schedule(synth_dir, tmp_path / "head.out", _schedule("cron(0 2 * * ? *)", TrainingInstanceType="ml.m5.xlarge"))
-    added = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b", now=NOW)
+    added = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b", now=REVIEW_NOW)
     whole = [
         "    expression: cron(0 2 * * ? *)",
         "    time zone: Europe/Paris",
@@ -243,7 +240,7 @@ def test_a_new_or_removed_schedule_is_shown_in_full_with_its_cost(synth_dir: Pat
     assert pipeline.schedules == ("+ schedule nightly", *whole)
     # 365 runs a year: 30.4 a month; Train (1 h) on the schedule's m5, the other jobs at the 24 h cap on the sandbox's t3.
     assert added.environments[1].cost == (f"~ {PIPELINE}: ml.m5 0 → 30.4 h/month, ml.t3 0 → 2,190 h/month",)
-    removed = compare_outputs(old=load_environments(outdir=head), new=load_environments(outdir=base), base="a", head="b", now=NOW)
+    removed = compare_outputs(old=load_environments(outdir=head), new=load_environments(outdir=base), base="a", head="b", now=REVIEW_NOW)
     assert removed.environments[1].pipelines_changed[0].schedules == ("- schedule nightly", *whole)
 
 
