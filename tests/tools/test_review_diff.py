@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,27 @@ def test_a_change_inside_a_foreach_body_shows_once_as_that_steps_change() -> Non
         ("Arguments.ProcessingResources.ClusterConfig.InstanceType", "ml.m5.large", "ml.m5.2xlarge")
     ]
     assert [f.where for f in security] == [f"{PIPELINE} step Shard"]
+
+
+def test_a_one_function_change_shows_that_step_only(synth_dir: Path, tmp_path: Path) -> None:
+    """A new ``@step`` payload moves one step's build id: in its arguments, and in the role's protection of its code."""
+    batch = "smp-sandbox-batch-inference"
+
+    def edit(templates: dict) -> None:
+        steps = pipeline_properties(templates, batch)["Definition"]["Steps"]
+        (edit.old_id,) = set(re.findall(r"ScoreBatches/(b[0-9a-f]{20})/", steps["ScoreBatches"]["Fn::Sub"][0]))
+        template = pipeline_template(templates, batch)
+        policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+        edit.protected = any(edit.old_id in json.dumps(policy) for policy in policies)
+        text = json.dumps(template).replace(edit.old_id, "b" + "0" * 20)
+        template.clear()
+        template.update(json.loads(text))
+
+    result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
+    assert edit.protected, "the role no longer protects the step's code by its build id: this test checks nothing"
+    sandbox = result.environments[1]
+    (pipeline,) = sandbox.pipelines_changed
+    assert [(s.step, s.kind) for s in pipeline.steps] == [("ScoreBatches", "changed")]
+    assert all(c.old.count(edit.old_id) if isinstance(c.old, str) else c.old == edit.old_id for c in pipeline.steps[0].changes)
+    assert (pipeline.resources, pipeline.settings, sandbox.resources, sandbox.security, sandbox.cdk_table_stacks) == ((), (), (), (), ())
+    assert not result.security_relevant

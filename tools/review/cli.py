@@ -1,7 +1,8 @@
 """``python -m tools.review --base <ref>``: what a change does to each environment, for a reviewer.
 
 Synthesizes the base ref and the working tree offline and prints, per environment, pipelines added
-or removed, step changes with JSON paths, parameter and schedule changes, and a security section.
+or removed, step changes with JSON paths, parameter, schedule and policy changes, instance-hours,
+and a security section.
 Exit codes follow :class:`base.errors.ExitCode`: 1 when something security-relevant changed.
 """
 

@@ -1,4 +1,5 @@
-"""Compare two synthesized outputs the way a reviewer reads them: pipelines, steps, parameters, schedules, security.
+"""Compare two synthesized outputs the way a reviewer reads them: pipelines, steps, parameters, schedules,
+policies, instance-hours, security.
 
 Pure functions over :mod:`tools.assembly` objects, so the comparison is testable on
 outputs derived from one synth, without git or a second synth.
@@ -65,6 +66,9 @@ CDK_TABLE_PREFIXES = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::Lambda::Per
 
 SCHEDULE_RESOURCE_TYPES = ("AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup")
 
+DETAIL = "    "
+"""Prefix of a line that details the line before it (a policy statement under its resource, a schedule's facts)."""
+
 IGNORED_RESOURCE_KEYS = ("Metadata",)
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 """How CDK names an asset (a Lambda code or layer zip, a deployment source, a template) by its content."""
@@ -113,9 +117,9 @@ class PipelineChange:
     parameters: tuple[str, ...] = ()
     settings: tuple[ValueChange, ...] = ()
     schedules: tuple[str, ...] = ()
-    """Lines of the schedules of the pipeline's own stack (details indented by four spaces)."""
+    """Lines of the schedules of the pipeline's own stack (details start with :data:`DETAIL`)."""
     resources: tuple[str, ...] = ()
-    """Lines of the other resources of the pipeline's own stack: its role and policies (details indented by four spaces)."""
+    """Lines of the other resources of the pipeline's own stack: its role and policies (details start with :data:`DETAIL`)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class EnvironmentReview:
     pipelines_removed: tuple[str, ...] = ()
     pipelines_changed: tuple[PipelineChange, ...] = ()
     pipeline_details: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Lines under a pipeline added or removed: its schedules in full (details indented by four spaces)."""
+    """Lines under a pipeline added or removed: its schedules in full (details start with :data:`DETAIL`)."""
     summary: tuple[str, ...] = ()
     """An environment added or removed: its account, region and security summary."""
     schedules: tuple[str, ...] = ()
@@ -400,7 +404,7 @@ def _exemption_note(changes: list[ValueChange]) -> list[str]:
     ]
 
 
-def _compare_schedule(*, changes: _StackChanges, label: str, logical_id: str, before: dict | None, after: dict | None, now: datetime) -> bool:
+def _compare_schedule(*, changes: _StackChanges, logical_id: str, before: dict | None, after: dict | None, now: datetime) -> bool:
     """A schedule added or removed in full, or changed with its parameters by name; False for other resources."""
     old = read_schedule(logical_id=logical_id, resource=before) if before else None
     new = read_schedule(logical_id=logical_id, resource=after) if after else None
@@ -410,7 +414,7 @@ def _compare_schedule(*, changes: _StackChanges, label: str, logical_id: str, be
     name = present.name.removeprefix(f"{changes.where}-") if changes.where else present.name
     if old is None or new is None:
         changes.schedules.append(f"{'+' if old is None else '-'} schedule {name}")
-        changes.schedules.extend(f"    {line}" for line in schedule_lines(present, now=now))
+        changes.schedules.extend(f"{DETAIL}{line}" for line in schedule_lines(present, now=now))
         return True
     lines = schedule_change_lines(old, new, now=now)
     _, values = _resource_details(before, after)
@@ -422,14 +426,14 @@ def _compare_schedule(*, changes: _StackChanges, label: str, logical_id: str, be
     ]
     if lines:
         changes.schedules.append(f"~ schedule {name}")
-        changes.schedules.extend(f"    {line}" for line in lines)
+        changes.schedules.extend(f"{DETAIL}{line}" for line in lines)
     return True
 
 
 def _compare_resource(*, changes: _StackChanges, label: str, logical_id: str, before: dict | None, after: dict | None, now: datetime) -> None:
     """One resource added, removed or changed: its lines, and its findings when security-relevant."""
     resource_type = (after or before or {}).get("Type", "?")
-    if resource_type == SCHEDULE_TYPE and _compare_schedule(changes=changes, label=label, logical_id=logical_id, before=before, after=after, now=now):
+    if resource_type == SCHEDULE_TYPE and _compare_schedule(changes=changes, logical_id=logical_id, before=before, after=after, now=now):
         return
     policy, values = _resource_details(before, after)
     details = policy + [f"{c.path}: {show_change(c.old, c.new)}" for c in values]
@@ -439,7 +443,7 @@ def _compare_resource(*, changes: _StackChanges, label: str, logical_id: str, be
     target = changes.schedules if resource_type in SCHEDULE_RESOURCE_TYPES else changes.resources
     target.append(f"{mark} {label}")
     if after is not None:
-        target.extend(f"    {line}" for line in details)
+        target.extend(f"{DETAIL}{line}" for line in details)
     changes.cdk_table = changes.cdk_table or resource_type.startswith(CDK_TABLE_PREFIXES)
     if after is None and changes.owner_removed:
         return
@@ -534,7 +538,7 @@ def _whole_pipeline_lines(env: SynthesizedEnvironment, *, names: set[str], now: 
         lines: list[str] = []
         for schedule in stack_schedules(env.stacks[stack_name].resources()).values():
             lines.append(f"schedule {schedule.name.removeprefix(f'{owner}-')}")
-            lines.extend(f"    {line}" for line in schedule_lines(schedule, now=now))
+            lines.extend(f"{DETAIL}{line}" for line in schedule_lines(schedule, now=now))
         if lines:
             details[owner] = tuple(lines)
     return details

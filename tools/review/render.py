@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 
-from tools.review.diff import EnvironmentReview, PipelineChange, Review, show_change
+from tools.review.diff import DETAIL, EnvironmentReview, PipelineChange, Review, show_change
 
 MAX_CHANGES_PER_STEP = 20
-DETAIL = "    "
-"""How the comparison marks a detail line under the line before it."""
 
 Lines = list[tuple[int, str]]
 
