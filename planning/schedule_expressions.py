@@ -122,15 +122,25 @@ def next_runs(expression: str, *, after: datetime, count: int = 3) -> list[datet
 
 
 def runs_per_month(expression: str, *, after: datetime) -> float:
-    """How often a valid expression fires in an average month: its runs in the 365 days after ``after``, over 12.
+    """How often a valid expression fires in an average month: its runs on the 365 days after ``after``'s, over 12.
 
     A year rather than the next month, so a monthly or weekday schedule counts the same whenever asked.
+    A cron expression is counted day by day (its times a day on each day it matches), not run by run.
     """
+    validate(expression)
     rate = _RATE.match(expression)
     if rate:
-        validate(expression)
         return YEAR_SECONDS // (_RATE_UNIT_SECONDS[rate.group(2).rstrip("s")] * int(rate.group(1))) / 12
-    return sum(1 for _ in _runs(expression, after=after, until=after + timedelta(seconds=YEAR_SECONDS))) / 12
+    fields = _CRON.match(expression).group(1).split()
+    minutes, hours, dom, months, dow, years = (_expand(f, t) for f, t in zip(_FIELDS, fields))
+    first = datetime(after.year, after.month, after.day)
+    days = (first + timedelta(days=offset) for offset in range(1, YEAR_SECONDS // 86400 + 1))
+    matching = sum(
+        1
+        for day in days
+        if (years is None or day.year in years) and day.month in months and _day_matches(day, dom, fields[2], dow, fields[4])
+    )
+    return matching * len(minutes) * len(hours) / 12
 
 
 def _runs(expression: str, *, after: datetime, until: datetime) -> Iterator[datetime]:
