@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator, Mapping
 
+from pipeline_defs.contract import canonical_json
+
 POLICY_KEYS = ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy")
 """Property names whose value is a policy document (IAM, bucket, topic, queue and key policies, trust)."""
 
@@ -34,7 +36,7 @@ def cfn_text(value: Any) -> str:
             return f"${{import:{cfn_text(argument)}}}"
         if function == "Fn::Sub":
             return cfn_text(argument[0] if isinstance(argument, list) else argument)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return canonical_json(value)
 
 
 def _values(value: Any) -> list[str]:
