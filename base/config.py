@@ -23,6 +23,8 @@ from base.images import PINNED_FORM, parse_ecr_image
 from base.naming import APP_NAME, PIPELINE_NAME_PATTERN
 
 DEFAULT_ENVIRONMENT = "sandbox"
+DEFAULT_MAX_JOB_RUNTIME_HOURS = 24
+"""The longest run time a job may request unless an environment sets ``maxJobRuntimeHours``: SageMaker's own default."""
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -104,7 +106,7 @@ class EnvironmentConfig:
     network_isolation_exemptions: tuple[IsolationExemptionSetting, ...] = field(default=())
     schedule_overrides: tuple[ScheduleOverride, ...] = field(default=())
     step_image_uri: str | None = None
-    max_job_runtime_hours: int = 24
+    max_job_runtime_hours: int = DEFAULT_MAX_JOB_RUNTIME_HOURS
     """Longest run time a job may request (sagemaker:MaxRuntimeInSeconds); SageMaker's own default is one day."""
 
     @property

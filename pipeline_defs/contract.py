@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -27,6 +28,13 @@ PIPELINE_TAG = f"{APP_NAME}:pipeline"
 """Tag on every job naming its pipeline: Cost Explorer groups spend by it."""
 
 NETWORK_ISOLATION_EXEMPTION_TAG = f"{APP_NAME}:network-isolation-exempt"
+BUILD_ID_PATTERN = re.compile(r"\bb[0-9a-f]{20}\b")
+"""A build id in ``@step`` S3 keys and arguments (:func:`build_id_of`): a new one only means new code was staged."""
+
+
+def build_id_of(digest: str) -> str:
+    """The build id of a content digest (hex): ``b`` and its first 20 digits."""
+    return "b" + digest[:20]
 """Tag that jobs of an exempt step carry (value: the pipeline name); the IAM Deny lets exactly those through."""
 
 NVME_INSTANCE_PATTERNS: tuple[str, ...] = (

@@ -1,4 +1,4 @@
-"""EventBridge schedule expressions: validation at synth, and the next run times for the summary.
+"""EventBridge schedule expressions: validation at synth, the next run times and runs per month.
 
 EventBridge accepts ``rate(N unit)`` and six-field ``cron(min hour day-of-month month day-of-week year)``
 where exactly one of day-of-month and day-of-week is ``?``. A bad expression would otherwise only
@@ -8,13 +8,17 @@ fail at deploy time, after the stacks before it have changed.
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterator
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
 _MONTHS = {name: i for i, name in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
+_RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+YEAR_SECONDS = 365 * 86400
 _DAYS = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}
 
 
@@ -114,20 +118,49 @@ def validate(expression: str) -> None:
 
 def next_runs(expression: str, *, after: datetime, count: int = 3) -> list[datetime]:
     """The next ``count`` times (UTC, naive) a valid expression fires after ``after``; rates count from it."""
+    return list(itertools.islice(_runs(expression, after=after, until=after + timedelta(days=366 * 5)), count))
+
+
+def runs_per_month(expression: str, *, after: datetime) -> float:
+    """How often a valid expression fires in an average month: its runs on the 365 days after ``after``'s, over 12.
+
+    A year rather than the next month, so a monthly or weekday schedule counts the same whenever asked.
+    A cron expression is counted day by day (its times a day on each day it matches), not run by run.
+    """
     validate(expression)
     rate = _RATE.match(expression)
     if rate:
-        unit = {"minute": 60, "hour": 3600, "day": 86400}[rate.group(2).rstrip("s")]
-        return [after + timedelta(seconds=unit * int(rate.group(1)) * i) for i in range(1, count + 1)]
-    minutes, hours, dom, months, dow, years = (_expand(f, t) for f, t in zip(_FIELDS, _CRON.match(expression).group(1).split()))
-    dom_text, dow_text = _CRON.match(expression).group(1).split()[2], _CRON.match(expression).group(1).split()[4]
-    runs: list[datetime] = []
+        return YEAR_SECONDS // (_RATE_UNIT_SECONDS[rate.group(2).rstrip("s")] * int(rate.group(1))) / 12
+    fields = _CRON.match(expression).group(1).split()
+    minutes, hours, dom, months, dow, years = (_expand(f, t) for f, t in zip(_FIELDS, fields))
+    first = datetime(after.year, after.month, after.day)
+    days = (first + timedelta(days=offset) for offset in range(1, YEAR_SECONDS // 86400 + 1))
+    matching = sum(
+        1
+        for day in days
+        if (years is None or day.year in years) and day.month in months and _day_matches(day, dom, fields[2], dow, fields[4])
+    )
+    return matching * len(minutes) * len(hours) / 12
+
+
+def _runs(expression: str, *, after: datetime, until: datetime) -> Iterator[datetime]:
+    validate(expression)
+    rate = _RATE.match(expression)
+    if rate:
+        interval = timedelta(seconds=_RATE_UNIT_SECONDS[rate.group(2).rstrip("s")] * int(rate.group(1)))
+        moment = after + interval
+        while moment < until:
+            yield moment
+            moment += interval
+        return
+    fields = _CRON.match(expression).group(1).split()
+    minutes, hours, dom, months, dow, years = (_expand(f, t) for f, t in zip(_FIELDS, fields))
+    dom_text, dow_text = fields[2], fields[4]
     moment = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    limit = after + timedelta(days=366 * 5)
-    while len(runs) < count and moment < limit:
+    while moment < until:
         day_ok = _day_matches(moment, dom, dom_text, dow, dow_text)
         if (years is None or moment.year in years) and moment.month in months and day_ok and moment.hour in hours and moment.minute in minutes:
-            runs.append(moment)
+            yield moment
             moment += timedelta(minutes=1)
         elif not (moment.month in months and day_ok):
             moment = (moment + timedelta(days=1)).replace(hour=0, minute=0)
@@ -135,7 +168,6 @@ def next_runs(expression: str, *, after: datetime, count: int = 3) -> list[datet
             moment = (moment + timedelta(hours=1)).replace(minute=0)
         else:
             moment += timedelta(minutes=1)
-    return runs
 
 
 def _day_matches(moment: datetime, dom: set[int] | None, dom_text: str, dow: set[int] | None, dow_text: str) -> bool:

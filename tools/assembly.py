@@ -31,12 +31,13 @@ class AssemblyReadError(UserError):
 
 @dataclass(frozen=True)
 class SynthesizedStack:
-    """One stack: its name, its CLI selector (``<env>/<Id>``) and its template file."""
+    """One stack: its name, its CLI selector (``<env>/<Id>``), its template file and target (``aws://account/region``)."""
 
     name: str
     selector: str
     template_path: Path
     template: dict[str, Any] = field(repr=False)
+    environment: str = "aws://unknown-account/unknown-region"
 
     def resources(self) -> dict[str, dict[str, Any]]:
         return self.template.get("Resources", {})
@@ -164,7 +165,11 @@ def _load_stacks(directory: Path) -> dict[str, SynthesizedStack]:
         path = directory / properties["templateFile"]
         name = properties.get("stackName", artifact_id)
         stacks[name] = SynthesizedStack(
-            name=name, selector=artifact.get("displayName", artifact_id), template_path=path, template=_read_json(path)
+            name=name,
+            selector=artifact.get("displayName", artifact_id),
+            template_path=path,
+            template=_read_json(path),
+            environment=artifact.get("environment", SynthesizedStack.environment),
         )
     return stacks
 

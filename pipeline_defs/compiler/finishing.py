@@ -2,8 +2,9 @@
 
 Runs after the SDK built the definition and before validation. The SDK puts its build timestamp
 into ``@step`` S3 paths; the pins put :data:`BUILD_ID_SENTINEL` there instead, and
-:func:`finish_definition` replaces it with a digest of everything built, so new code gets new keys
-(a running execution keeps reading its own files) and unchanged code keeps its keys.
+:func:`finish_definition` replaces it in each ``@step`` step with a digest of that step and its own
+files, so a changed function gets new keys (a running execution keeps reading its own files) while
+every other step keeps its keys and arguments: a one-step change reads as that step only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline_defs.context import BuildContext
-from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG, canonical_json, iter_steps
+from pipeline_defs.contract import NESTED_STEPS, NETWORK_ISOLATION_EXEMPTION_TAG, build_id_of, canonical_json, iter_steps
 from pipeline_defs.errors import PipelineDefinitionError
 from pipeline_defs.validation.step_checks import network_isolation_settings
 
@@ -52,23 +53,64 @@ def relativize_descriptions(definition: dict, *, root: Path) -> None:
 
 @dataclass(frozen=True)
 class BuiltDefinition:
-    """A definition with its staged files, the build id substituted everywhere."""
+    """A definition with its staged files, the build ids substituted everywhere."""
 
     definition: dict
     staged_files: dict[str, bytes]
     build_id: str
+    """Digest of the whole build (the manifest's); each ``@step`` step's own id is in its S3 paths."""
+
+
+def _digest(*, text: str, files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(text.encode("utf-8"))
+    for key in sorted(files):
+        digest.update(key.encode("utf-8") + b"\0" + hashlib.sha256(files[key]).digest())
+    return build_id_of(digest.hexdigest())
+
+
+def _own_files_marker(step_name: str) -> str:
+    """What a ``@step`` step's own staged keys hold: ``<pipeline>/<step>/<build id>/...``."""
+    return f"/{step_name}/{BUILD_ID_SENTINEL}/"
+
+
+def _steps_with_own_build_ids(definition: dict, files: dict[str, bytes]) -> dict[str, str]:
+    """Step name → its build id, for each step holding the sentinel when every staged key holding it is one step's.
+
+    A file several steps share under the sentinel (the SDK's ``include_local_workdir`` workspace)
+    needs one id across them: then no step gets its own and the whole build's id is used.
+    """
+    holders = [
+        step
+        for step, _ in iter_steps(definition.get("Steps", []))
+        if step.get("Type") not in NESTED_STEPS and BUILD_ID_SENTINEL in canonical_json(step)
+    ]
+    markers = [_own_files_marker(step["Name"]) for step in holders]
+    if any(BUILD_ID_SENTINEL in key and not any(m in key for m in markers) for key in files):
+        return {}
+    return {
+        step["Name"]: _digest(
+            text=canonical_json(step), files={key: body for key, body in files.items() if _own_files_marker(step["Name"]) in key}
+        )
+        for step in holders
+    }
 
 
 def finish_definition(*, raw: str, staged: StagedFiles, root: Path) -> BuiltDefinition:
-    """Make a built definition content-addressed (the build id replaces the sentinel) and free of checkout paths."""
+    """Make a built definition content-addressed (build ids replace the sentinel) and free of checkout paths."""
     definition = json.loads(raw)
     relativize_descriptions(definition, root=root)
-    digest = hashlib.sha256(canonical_json(definition).encode("utf-8"))
-    for key in sorted(staged.files):
-        digest.update(key.encode("utf-8") + b"\0" + hashlib.sha256(staged.files[key]).digest())
-    build_id = "b" + digest.hexdigest()[:20]
+    build_id = _digest(text=canonical_json(definition), files=staged.files)
+    step_ids = _steps_with_own_build_ids(definition, staged.files)
+    for step, _ in iter_steps(definition.get("Steps", [])):
+        if step.get("Name") in step_ids and step.get("Type") not in NESTED_STEPS:
+            replaced = json.loads(canonical_json(step).replace(BUILD_ID_SENTINEL, step_ids[step["Name"]]))
+            step.clear()
+            step.update(replaced)
+    files = {}
+    for key, body in staged.files.items():
+        owner = next((name for name in step_ids if _own_files_marker(name) in key), None)
+        files[key.replace(BUILD_ID_SENTINEL, step_ids[owner] if owner else build_id)] = body
     text = canonical_json(definition).replace(BUILD_ID_SENTINEL, build_id)
-    files = {key.replace(BUILD_ID_SENTINEL, build_id): body for key, body in staged.files.items()}
     return BuiltDefinition(definition=json.loads(text), staged_files=files, build_id=build_id)
 
 

@@ -16,6 +16,12 @@ def steps_by_name(definition):
     return {step["Name"]: step for step, _ in iter_steps(definition["Steps"])}
 
 
+def step_build_id(step):
+    """The build id a ``@step`` step's S3 paths hold: the value of its ``--func_step_s3_dir`` argument."""
+    arguments = step["Arguments"]["AlgorithmSpecification"]["ContainerArguments"]
+    return arguments[arguments.index("--func_step_s3_dir") + 1]
+
+
 def test_every_module_compiled_with_a_stable_environment_prefixed_name(compiled):
     assert {"train-evaluate-register", "batch-inference"} <= set(compiled)
     for module_name, result in compiled.items():
@@ -154,8 +160,9 @@ def test_batch_inference_passes_delayed_returns_and_declares_its_exemption(compi
         assert '{"dependency_file": "batch_inference_requirements.txt"}' in arguments["AlgorithmSpecification"]["ContainerArguments"]
         assert arguments["Environment"]["REMOTE_FUNCTION_SECRET_KEY"].startswith("-----BEGIN PUBLIC KEY-----")
     assert [e.guardrail for e in result.guardrail_exemptions] == [Guardrail.NETWORK_ISOLATION]
-    payloads = [k for k in result.staged_files if k.endswith("/function/payload.pkl")]
-    assert len(payloads) == 3 and all(result.build_id in k for k in payloads)
+    payloads = sorted(k for k in result.staged_files if k.endswith("/function/payload.pkl"))
+    assert payloads == [f"{result.pipeline_name}/{name}/{step_build_id(steps[name])}/function/payload.pkl" for name in sorted(steps)]
+    assert len({step_build_id(step) for step in steps.values()}) == 3
     assert any(k.endswith("pre_exec_script_and_dependencies/batch_inference_requirements.txt") for k in result.staged_files)
 
 
@@ -169,7 +176,7 @@ def test_function_step_payloads_carry_signatures_the_definition_key_verifies(com
     steps = steps_by_name(definitions["batch-inference"])
     for name, step in steps.items():
         public = serialization.load_pem_public_key(step["Arguments"]["Environment"]["REMOTE_FUNCTION_SECRET_KEY"].encode())
-        prefix = f"{result.pipeline_name}/{name}/{result.build_id}/function/"
+        prefix = f"{result.pipeline_name}/{name}/{step_build_id(step)}/function/"
         payload = result.staged_files[prefix + "payload.pkl"]
         metadata = json.loads(result.staged_files[prefix + "metadata.json"])
         assert metadata["sha256_hash"] == hashlib.sha256(payload).hexdigest()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from planning.schedule_expressions import ScheduleExpressionError, next_runs, validate
+from planning.schedule_expressions import ScheduleExpressionError, next_runs, runs_per_month, validate
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,19 @@ def test_next_runs() -> None:
     assert next_runs("cron(0 0 L * ? *)", after=after, count=2) == [datetime(2026, 11, 30, 0, 0), datetime(2026, 12, 31, 0, 0)]
     assert next_runs("cron(0 8 ? * 6#3 *)", after=after, count=1) == [datetime(2026, 12, 18, 8, 0)]  # third Friday
     assert next_runs("rate(6 hours)", after=after, count=2) == [datetime(2026, 11, 22, 21, 30), datetime(2026, 11, 23, 3, 30)]
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs_a_year"),
+    [
+        ("cron(0 5 * * ? *)", 365),
+        ("cron(0/15 8-9 ? * MON-FRI *)", 261 * 8),  # 261 weekdays from 2026-11-23 to 2027-11-22
+        ("cron(0 0 L * ? *)", 12),
+        ("cron(0 8 ? * 6#3 *)", 12),
+        ("cron(0 1 1 1 ? 2027)", 1),
+        ("rate(6 hours)", 1460),
+        ("rate(1 day)", 365),
+    ],
+)
+def test_runs_per_month_is_a_twelfth_of_the_next_365_days_runs(expression: str, runs_a_year: int) -> None:
+    assert runs_per_month(expression, after=datetime(2026, 11, 22, 15, 30)) == pytest.approx(runs_a_year / 12)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from tool_inputs import (
     PIPELINE,
     PIPELINE_STACK,
+    REVIEW_NOW,
     derive,
     edit_head,
     edit_step,
@@ -27,7 +29,7 @@ from tools.review.synth import cdk_security_table
 
 def _review(synth_dir: Path, head: Path) -> Review:
     return compare_outputs(
-        old=load_environments(outdir=synth_dir), new=load_environments(outdir=head), base="base", head="head"
+        old=load_environments(outdir=synth_dir), new=load_environments(outdir=head), base="base", head="head", now=REVIEW_NOW
     )
 
 
@@ -61,9 +63,19 @@ def test_one_step_instance_type_change_is_a_few_lines_and_flagged(synth_dir: Pat
     assert result.environments[0].unchanged and not sandbox.resources and not sandbox.schedules
     assert result.security_relevant
 
-    plain = render_plain(result)
-    assert len(plain.splitlines()) <= 10
-    assert f'{change.path}: "{change.old}" → "ml.c5.4xlarge"' in plain
+    plain = render_plain(result).splitlines()
+    assert plain[2:] == [
+        "sandbox:",
+        f"  ~ pipeline {PIPELINE}",
+        "      ~ step Preprocess (Processing)",
+        f'          {change.path}: "{change.old}" → "ml.c5.4xlarge"',
+        "  instance-hours (most per run; per month):",
+        # Preprocess has no run-time limit: it counts at the environment's 24 h cap, now on a c5.
+        f"    ~ {PIPELINE}: ml.c5 0 → 24 h/run, ml.t3 73 → 49 h/run",
+        "  SECURITY:",
+        f'    ! {PIPELINE} step Preprocess: {change.path} "{change.old}" → "ml.c5.4xlarge"',
+        "security-relevant changes: YES",
+    ]
     markdown = render_markdown(result)
     assert f"`{change.path}`" in markdown and "⚠️" in markdown and "#### sandbox" in markdown
 
@@ -115,7 +127,7 @@ def test_steps_and_pipelines_added_or_removed(synth_dir: Path, tmp_path: Path) -
     # Removing things narrows what runs: not flagged. The reverse direction adds a job: flagged.
     assert not result.security_relevant
     reverse = compare_outputs(
-        old=load_environments(outdir=tmp_path / "head.out"), new=load_environments(outdir=synth_dir), base="a", head="b"
+        old=load_environments(outdir=tmp_path / "head.out"), new=load_environments(outdir=synth_dir), base="a", head="b", now=REVIEW_NOW
     )
     assert reverse.environments[1].pipelines_added == (edit.removed,)
     assert any("new step Preprocess" in f.where and "InstanceType" in f.what for f in reverse.environments[1].security)
@@ -161,35 +173,76 @@ def test_a_change_to_a_pipelines_own_role_is_that_pipelines_security_change(synt
     sandbox = result.environments[1]
     (pipeline,) = sandbox.pipelines_changed
     assert (pipeline.pipeline, pipeline.steps, pipeline.settings) == (PIPELINE, (), ())
-    assert pipeline.resources == ("~ AWS::IAM::Policy ExecutionRole/Policy/Resource: Properties.PolicyDocument.Statement[0].Resource",)
-    assert [str(f) for f in sandbox.security] == [f"{PIPELINE} AWS::IAM::Policy ExecutionRole/Policy/Resource: changed"]
+    own_prefix = f"arn:${{AWS::Partition}}:s3:::smp-sandbox-artifacts-${{AWS::AccountId}}-${{AWS::Region}}/{PIPELINE}/*"
+    statement = f"PolicyDocument: ~ statement OwnPrefixObjects: Resource + * - {own_prefix}"
+    assert pipeline.resources == ("~ AWS::IAM::Policy ExecutionRole/Policy/Resource", f"    {statement}")
+    assert [str(f) for f in sandbox.security] == [f"{PIPELINE} AWS::IAM::Policy ExecutionRole/Policy/Resource: {statement}"]
     assert sandbox.cdk_table_stacks == ("sandbox/PipelineTrainEvaluateRegister",)
     assert not sandbox.resources and result.security_relevant
     plain = render_plain(result).splitlines()
-    assert plain[plain.index(f"  ~ pipeline {PIPELINE}") + 1] == f"      {pipeline.resources[0]}"
+    assert plain[plain.index(f"  ~ pipeline {PIPELINE}") + 1 :][:2] == [f"      {pipeline.resources[0]}", f"          {statement}"]
     assert "smp-sandbox-pipelines" not in render_plain(result)
 
 
-def test_schedule_resources_are_reported_under_their_pipeline(synth_dir: Path, tmp_path: Path) -> None:
-    schedule = {"Type": "AWS::Scheduler::Schedule", "Properties": {"ScheduleExpression": "cron(0 3 ? * MON *)", "State": "ENABLED"}}
-    base = derive(synth_dir, tmp_path / "base.out", lambda t: t[PIPELINE_STACK]["Resources"].update(Nightly=schedule))
-    changed = json.loads(json.dumps(schedule))
-    changed["Properties"]["ScheduleExpression"] = "cron(0 4 ? * MON *)"
-    head = derive(synth_dir, tmp_path / "head.out", lambda t: t[PIPELINE_STACK]["Resources"].update(Nightly=changed))
-    result = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b")
+def _schedule(expression: str, **parameters: str) -> dict:
+    listed = [{"Name": name, "Value": value} for name, value in parameters.items()]
+    return {
+        "Type": "AWS::Scheduler::Schedule",
+        "Properties": {
+            "Name": f"{PIPELINE}-nightly",
+            "ScheduleExpression": expression,
+            "ScheduleExpressionTimezone": "Europe/Paris",
+            "State": "ENABLED",
+            "Target": {"SageMakerPipelineParameters": {"PipelineParameterList": listed}},
+        },
+    }
+
+
+def _with_schedule(synth_dir: Path, target: Path, schedule: dict | None) -> Path:
+    return derive(synth_dir, target, lambda t: t[PIPELINE_STACK]["Resources"].update(Nightly=schedule) if schedule else None)
+
+
+def test_a_changed_schedule_shows_its_parameters_by_name_and_next_runs(synth_dir: Path, tmp_path: Path) -> None:
+    base = _with_schedule(synth_dir, tmp_path / "base.out", _schedule("cron(0 3 ? * MON *)", MseThreshold="6.0", MaxDepth="3"))
+    head = _with_schedule(synth_dir, tmp_path / "head.out", _schedule("cron(0 4 ? * MON *)", MseThreshold="5.5", MaxDepth="3"))
+    result = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b", now=REVIEW_NOW)
     sandbox = result.environments[1]
     (pipeline,) = sandbox.pipelines_changed
     assert pipeline.schedules == (
-        "~ AWS::Scheduler::Schedule Nightly: Properties.ScheduleExpression",
-        '    Properties.ScheduleExpression: "cron(0 3 ? * MON *)" → "cron(0 4 ? * MON *)"',
+        "~ schedule nightly",
+        "    expression: cron(0 3 ? * MON *) → cron(0 4 ? * MON *)",
+        '    parameter MseThreshold: "6.0" → "5.5"',
+        "    next runs: 2026-12-07 04:00, 2026-12-14 04:00, 2026-12-21 04:00 Europe/Paris",
     )
     assert (pipeline.pipeline, pipeline.steps, pipeline.resources, sandbox.schedules) == (PIPELINE, (), (), ())
-    assert render_plain(result).splitlines()[3:6] == [
+    assert "PipelineParameterList" not in render_plain(result)
+    assert render_plain(result).splitlines()[3:8] == [
         f"  ~ pipeline {PIPELINE}",
-        "      ~ AWS::Scheduler::Schedule Nightly: Properties.ScheduleExpression",
-        '          Properties.ScheduleExpression: "cron(0 3 ? * MON *)" → "cron(0 4 ? * MON *)"',
+        "      ~ schedule nightly",
+        "          expression: cron(0 3 ? * MON *) → cron(0 4 ? * MON *)",
+        '          parameter MseThreshold: "6.0" → "5.5"',
+        "          next runs: 2026-12-07 04:00, 2026-12-14 04:00, 2026-12-21 04:00 Europe/Paris",
     ]
     assert not result.security_relevant
+
+
+def test_a_new_or_removed_schedule_is_shown_in_full_with_its_cost(synth_dir: Path, tmp_path: Path) -> None:
+    base = _with_schedule(synth_dir, tmp_path / "base.out", None)
+    head = _with_schedule(synth_dir, tmp_path / "head.out", _schedule("cron(0 2 * * ? *)", TrainingInstanceType="ml.m5.xlarge"))
+    added = compare_outputs(old=load_environments(outdir=base), new=load_environments(outdir=head), base="a", head="b", now=REVIEW_NOW)
+    whole = [
+        "    expression: cron(0 2 * * ? *)",
+        "    time zone: Europe/Paris",
+        "    state: enabled",
+        "    parameters: TrainingInstanceType=ml.m5.xlarge",
+        "    next runs: 2026-12-02 02:00, 2026-12-03 02:00, 2026-12-04 02:00 Europe/Paris",
+    ]
+    (pipeline,) = added.environments[1].pipelines_changed
+    assert pipeline.schedules == ("+ schedule nightly", *whole)
+    # 365 runs a year: 30.4 a month; Train (1 h) on the schedule's m5, the other jobs at the 24 h cap on the sandbox's t3.
+    assert added.environments[1].cost == (f"~ {PIPELINE}: ml.m5 0 → 30.4 h/month, ml.t3 0 → 2,190 h/month",)
+    removed = compare_outputs(old=load_environments(outdir=head), new=load_environments(outdir=base), base="a", head="b", now=REVIEW_NOW)
+    assert removed.environments[1].pipelines_changed[0].schedules == ("- schedule nightly", *whole)
 
 
 def test_value_changes_paths_cover_lists_types_and_absence() -> None:
@@ -228,3 +281,27 @@ def test_a_change_inside_a_foreach_body_shows_once_as_that_steps_change() -> Non
         ("Arguments.ProcessingResources.ClusterConfig.InstanceType", "ml.m5.large", "ml.m5.2xlarge")
     ]
     assert [f.where for f in security] == [f"{PIPELINE} step Shard"]
+
+
+def test_a_one_function_change_shows_that_step_only(synth_dir: Path, tmp_path: Path) -> None:
+    """A new ``@step`` payload moves one step's build id: in its arguments, and in the role's protection of its code."""
+    batch = "smp-sandbox-batch-inference"
+
+    def edit(templates: dict) -> None:
+        steps = pipeline_properties(templates, batch)["Definition"]["Steps"]
+        (edit.old_id,) = set(re.findall(r"ScoreBatches/(b[0-9a-f]{20})/", steps["ScoreBatches"]["Fn::Sub"][0]))
+        template = pipeline_template(templates, batch)
+        policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+        edit.protected = any(edit.old_id in json.dumps(policy) for policy in policies)
+        text = json.dumps(template).replace(edit.old_id, "b" + "0" * 20)
+        template.clear()
+        template.update(json.loads(text))
+
+    result = _review(synth_dir, derive(synth_dir, tmp_path / "head.out", edit))
+    assert edit.protected, "the role no longer protects the step's code by its build id: this test checks nothing"
+    sandbox = result.environments[1]
+    (pipeline,) = sandbox.pipelines_changed
+    assert [(s.step, s.kind) for s in pipeline.steps] == [("ScoreBatches", "changed")]
+    assert all(c.old.count(edit.old_id) if isinstance(c.old, str) else c.old == edit.old_id for c in pipeline.steps[0].changes)
+    assert (pipeline.resources, pipeline.settings, sandbox.resources, sandbox.security, sandbox.cdk_table_stacks) == ((), (), (), (), ())
+    assert not result.security_relevant

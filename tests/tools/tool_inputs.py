@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -12,6 +13,8 @@ from support.environments import ENVIRONMENTS
 from base.naming import PIPELINE_RESOURCE_TYPE, pipeline_stack_name
 from tools.assembly import load_environments
 
+REVIEW_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+"""When the review tests say a review runs: the next runs of schedules count from it."""
 PIPELINE = "smp-sandbox-train-evaluate-register"
 PIPELINE_STACK = pipeline_stack_name(resource_prefix="smp-sandbox", module_pipeline_name="train-evaluate-register")
 """The own stack of :data:`PIPELINE`, whose role, policies and schedules are that pipeline's."""

@@ -1,7 +1,8 @@
 """``python -m tools.review --base <ref>``: what a change does to each environment, for a reviewer.
 
 Synthesizes the base ref and the working tree offline and prints, per environment, pipelines added
-or removed, step changes with JSON paths, parameter and schedule changes, and a security section.
+or removed, step changes with JSON paths, parameter, schedule and policy changes, instance-hours,
+and a security section.
 Exit codes follow :class:`base.errors.ExitCode`: 1 when something security-relevant changed.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import dataclasses
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -27,7 +29,7 @@ def review_outputs(*, base_outdir: Path, head_outdir: Path, base: str, head: str
     """Compare two synthesized outputs; with ``cdk_tables``, add CDK's IAM and security group tables."""
     old = load_environments(outdir=base_outdir)
     new = load_environments(outdir=head_outdir)
-    review = compare_outputs(old=old, new=new, base=base, head=head)
+    review = compare_outputs(old=old, new=new, base=base, head=head, now=datetime.now(timezone.utc))
     if not cdk_tables:
         return review
     environments = []

@@ -1,4 +1,5 @@
-"""Compare two synthesized outputs the way a reviewer reads them: pipelines, steps, parameters, schedules, security.
+"""Compare two synthesized outputs the way a reviewer reads them: pipelines, steps, parameters, schedules,
+policies, instance-hours, security.
 
 Pure functions over :mod:`tools.assembly` objects, so the comparison is testable on
 outputs derived from one synth, without git or a second synth.
@@ -10,11 +11,16 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterator
 
-from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
+from pipeline_defs.contract import BUILD_ID_PATTERN, NETWORK_ISOLATION_EXEMPTION_TAG
 from base.naming import PIPELINE_RESOURCE_TYPE
 from tools.assembly import PipelineDefinition, SynthesizedEnvironment, SynthesizedStack
+from tools.review.policy import POLICY_KEYS, policy_lines
+from planning.cost import cost_change_text
+from tools.review.environment import environment_summary, exempt_pipelines, pipeline_costs
+from tools.review.schedules import SCHEDULE_TYPE, read_schedule, schedule_change_lines, schedule_lines, stack_schedules
 
 
 class _Missing:
@@ -60,7 +66,14 @@ CDK_TABLE_PREFIXES = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::Lambda::Per
 
 SCHEDULE_RESOURCE_TYPES = ("AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup")
 
+DETAIL = "    "
+"""Prefix of a line that details the line before it (a policy statement under its resource, a schedule's facts)."""
+
 IGNORED_RESOURCE_KEYS = ("Metadata",)
+ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+"""How CDK names an asset (a Lambda code or layer zip, a deployment source, a template) by its content."""
+PLUMBING = (ASSET_HASH, BUILD_ID_PATTERN)
+"""Content names whose change, outside a step, only echoes a change the review shows where it happens."""
 DERIVED_TAGS = ("SourceVersion",)
 """Tags that only echo a hash of what the review already compares."""
 
@@ -104,9 +117,9 @@ class PipelineChange:
     parameters: tuple[str, ...] = ()
     settings: tuple[ValueChange, ...] = ()
     schedules: tuple[str, ...] = ()
-    """Lines of the schedules of the pipeline's own stack (details indented by four spaces)."""
+    """Lines of the schedules of the pipeline's own stack (details start with :data:`DETAIL`)."""
     resources: tuple[str, ...] = ()
-    """Lines of the other resources and outputs of the pipeline's own stack: its role, policies, job files."""
+    """Lines of the other resources of the pipeline's own stack: its role and policies (details start with :data:`DETAIL`)."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +138,14 @@ class EnvironmentReview:
     pipelines_added: tuple[str, ...] = ()
     pipelines_removed: tuple[str, ...] = ()
     pipelines_changed: tuple[PipelineChange, ...] = ()
+    pipeline_details: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Lines under a pipeline added or removed: its schedules in full (details start with :data:`DETAIL`)."""
+    summary: tuple[str, ...] = ()
+    """An environment added or removed: its account, region and security summary."""
     schedules: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
+    cost: tuple[str, ...] = ()
+    """Instance-hours per pipeline whose figures differ: ``~ <pipeline>: ml.m5 49 → 73 h/run; ...``."""
     security: tuple[SecurityFinding, ...] = ()
     cdk_table_stacks: tuple[str, ...] = ()
     """Selectors of stacks whose IAM or security group resources changed (for ``cdk diff --security-only``)."""
@@ -135,7 +154,13 @@ class EnvironmentReview:
     @property
     def unchanged(self) -> bool:
         return self.status == "changed" and not (
-            self.pipelines_added or self.pipelines_removed or self.pipelines_changed or self.schedules or self.resources or self.security
+            self.pipelines_added
+            or self.pipelines_removed
+            or self.pipelines_changed
+            or self.schedules
+            or self.resources
+            or self.security
+            or self.cost
         )
 
 
@@ -205,7 +230,7 @@ def _parameter_changes(old: list[dict], new: list[dict]) -> tuple[list[str], lis
             own = [f"+ parameter {name} ({after[name].get('Type')}, default {show_value(after[name].get('DefaultValue', MISSING))})"]
         else:
             own = [
-                f"~ parameter {name}: {change.path} {show_value(change.old)} → {show_value(change.new)}"
+                f"~ parameter {name}: {change.path} {show_change(change.old, change.new)}"
                 for change in value_changes(before[name], after[name])
             ]
         lines.extend(own)
@@ -231,7 +256,7 @@ def compare_pipeline(*, old: PipelineDefinition, new: PipelineDefinition) -> tup
             if changes:
                 steps.append(StepChange(step=name, kind="changed", step_type=after.get("Type", "?"), changes=changes))
                 security.extend(
-                    SecurityFinding(where=f"{where} step {name}", what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}")
+                    SecurityFinding(where=f"{where} step {name}", what=f"{c.path} {show_change(c.old, c.new)}")
                     for c in changes
                     if c.security_relevant
                 )
@@ -240,10 +265,12 @@ def compare_pipeline(*, old: PipelineDefinition, new: PipelineDefinition) -> tup
     head_old = {k: v for k, v in old.head.items() if k != "Parameters"}
     head_new = {k: v for k, v in new.head.items() if k != "Parameters"}
     settings = list(value_changes(head_old, head_new, path="Definition"))
-    settings += value_changes(_without_derived_tags(old.properties), _without_derived_tags(new.properties))
+    settings += (
+        c for c in value_changes(_without_derived_tags(old.properties), _without_derived_tags(new.properties)) if not _plumbing(c)
+    )
     settings += value_changes(old.substitutions, new.substitutions, path="Substitutions")
     security.extend(
-        SecurityFinding(where=where, what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}") for c in settings if c.security_relevant
+        SecurityFinding(where=where, what=f"{c.path} {show_change(c.old, c.new)}") for c in settings if c.security_relevant
     )
     if not (steps or parameters or settings):
         return None, security
@@ -268,6 +295,17 @@ def show_value(value: Any, *, limit: int = 120) -> str:
         return "(absent)"
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def show_change(old: Any, new: Any, *, limit: int = 120) -> str:
+    """``old → new``; two long values are shown around their first difference, so they never look the same."""
+    texts = ["(absent)" if v is MISSING else json.dumps(v, sort_keys=True, ensure_ascii=False) for v in (old, new)]
+    if all(len(t) <= limit for t in texts):
+        return f"{texts[0]} → {texts[1]}"
+    first = next((i for i, (a, b) in enumerate(zip(*texts)) if a != b), min(len(t) for t in texts))
+    start = max(0, first - limit // 4)
+    shown = [("…" if start else "") + t[start : start + limit] + ("…" if len(t) > start + limit else "") for t in texts]
+    return f"{shown[0]} → {shown[1]}"
 
 
 def _resource_label(*, stack: str, logical_id: str, resource: dict[str, Any], own: bool) -> str:
@@ -299,45 +337,147 @@ class _StackChanges:
         self.security.append(SecurityFinding(where=f"{self.where} {label}".strip(), what=what))
 
 
-def _compare_resource(*, changes: _StackChanges, label: str, before: dict | None, after: dict | None) -> None:
-    """One resource added, removed or changed: its line, and its findings when security-relevant."""
-    resource_type = (after or before or {}).get("Type", "?")
+def _without_plumbing(value: Any) -> str:
+    text = repr(value) if value is MISSING else json.dumps(value, sort_keys=True)
+    for pattern in PLUMBING:
+        text = pattern.sub("#", text)
+    return text
+
+
+def _plumbing(change: ValueChange) -> bool:
+    """A change of asset hashes or build ids only (code and layer S3 keys, the code a role protects): shown where it happens."""
+    return _without_plumbing(change.old) == _without_plumbing(change.new)
+
+
+def _readable(value: Any) -> Any:
+    """Tags by key and inline policies by name, so a change reads ``Tags.<key>`` rather than ``Tags[3]``."""
+    if isinstance(value, dict):
+        return {key: _readable_field(key, child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_readable(child) for child in value]
+    return value
+
+
+def _readable_field(key: str, value: Any) -> Any:
+    if key in ("Tags", "Policies") and isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        name = "Key" if key == "Tags" else "PolicyName"
+        if all(name in v for v in value):
+            return {str(v[name]): _readable(v.get("Value") if key == "Tags" else v.get("PolicyDocument")) for v in value}
+    return _readable(value)
+
+
+def _policies(value: Any, *, path: str = "") -> dict[str, Any]:
+    """Policy documents in a resource's properties by path (``Policies.<name>``, ``KeyPolicy``), removed from ``value`` in place."""
+    found: dict[str, Any] = {}
+    if isinstance(value, dict):
+        for key in list(value):
+            child_path = f"{path}.{key}" if path else key
+            if key in POLICY_KEYS or path.endswith("Policies"):
+                found[child_path] = value.pop(key)
+            else:
+                found.update(_policies(value[key], path=child_path))
+    return found
+
+
+def _resource_details(before: dict | None, after: dict | None) -> tuple[list[str], list[ValueChange]]:
+    """Policy statement lines and the other value changes (asset plumbing left out) of one resource."""
+    old = _readable({k: v for k, v in (before or {}).items() if k not in IGNORED_RESOURCE_KEYS})
+    new = _readable({k: v for k, v in (after or {}).items() if k not in IGNORED_RESOURCE_KEYS})
+    old_policies, new_policies = _policies(old), _policies(new)
+    lines = [
+        f"{path.removeprefix('Properties.')}: {line}"
+        for path in sorted(set(old_policies) | set(new_policies))
+        if _without_plumbing(old_policies.get(path, MISSING)) != _without_plumbing(new_policies.get(path, MISSING))
+        for line in policy_lines(old_policies.get(path), new_policies.get(path))
+    ]
     if before is None or after is None:
-        line = f"{'+' if before is None else '-'} {label}"
-        values = list(_security_leaves(after.get("Properties", {}), path="Properties")) if after is not None else []
-    else:
-        values = list(
-            value_changes(
-                {k: v for k, v in before.items() if k not in IGNORED_RESOURCE_KEYS},
-                {k: v for k, v in after.items() if k not in IGNORED_RESOURCE_KEYS},
-            )
-        )
-        if not values:
-            return
-        paths = sorted({c.path for c in values})
-        line = f"~ {label}: " + ", ".join(paths[:4]) + (" …" if len(paths) > 4 else "")
-    schedule = resource_type in SCHEDULE_RESOURCE_TYPES
-    (changes.schedules if schedule else changes.resources).append(line)
-    if schedule and before is not None and after is not None:
-        changes.schedules.extend(f"    {c.path}: {show_value(c.old)} → {show_value(c.new)}" for c in values)
+        return lines, []
+    return lines, [c for c in value_changes(old, new) if not _plumbing(c)]
+
+
+def _exemption_note(changes: list[ValueChange]) -> list[str]:
+    """The network-isolation exemption tag of a role appearing or going, said as what it does."""
+    return [
+        f"{'now exempt' if c.new == 'true' else 'no longer exempt'} from network isolation: {c.path} {show_change(c.old, c.new)}"
+        for c in changes
+        if c.path.endswith(f"Tags.{NETWORK_ISOLATION_EXEMPTION_TAG}")
+    ]
+
+
+def _compare_schedule(*, changes: _StackChanges, logical_id: str, before: dict | None, after: dict | None, now: datetime) -> bool:
+    """A schedule added or removed in full, or changed with its parameters by name; False for other resources."""
+    old = read_schedule(logical_id=logical_id, resource=before) if before else None
+    new = read_schedule(logical_id=logical_id, resource=after) if after else None
+    if (before is not None and old is None) or (after is not None and new is None):
+        return False
+    present = new or old
+    name = present.name.removeprefix(f"{changes.where}-") if changes.where else present.name
+    if old is None or new is None:
+        changes.schedules.append(f"{'+' if old is None else '-'} schedule {name}")
+        changes.schedules.extend(f"{DETAIL}{line}" for line in schedule_lines(present, now=now))
+        return True
+    lines = schedule_change_lines(old, new, now=now)
+    _, values = _resource_details(before, after)
+    described = ("Properties.ScheduleExpression", "Properties.ScheduleExpressionTimezone", "Properties.State", "Properties.Description")
+    lines += [
+        f"{c.path}: {show_change(c.old, c.new)}"
+        for c in values
+        if not c.path.startswith(described + ("Properties.Target.SageMakerPipelineParameters", "Properties.Target.Input"))
+    ]
+    if lines:
+        changes.schedules.append(f"~ schedule {name}")
+        changes.schedules.extend(f"{DETAIL}{line}" for line in lines)
+    return True
+
+
+def _compare_resource(*, changes: _StackChanges, label: str, logical_id: str, before: dict | None, after: dict | None, now: datetime) -> None:
+    """One resource added, removed or changed: its lines, and its findings when security-relevant."""
+    resource_type = (after or before or {}).get("Type", "?")
+    if resource_type == SCHEDULE_TYPE and _compare_schedule(changes=changes, logical_id=logical_id, before=before, after=after, now=now):
+        return
+    policy, values = _resource_details(before, after)
+    details = policy + [f"{c.path}: {show_change(c.old, c.new)}" for c in values]
+    if before is not None and after is not None and not details:
+        return
+    mark = "+" if before is None else "-" if after is None else "~"
+    target = changes.schedules if resource_type in SCHEDULE_RESOURCE_TYPES else changes.resources
+    target.append(f"{mark} {label}")
+    if after is not None:
+        target.extend(f"{DETAIL}{line}" for line in details)
+    changes.cdk_table = changes.cdk_table or resource_type.startswith(CDK_TABLE_PREFIXES)
     if after is None and changes.owner_removed:
         return
-    if _security_resource(resource_type):
-        changes.finding(label=label, what="added" if before is None else "removed" if after is None else "changed")
+    notes = _exemption_note(values)
+    if before is None:
+        leaves = list(_security_leaves(after.get("Properties", {}), path="Properties"))
+        if _security_resource(resource_type):
+            changes.finding(label=label, what="added")
+            for line in policy:
+                changes.finding(label=label, what=line)
+        elif leaves:
+            changes.finding(label=label, what="added: " + ", ".join(f"{_leaf_name(c.path)}={show_value(c.new, limit=60)}" for c in leaves))
+    elif after is None:
+        if _security_resource(resource_type):
+            changes.finding(label=label, what="removed")
     else:
+        for note in notes:
+            changes.finding(label=label, what=note)
+        for line in policy:
+            changes.finding(label=label, what=line)
+        security_type = _security_resource(resource_type)
         for c in values:
-            if c.security_relevant:
-                changes.finding(label=label, what=f"{c.path} {show_value(c.old)} → {show_value(c.new)}")
-    changes.cdk_table = changes.cdk_table or resource_type.startswith(CDK_TABLE_PREFIXES)
+            if (security_type or c.security_relevant) and not c.path.endswith(f"Tags.{NETWORK_ISOLATION_EXEMPTION_TAG}"):
+                changes.finding(label=label, what=f"{c.path} {show_change(c.old, c.new)}")
 
 
 def _compare_stack(
-    *, before: SynthesizedStack | None, after: SynthesizedStack | None, owner: str | None, owner_removed: bool
+    *, before: SynthesizedStack | None, after: SynthesizedStack | None, owner: str | None, owner_removed: bool, now: datetime
 ) -> _StackChanges:
     """Resources and sections of one stack.
 
     A shared stack added or removed is one line and one finding. A pipeline's own stack added lists
     its resources, so its new role and policies are that pipeline's findings; removed, it is one line.
+    Outputs are left out: they only pass values between this app's own stacks.
     """
     present = after or before
     changes = _StackChanges(where=owner or "", owner_removed=owner_removed)
@@ -355,14 +495,14 @@ def _compare_stack(
         if (b or a).get("Type") == PIPELINE_RESOURCE_TYPE:
             continue
         label = _resource_label(stack=present.name, logical_id=logical_id, resource=b or a, own=own)
-        _compare_resource(changes=changes, label=label, before=a, after=b)
-    # A new pipeline stack's outputs and CDK's bootstrap check are the same in every one of them.
-    for section in ("Outputs", "Rules", "Conditions", "Parameters") if before is not None or not own else ():
+        _compare_resource(changes=changes, label=label, logical_id=logical_id, before=a, after=b, now=now)
+    # A new pipeline stack's CDK bootstrap check is the same in every one of them.
+    for section in ("Rules", "Conditions", "Parameters") if before is not None or not own else ():
         old_section = before.template.get(section, {}) if before else {}
         new_section = after.template.get(section, {}) if after else {}
         for change in value_changes(old_section, new_section, path=section):
             shown = change.path if own else f"{present.name} {change.path}"
-            changes.resources.append(f"~ {shown}: {show_value(change.old, limit=60)} → {show_value(change.new, limit=60)}")
+            changes.resources.append(f"~ {shown}: {show_change(change.old, change.new, limit=60)}")
     return changes
 
 
@@ -372,7 +512,50 @@ def _own_stacks(*, old: SynthesizedEnvironment, new: SynthesizedEnvironment) -> 
     return {stack: name for stack, name in {**old.own_stacks(), **new.own_stacks()}.items() if stack not in moved_from}
 
 
-def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedEnvironment | None) -> EnvironmentReview:
+def _cost_lines(*, old: SynthesizedEnvironment | None, new: SynthesizedEnvironment | None, now: datetime) -> list[str]:
+    """One line per pipeline whose instance-hours differ, added or removed ones included."""
+    before = pipeline_costs(old, now=now) if old else {}
+    after = pipeline_costs(new, now=now) if new else {}
+    lines = []
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            lines.append(f"+ {name}: {after[name].text()}")
+        elif name not in after:
+            lines.append(f"- {name}: {before[name].text()}")
+        else:
+            change = cost_change_text(before[name], after[name])
+            if change:
+                lines.append(f"~ {name}: {change}")
+    return lines
+
+
+def _whole_pipeline_lines(env: SynthesizedEnvironment, *, names: set[str], now: datetime) -> dict[str, tuple[str, ...]]:
+    """The schedules of pipelines added or removed, in full, from their own stacks."""
+    details: dict[str, tuple[str, ...]] = {}
+    for stack_name, owner in env.own_stacks().items():
+        if owner not in names:
+            continue
+        lines: list[str] = []
+        for schedule in stack_schedules(env.stacks[stack_name].resources()).values():
+            lines.append(f"schedule {schedule.name.removeprefix(f'{owner}-')}")
+            lines.extend(f"{DETAIL}{line}" for line in schedule_lines(schedule, now=now))
+        if lines:
+            details[owner] = tuple(lines)
+    return details
+
+
+def _exemption_findings(*, old: SynthesizedEnvironment, new: SynthesizedEnvironment, security: list[SecurityFinding]) -> list[SecurityFinding]:
+    """Which pipelines are exempt from network isolation, when a pipeline became exempt or the boundary's network-isolation Deny changed."""
+    before, after = exempt_pipelines(old), exempt_pipelines(new)
+    boundary = any("NetworkIsolation" in f.what and "AWS::IAM::ManagedPolicy" in f.where for f in security)
+    if not boundary and set(after) <= set(before):
+        return []  # exemptions only ended: that narrows what runs
+    change = " ".join([*(f"+ {p}" for p in after if p not in before), *(f"- {p}" for p in before if p not in after)])
+    what = f"network-isolation exemptions {change or 'unchanged'}; exempt now: {', '.join(after) or 'none'}"
+    return [SecurityFinding(where=new.name, what=what)]
+
+
+def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedEnvironment | None, now: datetime) -> EnvironmentReview:
     """Everything that differs between two syntheses of one environment, each pipeline's own stack under that pipeline."""
     if old is None or new is None:
         present = new or old
@@ -381,6 +564,9 @@ def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedE
             status="added" if old is None else "removed",
             pipelines_added=tuple(sorted(new.pipelines())) if new else (),
             pipelines_removed=tuple(sorted(old.pipelines())) if old else (),
+            pipeline_details=_whole_pipeline_lines(present, names=set(present.pipelines()), now=now),
+            summary=tuple(environment_summary(present)),
+            cost=tuple(_cost_lines(old=old, new=new, now=now)),
             security=(SecurityFinding(where=present.name, what=f"environment {'added' if old is None else 'removed'}"),),
         )
     old_pipelines, new_pipelines = old.pipelines(), new.pipelines()
@@ -403,7 +589,7 @@ def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedE
         before, after = old.stacks.get(stack_name), new.stacks.get(stack_name)
         owner = owners.get(stack_name)
         removed = owner is not None and owner not in new_pipelines
-        stack = _compare_stack(before=before, after=after, owner=owner, owner_removed=removed)
+        stack = _compare_stack(before=before, after=after, owner=owner, owner_removed=removed, now=now)
         security.extend(stack.security)
         if stack.cdk_table and after is not None:
             table_stacks.append(after.selector)
@@ -416,24 +602,30 @@ def compare_environment(*, old: SynthesizedEnvironment | None, new: SynthesizedE
             changed[owner] = dataclasses.replace(
                 change, schedules=change.schedules + tuple(stack.schedules), resources=change.resources + tuple(stack.resources)
             )
+    security.extend(_exemption_findings(old=old, new=new, security=security))
+    added, removed_names = set(new_pipelines) - set(old_pipelines), set(old_pipelines) - set(new_pipelines)
     return EnvironmentReview(
         name=new.name,
-        pipelines_added=tuple(sorted(set(new_pipelines) - set(old_pipelines))),
-        pipelines_removed=tuple(sorted(set(old_pipelines) - set(new_pipelines))),
+        pipelines_added=tuple(sorted(added)),
+        pipelines_removed=tuple(sorted(removed_names)),
         pipelines_changed=tuple(changed[name] for name in sorted(changed)),
+        pipeline_details={**_whole_pipeline_lines(new, names=added, now=now), **_whole_pipeline_lines(old, names=removed_names, now=now)},
         schedules=tuple(schedules),
         resources=tuple(resources),
+        cost=tuple(_cost_lines(old=old, new=new, now=now)),
         security=tuple(security),
         cdk_table_stacks=tuple(table_stacks),
     )
 
 
 def compare_outputs(
-    *, old: dict[str, SynthesizedEnvironment], new: dict[str, SynthesizedEnvironment], base: str, head: str
+    *, old: dict[str, SynthesizedEnvironment], new: dict[str, SynthesizedEnvironment], base: str, head: str, now: datetime
 ) -> Review:
-    """The review of every environment either side synthesized, in name order."""
+    """The review of every environment either side synthesized, in name order; ``now`` dates the schedules' next runs."""
     return Review(
         base=base,
         head=head,
-        environments=tuple(compare_environment(old=old.get(name), new=new.get(name)) for name in sorted(set(old) | set(new))),
+        environments=tuple(
+            compare_environment(old=old.get(name), new=new.get(name), now=now) for name in sorted(set(old) | set(new))
+        ),
     )

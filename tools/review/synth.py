@@ -6,8 +6,10 @@ temporary directory that shares this checkout's ``.venv`` and ``node_modules`` t
 
 from __future__ import annotations
 
+import ast
 import io
 import os
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -19,6 +21,9 @@ from base.errors import ExitCode, UserError
 SHARED_DIRECTORIES = (".venv", "node_modules")
 SYNTH_TIMEOUT_SECONDS = 900
 CDK_DIFF_TIMEOUT_SECONDS = 120
+BYTES_REPR = re.compile(r"b'.*'|b\".*\"")
+BANNER_LINE = re.compile(r"!!.*!!|!+")
+"""Lines of the frame node prints around an end-of-life warning (jsii, the CDK CLI)."""
 PASSED_THROUGH_CODES = (ExitCode.BAD_INPUT, ExitCode.CHECK_FAILED, ExitCode.UNAVAILABLE)
 """A synth's own exit codes the review returns unchanged: the tree's settings, nag or a prerequisite."""
 
@@ -87,11 +92,27 @@ def wait_for_synth(*, process: subprocess.Popen, label: str) -> None:
         process.communicate()
         raise ReviewError(f"synth of {label} took more than {SYNTH_TIMEOUT_SECONDS} s", exit_code=ExitCode.UNAVAILABLE) from None
     if process.returncode != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        tail = "\n".join(without_noise(text=stderr).strip().splitlines()[-15:])
         raise ReviewError(
             f"synth of {label} failed with exit code {process.returncode}:\n{tail}",
             exit_code=synth_failure_code(returncode=process.returncode),
         )
+
+
+def _decoded(line: str) -> str:
+    """A line jsii's Python runtime forwarded from node as ``b'...'`` (its bytes' repr), decoded; others as they are."""
+    if BYTES_REPR.fullmatch(line):
+        try:
+            return ast.literal_eval(line).decode("utf-8", errors="replace").rstrip("\n")
+        except (ValueError, SyntaxError):
+            return line
+    return line
+
+
+def without_noise(*, text: str) -> str:
+    """Synth or CLI output with node's lines decoded and node's end-of-life banner (lines framed by ``!!``) left out."""
+    lines = (_decoded(line) for line in text.splitlines())
+    return "\n".join(line for line in lines if not BANNER_LINE.fullmatch(line.strip()))
 
 
 def cdk_security_table(*, head_outdir: Path, base_template: Path | None, selector: str) -> str:
@@ -108,7 +129,7 @@ def cdk_security_table(*, head_outdir: Path, base_template: Path | None, selecto
         result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=CDK_DIFF_TIMEOUT_SECONDS, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"(cdk diff unavailable: {error})"
-    return security_tables(text=result.stdout + result.stderr)
+    return security_tables(text=without_noise(text=result.stdout + result.stderr))
 
 
 def security_tables(*, text: str) -> str:
