@@ -34,7 +34,7 @@ def test_a_new_environment_shows_its_account_region_security_and_schedules(synth
         "job run-time cap: 24 h",
     )
     assert (
-        "boundary DenyInstanceTypesOutsideAllowlist: Deny sagemaker:CreateHyperParameterTuningJob, sagemaker:CreateProcessingJob, "
+        "guardrail DenyInstanceTypesOutsideAllowlist: Deny sagemaker:CreateHyperParameterTuningJob, sagemaker:CreateProcessingJob, "
         "sagemaker:CreateTrainingJob, sagemaker:CreateTransformJob on * when ForAnyValue:StringNotLike sagemaker:InstanceTypes = "
         "ml.m5.large, ml.m5.xlarge, ml.m5.2xlarge, ml.c5.2xlarge, ml.g4dn.xlarge"
     ) in prod.summary

@@ -12,7 +12,7 @@ from tools.review.policy import cfn_text, policy_lines
 from tools.review.render import render_plain
 
 GUARDRAILS = "smp-sandbox-guardrails"
-BOUNDARY = f"AWS::IAM::ManagedPolicy Guardrails/PermissionBoundary/Policy/Resource ({GUARDRAILS})"
+JOB_GUARDRAILS = f"AWS::IAM::ManagedPolicy Guardrails/PermissionBoundary/JobGuardrails/Resource ({GUARDRAILS})"
 
 
 def _document(*statements: dict) -> dict:
@@ -47,14 +47,15 @@ def test_cloudformation_values_read_short() -> None:
     assert cfn_text({"Fn::Join": [":", ["arn", {"Ref": "AWS::Partition"}, "s3"]]}) == "arn:${AWS::Partition}:s3"
 
 
-def _boundary_statement(templates: dict, sid: str) -> dict:
-    policy = next(r for r in templates[GUARDRAILS]["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy")
-    return next(s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == sid)
+def _guardrail_statement(templates: dict, sid: str) -> dict:
+    policies = [r for r in templates[GUARDRAILS]["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    (statement,) = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == sid]
+    return statement
 
 
-def test_a_boundary_allowlist_change_names_the_instance_types(synth_dir: Path, tmp_path: Path) -> None:
+def test_a_guardrail_allowlist_change_names_the_instance_types(synth_dir: Path, tmp_path: Path) -> None:
     def edit(templates: dict) -> None:
-        statement = _boundary_statement(templates, "DenyInstanceTypesOutsideAllowlist")
+        statement = _guardrail_statement(templates, "DenyInstanceTypesOutsideAllowlist")
         allowed = statement["Condition"]["ForAnyValue:StringNotLike"]["sagemaker:InstanceTypes"]
         edit.removed = allowed.pop(0)
         allowed.append("ml.p4d.24xlarge")
@@ -63,21 +64,21 @@ def test_a_boundary_allowlist_change_names_the_instance_types(synth_dir: Path, t
     result = compare_outputs(old=load_environments(outdir=synth_dir), new=load_environments(outdir=head), base="a", head="b", now=REVIEW_NOW)
     line = f"PolicyDocument: ~ statement DenyInstanceTypesOutsideAllowlist: Condition ForAnyValue:StringNotLike sagemaker:InstanceTypes + ml.p4d.24xlarge - {edit.removed}"
     sandbox = result.environments[1]
-    assert sandbox.resources == (f"~ {BOUNDARY}", f"    {line}")
-    assert [str(f) for f in sandbox.security] == [f"{BOUNDARY}: {line}"]
-    assert render_plain(result).splitlines()[3:6] == ["  other resources:", f"    ~ {BOUNDARY}", f"        {line}"]
+    assert sandbox.resources == (f"~ {JOB_GUARDRAILS}", f"    {line}")
+    assert [str(f) for f in sandbox.security] == [f"{JOB_GUARDRAILS}: {line}"]
+    assert render_plain(result).splitlines()[3:6] == ["  other resources:", f"    ~ {JOB_GUARDRAILS}", f"        {line}"]
 
 
 def test_the_network_isolation_deny_changing_lists_the_exempt_pipelines(synth_dir: Path, tmp_path: Path) -> None:
     def edit(templates: dict) -> None:
-        statement = _boundary_statement(templates, "DenyJobsWithoutNetworkIsolation")
+        statement = _guardrail_statement(templates, "DenyJobsWithoutNetworkIsolation")
         del statement["Condition"]["StringNotEquals"]
 
     head = derive(synth_dir, tmp_path / "head.out", edit)
     result = compare_outputs(old=load_environments(outdir=synth_dir), new=load_environments(outdir=head), base="a", head="b", now=REVIEW_NOW)
     findings = [str(f) for f in result.environments[1].security]
     assert findings == [
-        f"{BOUNDARY}: PolicyDocument: ~ statement DenyJobsWithoutNetworkIsolation: Condition StringNotEquals "
+        f"{JOB_GUARDRAILS}: PolicyDocument: ~ statement DenyJobsWithoutNetworkIsolation: Condition StringNotEquals "
         "aws:PrincipalTag/smp:network-isolation-exempt removed (was true)",
         "sandbox: network-isolation exemptions unchanged; exempt now: smp-sandbox-batch-inference",
     ]

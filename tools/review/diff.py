@@ -545,10 +545,10 @@ def _whole_pipeline_lines(env: SynthesizedEnvironment, *, names: set[str], now: 
 
 
 def _exemption_findings(*, old: SynthesizedEnvironment, new: SynthesizedEnvironment, security: list[SecurityFinding]) -> list[SecurityFinding]:
-    """Which pipelines are exempt from network isolation, when a pipeline became exempt or the boundary's network-isolation Deny changed."""
+    """Which pipelines are exempt from network isolation, when a pipeline became exempt or the network-isolation Deny of the job guardrails changed."""
     before, after = exempt_pipelines(old), exempt_pipelines(new)
-    boundary = any("NetworkIsolation" in f.what and "AWS::IAM::ManagedPolicy" in f.where for f in security)
-    if not boundary and set(after) <= set(before):
+    guardrail_changed = any("NetworkIsolation" in f.what and "AWS::IAM::ManagedPolicy" in f.where for f in security)
+    if not guardrail_changed and set(after) <= set(before):
         return []  # exemptions only ended: that narrows what runs
     change = " ".join([*(f"+ {p}" for p in after if p not in before), *(f"- {p}" for p in before if p not in after)])
     what = f"network-isolation exemptions {change or 'unchanged'}; exempt now: {', '.join(after) or 'none'}"

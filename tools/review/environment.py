@@ -25,8 +25,8 @@ def _resources(env: SynthesizedEnvironment) -> Iterator[tuple[str, str, dict[str
             yield stack.name, logical_id, resource
 
 
-def _boundary_statements(env: SynthesizedEnvironment) -> list[dict[str, Any]]:
-    """The Deny statements of the environment's managed policies (the permission boundary)."""
+def _guardrail_statements(env: SynthesizedEnvironment) -> list[dict[str, Any]]:
+    """The Deny statements of the environment's managed policies (the job guardrails on every role)."""
     statements = []
     for _, _, resource in _resources(env):
         if resource.get("Type") == "AWS::IAM::ManagedPolicy":
@@ -36,8 +36,8 @@ def _boundary_statements(env: SynthesizedEnvironment) -> list[dict[str, Any]]:
 
 
 def runtime_cap_seconds(env: SynthesizedEnvironment) -> int:
-    """The longest run time the boundary lets a job ask for (``maxJobRuntimeHours``), else the default."""
-    for statement in _boundary_statements(env):
+    """The longest run time the job guardrails let a job ask for (``maxJobRuntimeHours``), else the default."""
+    for statement in _guardrail_statements(env):
         value = ((statement.get("Condition") or {}).get("NumericGreaterThan") or {}).get(RUNTIME_CAP_KEY)
         if isinstance(value, (str, int)) and str(value).isdigit():
             return int(value)
@@ -63,8 +63,8 @@ def environment_summary(env: SynthesizedEnvironment) -> list[str]:
     lines.append(f"internet routes: {', '.join(routes) if routes else 'none (isolated subnets)'}")
     lines.append(f"network-isolation exemptions: {', '.join(exempt_pipelines(env)) or 'none'}")
     lines.append(f"job run-time cap: {runtime_cap_seconds(env) // 3600} h")
-    for statement in _boundary_statements(env):
-        lines.append(f"boundary {statement.get('Sid') or 'statement'}: {describe_statement(statement)}")
+    for statement in _guardrail_statements(env):
+        lines.append(f"guardrail {statement.get('Sid') or 'statement'}: {describe_statement(statement)}")
     return lines
 
 
