@@ -17,7 +17,7 @@ BASIC_EXECUTION_POLICY_ARN = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/
 # grant within it, so a future grant of ``sagemaker:*`` still yields only these. Each entry is granted
 # to some role today (tests/stacks/test_boundary_ceiling.py); add an action here when a role needs it.
 BOUNDARY_CEILING_ACTIONS = (
-    # Platform functions' metrics and their network interfaces in the job VPC (AWSLambdaVPCAccessExecutionRole),
+    # Platform functions' metrics and their network interfaces in the job VPC (stacks/functions/function_role.py),
     # and CDK's default-security-group restriction.
     "cloudwatch:PutMetricData",
     "ec2:AssignPrivateIpAddresses",

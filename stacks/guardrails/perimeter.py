@@ -109,27 +109,30 @@ def key_policy_statements(*, stack: Stack, resource_prefix: str) -> list[iam.Pol
                 "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:{resource_prefix}-*"}
             },
         ),
-        iam.PolicyStatement(
+        _service_for_own_sources(
             sid="FailureRuleDeliversToTheTopic",
-            principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"],
-            conditions={
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/{resource_prefix}-*"},
-            },
+            service="events.amazonaws.com",
+            account_id=account_id,
+            source_pattern=f"arn:{partition}:events:{region}:{account_id}:rule/{resource_prefix}-*",
         ),
-        iam.PolicyStatement(
+        _service_for_own_sources(
             sid="EnvironmentAlarmsNotifyTheTopic",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=["*"],
-            conditions={
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{resource_prefix}-*"},
-            },
+            service="cloudwatch.amazonaws.com",
+            account_id=account_id,
+            source_pattern=f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{resource_prefix}-*",
         ),
     ]
+
+
+def _service_for_own_sources(*, sid: str, service: str, account_id: str, source_pattern: str) -> iam.PolicyStatement:
+    """A service that writes to the encrypted topic, only for this account's sources matching the pattern."""
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(service)],
+        actions=["kms:Decrypt", "kms:GenerateDataKey"],
+        resources=["*"],
+        conditions={"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_pattern}},
+    )
 
 
 def bucket_perimeter_statements(

@@ -15,20 +15,9 @@ from stacks.guardrails.boundary import BOUNDARY_CEILING_ACTIONS
 from support.assembly import Assembly, StackTemplate
 from support.iam_evaluator import Decision, Request, evaluate
 
-# What the AWS managed policies attached by CDK grant (their published documents).
+# What the AWS managed policies CDK still attaches grant (their published documents).
 AWS_MANAGED_POLICY_ACTIONS = {
     "AWSLambdaBasicExecutionRole": ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-    "AWSLambdaVPCAccessExecutionRole": (
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:CreateNetworkInterface",
-        "ec2:DeleteNetworkInterface",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "ec2:UnassignPrivateIpAddresses",
-        "logs:CreateLogGroup",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-    ),
 }
 
 
