@@ -19,6 +19,7 @@ from planning.access import FAN_OUT_CHILDREN_TAG
 from planning.plan import PipelinePlan
 from planning.staging import StagedPipelineFiles
 from stacks.guardrails.artifact_store import artifact_bucket_name
+from stacks.guardrails.policies import serving_guardrail_statements
 from stacks.guardrails.stack import GuardrailsStack
 from stacks.network.job_network import JobNetworkIds
 from stacks.pipelines.deployed_pipeline import DeployedPipeline
@@ -63,6 +64,10 @@ class PipelineStack(Stack):
             security_group_ids=network_ids.job_security_group_ids,
             network_isolation_exempt=pipeline.network_isolation_exempt,
             code_prefixes=pipeline.code_prefixes,
+            step_types=pipeline.step_types,
+            serving_guardrails=serving_guardrail_statements(config=config),
+            emr_clusters=pipeline.emr_clusters,
+            emr_serverless_applications=pipeline.emr_serverless_applications,
             read_prefixes=pipeline.access.read_prefixes,
             write_prefixes=pipeline.access.write_prefixes,
         )
