@@ -55,6 +55,14 @@ def _lineage_names(arguments: dict) -> list[tuple[str, Any]]:
     return named
 
 
+def _starts_with(name: Any, prefix: str) -> bool:
+    """A literal name, or a ``Join`` whose first value is one (a name made unique per execution)."""
+    join = name.get("Std:Join") if isinstance(name, dict) else None
+    if isinstance(join, dict) and isinstance(join.get("On"), str) and join.get("Values"):
+        name = join["Values"][0]
+    return isinstance(name, str) and name.startswith(prefix)
+
+
 def check_job_names(definition: dict, fail: DefinitionFailure, *, prefix: str) -> None:
     """Job, model and model package group names are the execution role's IAM scope (``<prefix>-*``),
     and so are the names of lineage actions and contexts."""
@@ -73,7 +81,7 @@ def check_job_names(definition: dict, fail: DefinitionFailure, *, prefix: str) -
         if field is None:
             continue
         name = (step.get("Arguments") or {}).get(field)
-        if not isinstance(name, str) or not name.startswith(f"{prefix}-"):
+        if not _starts_with(name, f"{prefix}-"):
             raise fail(
                 f"{field} is {name!r}: job, model and model package group names must start with "
                 f"{prefix + '-'!r} (the execution role may only create those); use ctx.job_name(step)",

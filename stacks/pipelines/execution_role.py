@@ -190,6 +190,7 @@ class PipelineExecutionRole(Construct):
             arn=arn,
             resource_prefix=resource_prefix,
             role_arn=self.role.role_arn,
+            pipeline_name=pipeline_name,
             emr_clusters=emr_clusters,
             emr_serverless_applications=emr_serverless_applications,
         )

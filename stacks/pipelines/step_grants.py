@@ -14,6 +14,8 @@ from typing import Callable, Sequence
 
 from aws_cdk import aws_iam as iam
 
+from pipeline_defs.contract import PIPELINE_TAG
+
 EMR_SERVERLESS_PRINCIPAL = "emr-serverless.amazonaws.com"
 
 
@@ -50,19 +52,6 @@ SAGEMAKER_STEP_GRANTS: tuple[StepGrant, ...] = (
         ("sagemaker:AddTags", "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"),
         _sagemaker("training-job/{prefix}-*"),
         "Training jobs are named per execution under the environment prefix (<pipeline>-<step>-<suffix>).",
-    ),
-    StepGrant(
-        "TuningJobs",
-        frozenset({"Tuning"}),
-        (
-            "sagemaker:AddTags",
-            "sagemaker:CreateHyperParameterTuningJob",
-            "sagemaker:DescribeHyperParameterTuningJob",
-            "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-            "sagemaker:StopHyperParameterTuningJob",
-        ),
-        _sagemaker("hyper-parameter-tuning-job/{prefix}-*"),
-        "Tuning jobs are named per execution under the environment prefix; SageMaker starts their training jobs.",
     ),
     StepGrant(
         "TransformJobs",
@@ -153,6 +142,7 @@ def step_grant_statements(
     arn: Callable[[str, str], str],
     resource_prefix: str,
     role_arn: str,
+    pipeline_name: str,
     emr_clusters: Sequence[str],
     emr_serverless_applications: Sequence[str],
 ) -> list[iam.PolicyStatement]:
@@ -167,6 +157,28 @@ def step_grant_statements(
         for grant in SAGEMAKER_STEP_GRANTS
         if grant.step_types & kinds
     ]
+    if "Tuning" in kinds:
+        # The request carries no job name (SageMaker Pipelines names tuning jobs itself), so the job is
+        # this pipeline's by the pipeline tag the compiler puts on every job.
+        tuning_jobs = arn("hyper-parameter-tuning-job/*", "sagemaker")
+        statements += [
+            iam.PolicyStatement(
+                sid="TuningJobs",
+                actions=["sagemaker:AddTags", "sagemaker:CreateHyperParameterTuningJob"],
+                resources=[tuning_jobs],
+                conditions={"StringEquals": {f"aws:RequestTag/{PIPELINE_TAG}": pipeline_name}},
+            ),
+            iam.PolicyStatement(
+                sid="OwnTuningJobs",
+                actions=[
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                    "sagemaker:StopHyperParameterTuningJob",
+                ],
+                resources=[tuning_jobs],
+                conditions={"StringEquals": {f"aws:ResourceTag/{PIPELINE_TAG}": pipeline_name}},
+            ),
+        ]
     if "EMR" in kinds:
         statements.append(
             iam.PolicyStatement(
@@ -206,6 +218,8 @@ def step_grant_statements(
 
 STEP_GRANT_WILDCARD_REASONS = {
     **{grant.sid: grant.reason for grant in SAGEMAKER_STEP_GRANTS},
+    "TuningJobs": "SageMaker Pipelines names tuning jobs itself; only a request tagged with this pipeline's smp:pipeline tag is allowed.",
+    "OwnTuningJobs": "SageMaker Pipelines names tuning jobs itself; only jobs tagged with this pipeline's smp:pipeline tag.",
     "EmrServerlessJobRunStatus": "Job run ids are assigned by EMR Serverless when the run starts, on the applications the definition names.",
 }
 """Why each wildcard of the step grants is needed, for the cdk-nag acknowledgments."""

@@ -15,6 +15,7 @@ import pytest
 
 import app as cdk_app
 from base.config import EnvironmentConfig
+from pipeline_defs.contract import PIPELINE_TAG
 from planning.compilation import compile_pipelines
 from planning.plan import plan_environment
 from stacks.guardrails.boundary import BOUNDARY_CEILING_ACTIONS
@@ -55,12 +56,10 @@ def _deny_sids(role: RoleUnderTest, request: Request) -> list[str]:
     return matching_sids(role.identity + [role.boundary], request, effect="Deny")
 
 
-def tuning_job(role: RoleUnderTest, **overrides: object) -> Request:
-    return Request(
-        "sagemaker:CreateHyperParameterTuningJob",
-        role.arn(f"hyper-parameter-tuning-job/{role.prefix}-tuning-Tune-x1"),
-        role.job_context(**overrides),
-    )
+def tuning_job(role: RoleUnderTest, *, pipeline: str | None = None, **overrides: object) -> Request:
+    """A tuning job as SageMaker Pipelines starts it: named by the service, tagged with its pipeline."""
+    context = {f"aws:RequestTag/{PIPELINE_TAG}": pipeline or role.pipeline, **role.job_context(**overrides)}
+    return Request("sagemaker:CreateHyperParameterTuningJob", role.arn("hyper-parameter-tuning-job/0abc123def45-Tune-x1"), context)
 
 
 def endpoint_config(role: RoleUnderTest, *, model: str | None = "abalone-model", **overrides: object) -> Request:
@@ -109,9 +108,17 @@ def test_a_tuning_job_is_held_to_the_job_guardrails(roles: dict[str, RoleUnderTe
 def test_only_a_pipeline_with_a_tuning_step_may_start_a_tuning_job(roles: dict[str, RoleUnderTest]) -> None:
     for module in ("checks", "endpoint", "for-each"):
         assert roles[module].decide(tuning_job(roles[module])) is Decision.IMPLICIT_DENY, module
+        assert roles[module].decide(tuning_job(roles[module], pipeline=roles["tuning"].pipeline)) is Decision.IMPLICIT_DENY, module
     role = roles["tuning"]
-    other_environment = Request(tuning_job(role).action, role.arn("hyper-parameter-tuning-job/smp-prod-tuning-Tune-x1"), role.job_context())
-    assert role.decide(other_environment) is Decision.IMPLICIT_DENY
+    for other in ("smp-sandbox-endpoint", "smp-prod-tuning"):
+        assert role.decide(tuning_job(role, pipeline=other)) is Decision.IMPLICIT_DENY, other
+    untagged = tuning_job(role)
+    untagged = Request(untagged.action, untagged.resource, {k: v for k, v in untagged.context.items() if PIPELINE_TAG not in k})
+    assert role.decide(untagged) is Decision.IMPLICIT_DENY
+    # Its own jobs, and only those, may be described and stopped.
+    job = role.arn("hyper-parameter-tuning-job/0abc123def45-Tune-x1")
+    assert role.decide(Request("sagemaker:StopHyperParameterTuningJob", job, {f"aws:ResourceTag/{PIPELINE_TAG}": role.pipeline})) is Decision.ALLOW
+    assert role.decide(Request("sagemaker:StopHyperParameterTuningJob", job, {f"aws:ResourceTag/{PIPELINE_TAG}": "smp-sandbox-checks"})) is Decision.IMPLICIT_DENY
     # Tuning does not bring plain training or processing jobs with it.
     training = Request("sagemaker:CreateTrainingJob", role.arn(f"training-job/{role.prefix}-tuning-Tune-x1"), role.job_context())
     assert role.decide(training) is Decision.IMPLICIT_DENY
@@ -238,7 +245,7 @@ def test_every_granted_step_action_is_listed_in_the_boundary_ceiling(step_assemb
         if "-pipeline-" in name:
             for resource in stack.resources("AWS::IAM::Policy").values():
                 for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                    if statement.get("Sid", "").startswith(("EmrSteps", "EmrServerlessJob")):
+                    if statement.get("Sid", "") in ("EmrSteps", "EmrServerlessJobRuns", "EmrServerlessJobRunStatus", "TuningJobs", "OwnTuningJobs"):
                         actions = statement["Action"]
                         granted.update([actions] if isinstance(actions, str) else actions)
     assert granted - set(BOUNDARY_CEILING_ACTIONS) == set()
