@@ -13,6 +13,7 @@ from base.naming import construct_id, execution_role_name, pipeline_stack_name
 from pipeline_defs import placeholders
 from pipeline_defs.schedules import Guardrail
 from planning.access import PipelineAccess, code_prefixes, pipeline_access
+from planning.checks import check_override_instance_types
 from planning.compilation import compile_pipelines
 from planning.schedules import PlannedSchedule, plan_schedules
 from planning.step_resources import EMR_CLUSTER_FIELD, EMR_SERVERLESS_APPLICATION_FIELD, referenced_ids, step_types
@@ -97,10 +98,12 @@ def isolation_exempt_pipelines(*, config: EnvironmentConfig, compiled: Sequence[
 def plan_environment(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"] | None = None) -> EnvironmentPlan:
     """Compile (unless ``compiled`` is given), plan schedules and collect exemptions for ``config``."""
     pipelines = tuple(compiled) if compiled is not None else compile_pipelines(config=config)
+    schedules = plan_schedules(config=config, compiled=pipelines)
+    check_override_instance_types(config=config, compiled=pipelines, schedules=schedules)
     return EnvironmentPlan(
         config=config,
         pipelines=pipelines,
-        schedules=plan_schedules(config=config, compiled=pipelines),
+        schedules=schedules,
         network_isolation_exempt=isolation_exempt_pipelines(config=config, compiled=pipelines),
         access=pipeline_access(compiled=pipelines),
     )

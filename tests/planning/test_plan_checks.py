@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from base.config import ConfigError, EnvironmentConfig
+from base.config import ConfigError, EnvironmentConfig, parse_environment
 from planning.checks import check_isolation_exemption_settings
 from planning.compilation import compile_pipelines
+from planning.plan import plan_environment
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +36,32 @@ def test_an_isolation_exemption_setting_must_name_a_pipeline_of_the_environment(
 def test_the_plan_compiles_then_refuses_an_exemption_for_no_pipeline() -> None:
     with pytest.raises(ConfigError, match="'environments.lab.networkIsolationExemptions' contains 'smp-lab-batch'"):
         compile_pipelines(config=EnvironmentConfig(name="lab", network_isolation_exemptions=("smp-lab-batch",)))
+
+
+def _overriding(values: dict, schedule: str = "weekly-retrain") -> EnvironmentConfig:
+    return parse_environment(
+        name="lab",
+        raw={
+            "schedules": {"train-evaluate-register": {schedule: {"parameterValues": values}}},
+        },
+    )
+
+
+def test_a_schedule_override_may_not_pass_an_instance_type_outside_the_allowlist(lab_pipelines: tuple) -> None:
+    config = _overriding({"TrainingInstanceType": "ml.p4d.24xlarge", "MseThreshold": 5.0})
+    with pytest.raises(ConfigError) as caught:
+        plan_environment(config=config, compiled=lab_pipelines)
+    text = str(caught.value)
+    assert text.startswith(
+        "context 'environments.lab.schedules.train-evaluate-register.weekly-retrain.parameterValues' (environment lab, "
+        "pipeline smp-lab-train-evaluate-register, schedule 'weekly-retrain', step 'Train', field ResourceConfig.InstanceType): "
+    )
+    assert "instance type 'ml.p4d.24xlarge' (parameter TrainingInstanceType in schedule 'weekly-retrain')" in text
+    assert f"not in the environment's allowlist {list(config.allowed_instance_types)}" in text
+
+
+def test_allowlisted_override_values_and_overrides_of_other_parameters_plan(lab_pipelines: tuple) -> None:
+    for values in ({"TrainingInstanceType": "ml.m5.xlarge"}, {"MseThreshold": 4.0}):
+        plan = plan_environment(config=_overriding(values), compiled=lab_pipelines)
+        (planned,) = [s for s in plan.schedules if s.schedule_name == "weekly-retrain"]
+        assert set(values) <= set(planned.parameter_values)
