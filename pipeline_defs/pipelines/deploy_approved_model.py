@@ -8,6 +8,10 @@ Start it once a version of ``<prefix>-abalone-regression`` (registered by
     aws sagemaker describe-model-package --model-package-name <version ARN> \\
         --query 'InferenceSpecification.Containers[0].ModelDataUrl'
 
+The model is made from the version's artifacts rather than its ARN: SDK 3.27 builds a model from a
+model package only by describing the package in AWS (``ModelBuilder``), which the offline compile
+never does; so the approval is checked by whoever starts the pipeline, not by the pipeline.
+
 The model runs in the job subnets with network isolation (``model_networking``); the endpoint
 configuration encrypts its volumes with the environment key and runs an allowlisted instance type.
 """
