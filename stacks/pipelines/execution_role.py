@@ -234,4 +234,5 @@ class PipelineExecutionRole(Construct):
             roles=[self.role],
             statements=network_guardrail_statements(subnet_ids=subnet_ids, security_group_ids=security_group_ids),
         )
-        self.serving_guardrail = iam.Policy(self, "ServingGuardrail", roles=[self.role], statements=list(serving_guardrails))
+        if serving_guardrails:
+            iam.Policy(self, "ServingGuardrail", roles=[self.role], statements=list(serving_guardrails))

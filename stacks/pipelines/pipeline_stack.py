@@ -24,6 +24,7 @@ from stacks.guardrails.stack import GuardrailsStack
 from stacks.network.job_network import JobNetworkIds
 from stacks.pipelines.deployed_pipeline import DeployedPipeline
 from stacks.pipelines.execution_role import PipelineExecutionRole
+from stacks.pipelines.step_grants import SERVING_STEP_TYPES
 from stacks.pipelines.services_stack import PipelineServicesStack
 from stacks.scheduling.schedules import PipelineSchedules
 
@@ -65,7 +66,8 @@ class PipelineStack(Stack):
             network_isolation_exempt=pipeline.network_isolation_exempt,
             code_prefixes=pipeline.code_prefixes,
             step_types=pipeline.step_types,
-            serving_guardrails=serving_guardrail_statements(config=config),
+            # Only a role granted what deployment and EMR Serverless steps create needs their Denies.
+            serving_guardrails=serving_guardrail_statements(config=config) if SERVING_STEP_TYPES & set(pipeline.step_types) else [],
             emr_clusters=pipeline.emr_clusters,
             emr_serverless_applications=pipeline.emr_serverless_applications,
             read_prefixes=pipeline.access.read_prefixes,

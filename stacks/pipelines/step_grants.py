@@ -35,6 +35,9 @@ def _sagemaker(*patterns: str) -> tuple[tuple[str, str], ...]:
     return tuple(("sagemaker", pattern) for pattern in patterns)
 
 
+SERVING_STEP_TYPES = frozenset({"EndpointConfig", "Endpoint", "InferenceComponent", "EMRServerless"})
+"""Step types whose create actions the pipeline role's own serving Denies guard (``serving_guardrail_statements``)."""
+
 PROCESSING_STEP_TYPES = frozenset({"Processing", "QualityCheck", "ClarifyCheck"})
 """Quality and bias checks run as processing jobs."""
 

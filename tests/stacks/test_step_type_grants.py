@@ -233,6 +233,17 @@ def test_lineage_only_on_the_environments_named_entities(roles: dict[str, RoleUn
         assert other.decide(Request("sagemaker:CreateArtifact", role.arn("artifact/0a1b2c3d4e5f"))) is Decision.IMPLICIT_DENY, module
 
 
+def test_only_roles_granted_serving_actions_carry_their_denies(step_assembly: Assembly) -> None:
+    def policies(module: str) -> list[str]:
+        stack = step_assembly.stack(f"smp-sandbox-pipeline-{module}")
+        return sorted(v["Metadata"]["aws:cdk:path"].split("/")[-2] for v in stack.resources("AWS::IAM::Policy").values())
+
+    for module in ("endpoint", "emr"):
+        assert "ServingGuardrail" in policies(module), module
+    for module in ("tuning", "checks", "lineage-cleanup"):
+        assert policies(module) == ["JobNetworkGuardrail", "Policy"], module
+
+
 def test_a_for_each_body_is_granted_as_a_top_level_step(roles: dict[str, RoleUnderTest]) -> None:
     role = roles["for-each"]
     job = Request("sagemaker:CreateProcessingJob", role.arn(f"processing-job/{role.prefix}-for-each-Summarise-x1"), role.job_context())
