@@ -113,8 +113,9 @@ def s3_processing_input(*, name: str, s3_uri: Any, local_path: str, sharded: boo
     )
 
 
-def execution_uri(ctx: BuildContext, *parts: str) -> Any:
-    """``s3://<bucket>/<pipeline>/<execution id>/<parts...>``: each execution writes under its own prefix."""
+def execution_uri(ctx: BuildContext, *parts: Any) -> Any:
+    """``s3://<bucket>/<pipeline>/<execution id>/<parts...>``: each execution writes under its own prefix
+    (a part may be a pipeline variable, such as a ForEach step's current item)."""
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
 

@@ -35,8 +35,15 @@ def _fail(item: "CompiledPipeline", field: str, message: str) -> PipelineDefinit
     return PipelineDefinitionError(message, module_file=item.source_module, pipeline=item.pipeline_name, field=field)
 
 
+ENVIRONMENT_PREFIX_MARK = "{prefix}"
+"""Stands for the environment's resource prefix in a ``DATA_ACCESS`` prefix, so a module can name another
+pipeline's outputs (``{prefix}-train-evaluate-register/training-output/``) in every environment."""
+
+
 def _checked_prefix(item: "CompiledPipeline", field: str, prefix: str) -> str:
     allowed = "a key prefix inside the environment's artifact bucket ending in '/', e.g. 'shared/reference-data/'"
+    environment_prefix = item.pipeline_name.removesuffix(f"-{item.module_pipeline_name}")
+    prefix = prefix.replace(ENVIRONMENT_PREFIX_MARK, environment_prefix)
     if prefix.startswith(("s3://", "arn:")):
         raise _fail(item, field, f"{prefix!r} reaches outside the environment's artifact bucket; allowed: {allowed}")
     parts = prefix.split("/")

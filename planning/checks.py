@@ -6,6 +6,8 @@ names a pipeline the environment does not have stops synth instead of being igno
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import date
 from typing import TYPE_CHECKING, Sequence
 
@@ -13,9 +15,11 @@ from base.config import ConfigError, EnvironmentConfig
 from base.errors import nearest_name_hint
 from base.expiry import has_lapsed
 from pipeline_defs.errors import PipelineDefinitionError
+from pipeline_defs.schedules import Schedule
 
 if TYPE_CHECKING:
     from pipeline_defs.contract import CompiledPipeline
+    from planning.schedules import PlannedSchedule
 
 
 def check_isolation_exemption_settings(*, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"]) -> None:
@@ -61,3 +65,40 @@ def check_exemption_expiry(*, config: EnvironmentConfig, compiled: Sequence["Com
                 f"of {setting.pipeline} (owner {setting.owner!r}), lapsed: it held through {setting.expires} and today is "
                 f"{today.isoformat()} (UTC); {renew}"
             )
+
+def check_override_instance_types(
+    *, config: EnvironmentConfig, compiled: Sequence["CompiledPipeline"], schedules: Sequence["PlannedSchedule"]
+) -> None:
+    """Values a ``cdk.json`` schedule override passes to a parameter that gives an instance type are in
+    the environment's allowlist.
+
+    The compile checks a module's own defaults and schedule values; an override is known only here.
+    Without this, the schedule would start executions whose jobs IAM refuses at run time.
+    """
+    overridden = {(o.pipeline, o.schedule) for o in config.schedule_overrides if o.parameter_values}
+    if not overridden:
+        return
+    from pipeline_defs.validation.guardrails import check_guardrails  # loads the validators only when needed
+
+    by_module = {item.module_pipeline_name: item for item in compiled}
+    for planned in schedules:
+        if (planned.module_pipeline_name, planned.schedule_name) not in overridden:
+            continue
+        item = by_module[planned.module_pipeline_name]
+        schedule = Schedule(name=planned.schedule_name, expression=planned.expression, parameter_values=dict(planned.parameter_values))
+        try:
+            check_guardrails(
+                json.loads(item.definition),
+                functools.partial(PipelineDefinitionError, pipeline=item.pipeline_name),
+                exemptions=item.guardrail_exemptions,
+                cost_tag_key=config.cost_tag_key,
+                allowed_instance_types=config.allowed_instance_types,
+                platform=None,
+                schedules=(schedule,),
+            )
+        except PipelineDefinitionError as error:
+            raise ConfigError(
+                f"context 'environments.{config.name}.schedules.{planned.module_pipeline_name}.{planned.schedule_name}"
+                f".parameterValues' (environment {config.name}, pipeline {item.pipeline_name}, schedule "
+                f"{planned.schedule_name!r}, step {error.step!r}, field {error.field}): {error.reason}"
+            ) from error

@@ -14,9 +14,10 @@ from base.naming import construct_id, execution_role_name, pipeline_stack_name
 from pipeline_defs import placeholders
 from pipeline_defs.schedules import Guardrail
 from planning.access import PipelineAccess, code_prefixes, pipeline_access
-from planning.checks import check_exemption_expiry
+from planning.checks import check_exemption_expiry, check_override_instance_types
 from planning.compilation import compile_pipelines
 from planning.schedules import PlannedSchedule, plan_schedules
+from planning.step_resources import EMR_CLUSTER_FIELD, EMR_SERVERLESS_APPLICATION_FIELD, referenced_ids, step_types
 
 if TYPE_CHECKING:
     from pipeline_defs.contract import CompiledPipeline
@@ -35,6 +36,12 @@ class PipelinePlan:
     """Lambda step functions its definition invokes (keys of ``placeholders.LAMBDA_FUNCTION_ARNS``)."""
     network_isolation_exempt: bool
     access: PipelineAccess
+    step_types: tuple[str, ...]
+    """Step types its definition holds: its role is granted those steps' actions and no others."""
+    emr_clusters: tuple[str, ...]
+    """Ids of the EMR clusters its EMR steps may add steps to."""
+    emr_serverless_applications: tuple[str, ...]
+    """Ids of the EMR Serverless applications its EMRServerless steps may start job runs on."""
 
     @property
     def code_prefixes(self) -> tuple[str, ...]:
@@ -58,20 +65,24 @@ class EnvironmentPlan:
     def pipeline_plans(self) -> tuple[PipelinePlan, ...]:
         """One plan per pipeline, in module-name order (stable stack order)."""
         prefix = self.config.resource_prefix
-        return tuple(
-            PipelinePlan(
-                compiled=item,
-                schedules=tuple(s for s in self.schedules if s.pipeline_name == item.pipeline_name),
-                stack_name=pipeline_stack_name(resource_prefix=prefix, module_pipeline_name=item.module_pipeline_name),
-                construct_id=f"Pipeline{construct_id(module_pipeline_name=item.module_pipeline_name)}",
-                role_name=execution_role_name(pipeline_name=item.pipeline_name),
-                lambda_functions=tuple(
-                    sorted(key for key, p in placeholders.LAMBDA_FUNCTION_ARNS.items() if p.name in item.placeholders_used)
-                ),
-                network_isolation_exempt=item.pipeline_name in self.network_isolation_exempt,
-                access=self.access[item.pipeline_name],
-            )
-            for item in sorted(self.pipelines, key=lambda c: c.module_pipeline_name)
+        return tuple(self._pipeline_plan(item, prefix) for item in sorted(self.pipelines, key=lambda c: c.module_pipeline_name))
+
+    def _pipeline_plan(self, item: "CompiledPipeline", prefix: str) -> PipelinePlan:
+        schedules = tuple(s for s in self.schedules if s.pipeline_name == item.pipeline_name)
+        return PipelinePlan(
+            compiled=item,
+            schedules=schedules,
+            stack_name=pipeline_stack_name(resource_prefix=prefix, module_pipeline_name=item.module_pipeline_name),
+            construct_id=f"Pipeline{construct_id(module_pipeline_name=item.module_pipeline_name)}",
+            role_name=execution_role_name(pipeline_name=item.pipeline_name),
+            lambda_functions=tuple(
+                sorted(key for key, p in placeholders.LAMBDA_FUNCTION_ARNS.items() if p.name in item.placeholders_used)
+            ),
+            network_isolation_exempt=item.pipeline_name in self.network_isolation_exempt,
+            access=self.access[item.pipeline_name],
+            step_types=step_types(item),
+            emr_clusters=referenced_ids(item, step_field=EMR_CLUSTER_FIELD, schedules=schedules),
+            emr_serverless_applications=referenced_ids(item, step_field=EMR_SERVERLESS_APPLICATION_FIELD, schedules=schedules),
         )
 
 
@@ -93,10 +104,12 @@ def plan_environment(*, config: EnvironmentConfig, today: date, compiled: Sequen
     """
     pipelines = tuple(compiled) if compiled is not None else compile_pipelines(config=config)
     check_exemption_expiry(config=config, compiled=pipelines, today=today)
+    schedules = plan_schedules(config=config, compiled=pipelines)
+    check_override_instance_types(config=config, compiled=pipelines, schedules=schedules)
     return EnvironmentPlan(
         config=config,
         pipelines=pipelines,
-        schedules=plan_schedules(config=config, compiled=pipelines),
+        schedules=schedules,
         network_isolation_exempt=isolation_exempt_pipelines(config=config, compiled=pipelines),
         access=pipeline_access(compiled=pipelines),
     )

@@ -19,7 +19,9 @@ Each swap mends one SDK defect the platform depends on, for one definition build
   its network isolation, inter-container encryption and volume KMS key: the defaults are filled
   in and the three carried over, as the tuner already does the VPC;
 * ``AutoMLStep`` and the ``CreateJob`` producers (``JobStep``) cannot build offline: refused at
-  construction with the reason synth refuses them (``REFUSED_STEP_TYPES``).
+  construction with the reason synth refuses them (``REFUSED_STEP_TYPES``);
+* ``NotebookJobStep`` (a Training step) stages its notebook under ``input-<build time>``, so no two
+  synths agree: refused at construction with :data:`NOTEBOOK_JOB_REFUSAL`.
 
 Like :mod:`~pipeline_defs.compiler.sdk_pins`, this module touches SDK internals;
 ``tests/pipeline_defs/test_pd_sdk_assumptions.py`` checks each assumption it makes.
@@ -46,6 +48,7 @@ with sdk_environment():
     import sagemaker.mlops.workflow._check_job_request as sdk_check_request_module  # noqa: E402
     import sagemaker.mlops.workflow.automl_step as sdk_automl_module  # noqa: E402
     import sagemaker.mlops.workflow.clarify_check_step as sdk_clarify_module  # noqa: E402
+    import sagemaker.mlops.workflow.notebook_job_step as sdk_notebook_module  # noqa: E402
     import sagemaker.mlops.workflow.quality_check_step as sdk_quality_module  # noqa: E402
     import sagemaker.mlops.workflow.steps as sdk_steps_module  # noqa: E402
     import sagemaker.train.multi_turn_rl_trainer as sdk_multi_turn_module  # noqa: E402
@@ -169,12 +172,22 @@ def _training_definition_with_guardrails(self: Any, inputs: Any) -> Any:
     return definition
 
 
-def _refused(kind: str) -> Callable[..., None]:
+NOTEBOOK_JOB_REFUSAL = (
+    "NotebookJobStep steps cannot be compiled here: the SDK stages the notebook under a key holding the build "
+    "time (input-<timestamp>), so every synth would change the definition and the review would report a change "
+    "in every environment, and its job runs without network isolation; convert the notebook to a script "
+    "(jupyter nbconvert --to script) and run it in a ProcessingStep with ctx.job_script(...)"
+)
+"""Why synth refuses ``NotebookJobStep``; its type is Training, which synth compiles, so the reason is its own."""
+
+
+def _refused(kind: str, reason: str | None = None) -> Callable[..., None]:
     """A constructor that stops the build with the reason synth refuses ``kind`` steps."""
 
     def refuse(self: Any, *args: Any, **kwargs: Any) -> None:
         step = kwargs.get("name", args[0] if args and isinstance(args[0], str) else None)
-        raise PipelineDefinitionError(f"{kind} steps cannot be compiled here: {REFUSED_STEP_TYPES[kind]}", step=step, field="Type")
+        message = reason or f"{kind} steps cannot be compiled here: {REFUSED_STEP_TYPES[kind]}"
+        raise PipelineDefinitionError(message, step=step, field="Type")
 
     return refuse
 
@@ -191,4 +204,5 @@ def step_type_swaps() -> list[Swap]:
         (sdk_automl_module.AutoMLStep, "__init__", _refused("AutoML")),
         (sdk_steps_module.JobStep, "__init__", _refused("Job")),
         (sdk_multi_turn_module.MultiTurnRLTrainer, "__init__", _refused("Job")),
+        (sdk_notebook_module.NotebookJobStep, "__init__", _refused("Training", NOTEBOOK_JOB_REFUSAL)),
     ]

@@ -35,14 +35,53 @@ JOB_NAME_FIELDS = {
 }
 
 
+LINEAGE_NAMED_ENTITIES = {"Action": ("Actions", "ActionName"), "Context": ("Contexts", "ContextName")}
+"""Lineage entities whose ARN carries their name, so the execution role's scope is ``<prefix>-*`` (an
+artifact's ARN is a hash of its source instead)."""
+
+
+def _lineage_names(arguments: dict) -> list[tuple[str, Any]]:
+    """(field, name) of each action and context a Lineage step creates or names in an association."""
+    named = [
+        (f"{key}[{index}].{name_field}", entity.get(name_field))
+        for key, name_field in LINEAGE_NAMED_ENTITIES.values()
+        for index, entity in enumerate(arguments.get(key) or [])
+    ]
+    for index, association in enumerate(arguments.get("Associations") or []):
+        for end in ("Source", "Destination"):
+            reference = association.get(end) or {}
+            if reference.get("Type") in LINEAGE_NAMED_ENTITIES and "Name" in reference:
+                named.append((f"Associations[{index}].{end}.Name", reference["Name"]))
+    return named
+
+
+def _starts_with(name: Any, prefix: str) -> bool:
+    """A literal name, or a ``Join`` whose first value is one (a name made unique per execution)."""
+    join = name.get("Std:Join") if isinstance(name, dict) else None
+    if isinstance(join, dict) and isinstance(join.get("On"), str) and join.get("Values"):
+        name = join["Values"][0]
+    return isinstance(name, str) and name.startswith(prefix)
+
+
 def check_job_names(definition: dict, fail: DefinitionFailure, *, prefix: str) -> None:
-    """Job, model and model package group names are the execution role's IAM scope (``<prefix>-*``)."""
+    """Job, model and model package group names are the execution role's IAM scope (``<prefix>-*``),
+    and so are the names of lineage actions and contexts."""
     for step, _ in iter_steps(definition.get("Steps", [])):
+        if step.get("Type") == "Lineage":
+            for field, name in _lineage_names(step.get("Arguments") or {}):
+                if not isinstance(name, str) or not name.startswith(f"{prefix}-"):
+                    raise fail(
+                        f"{field} is {name!r}: lineage action and context names must start with {prefix + '-'!r} "
+                        "(the execution role may only create and associate those); use ctx.job_name(...)",
+                        step=step.get("Name"),
+                        field=field,
+                    )
+            continue
         field = JOB_NAME_FIELDS.get(step.get("Type", ""))
         if field is None:
             continue
         name = (step.get("Arguments") or {}).get(field)
-        if not isinstance(name, str) or not name.startswith(f"{prefix}-"):
+        if not _starts_with(name, f"{prefix}-"):
             raise fail(
                 f"{field} is {name!r}: job, model and model package group names must start with "
                 f"{prefix + '-'!r} (the execution role may only create those); use ctx.job_name(step)",

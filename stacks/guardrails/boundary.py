@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from base.config import EnvironmentConfig
-from stacks.guardrails.policies import job_guardrail_statements
+from stacks.guardrails.policies import job_guardrail_statements, serving_guardrail_statements
 from stacks.nag import acknowledge_wildcards
 
 BASIC_EXECUTION_POLICY_ARN = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
@@ -41,6 +41,15 @@ BOUNDARY_CEILING_ACTIONS = (
     "ecr:BatchGetImage",
     "ecr:GetAuthorizationToken",
     "ecr:GetDownloadUrlForLayer",
+    # EMR and EMR Serverless steps (stacks/pipelines/step_grants.py).
+    "elasticmapreduce:AddJobFlowSteps",
+    "elasticmapreduce:CancelSteps",
+    "elasticmapreduce:DescribeCluster",
+    "elasticmapreduce:DescribeStep",
+    "elasticmapreduce:ListSteps",
+    "emr-serverless:CancelJobRun",
+    "emr-serverless:GetJobRun",
+    "emr-serverless:StartJobRun",
     "iam:PassRole",
     # The environment key (its key policy narrows further).
     "kms:CreateGrant",
@@ -66,10 +75,17 @@ BOUNDARY_CEILING_ACTIONS = (
     "s3:ListBucket",
     "s3:PutObject",
     # Pipelines and the jobs, models, experiments and model versions their steps create.
+    "sagemaker:AddAssociation",
     "sagemaker:AddTags",
     "sagemaker:AssociateTrialComponent",
+    "sagemaker:CreateAction",
+    "sagemaker:CreateArtifact",
+    "sagemaker:CreateContext",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
     "sagemaker:CreateExperiment",
     "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:CreateInferenceComponent",
     "sagemaker:CreateModel",
     "sagemaker:CreateModelPackage",
     "sagemaker:CreateModelPackageGroup",
@@ -81,8 +97,14 @@ BOUNDARY_CEILING_ACTIONS = (
     "sagemaker:CreateTrialComponent",
     "sagemaker:DeletePipeline",
     "sagemaker:DeleteTags",
+    "sagemaker:DescribeAction",
+    "sagemaker:DescribeArtifact",
+    "sagemaker:DescribeContext",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
     "sagemaker:DescribeExperiment",
     "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:DescribeInferenceComponent",
     "sagemaker:DescribeModel",
     "sagemaker:DescribeModelPackage",
     "sagemaker:DescribeModelPackageGroup",
@@ -93,16 +115,22 @@ BOUNDARY_CEILING_ACTIONS = (
     "sagemaker:DescribeTransformJob",
     "sagemaker:DescribeTrial",
     "sagemaker:DescribeTrialComponent",
+    "sagemaker:ListActions",
+    "sagemaker:ListArtifacts",
+    "sagemaker:ListAssociations",
+    "sagemaker:ListContexts",
     "sagemaker:ListModelPackages",
     "sagemaker:ListPipelineExecutions",
     "sagemaker:ListPipelines",
     "sagemaker:ListTags",
+    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
     "sagemaker:StartPipelineExecution",
     "sagemaker:StopHyperParameterTuningJob",
     "sagemaker:StopPipelineExecution",
     "sagemaker:StopProcessingJob",
     "sagemaker:StopTrainingJob",
     "sagemaker:StopTransformJob",
+    "sagemaker:UpdateEndpoint",
     "sagemaker:UpdatePipeline",
     "sagemaker:UpdateTrialComponent",
     # Dead letters.
@@ -143,7 +171,7 @@ class PermissionBoundary(Construct):
             "JobGuardrails",
             managed_policy_name=self.guardrails_name,
             description=f"Job guardrails (Deny only) attached to every role of {config.resource_prefix}",
-            statements=job_guardrail_statements(config=config),
+            statements=[*job_guardrail_statements(config=config), *serving_guardrail_statements(config=config)],
         )
 
 

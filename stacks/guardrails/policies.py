@@ -15,13 +15,38 @@ from aws_cdk import aws_iam as iam
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG, NVME_INSTANCE_PATTERNS
 from base.config import EnvironmentConfig
 
-# Actions that carry sagemaker:VpcSubnets / VpcSecurityGroupIds / NetworkIsolation.
+# Which create action carries which condition key, from the Service Authorization Reference ("Actions,
+# resources, and condition keys for Amazon SageMaker AI", "... for Amazon EMR Serverless"). A Deny on a
+# key an action does not carry never matches, so each tuple lists only the actions that carry its key:
+#
+# CreateTrainingJob, CreateProcessingJob, CreateHyperParameterTuningJob: VpcSubnets,
+#   VpcSecurityGroupIds, NetworkIsolation, VolumeKmsKey, OutputKmsKey, InstanceTypes,
+#   InterContainerTrafficEncryption, MaxRuntimeInSeconds, aws:RequestTag
+# CreateTransformJob: VolumeKmsKey, OutputKmsKey, InstanceTypes, ModelArn, aws:RequestTag
+# CreateModel: VpcSubnets, VpcSecurityGroupIds, NetworkIsolation, aws:RequestTag
+# CreateEndpointConfig: InstanceTypes, VolumeKmsKey, ModelArn, VpcSubnets, VpcSecurityGroupIds,
+#   NetworkIsolation (the last three only for a config with its own networking, which inference
+#   components use; a model's variants run in the model's VPC), aws:RequestTag (no OutputKmsKey)
+# CreateEndpoint: aws:RequestTag only
+# CreateInferenceComponent: ModelArn, aws:RequestTag
+# emr-serverless:StartJobRun: aws:RequestTag only
+# CreateAction, CreateArtifact, CreateContext (Lineage): aws:RequestTag only; a Lineage step carries
+#   no tags and creates no compute or data, so no Deny applies to them
+# elasticmapreduce:AddJobFlowSteps: elasticmapreduce:ExecutionRoleArn only; no role here may pass a
+#   runtime role to EMR, so the step runs as the cluster's own role
+# CreateAutoMLJobV2 (refused at synth): VpcSubnets, VpcSecurityGroupIds, VolumeKmsKey, OutputKmsKey,
+#   InterContainerTrafficEncryption, aws:RequestTag
+
+# Actions that must carry sagemaker:VpcSubnets (Null Deny) and NetworkIsolation (BoolIfExists Deny).
 VPC_JOB_ACTIONS = (
     "sagemaker:CreateTrainingJob",
     "sagemaker:CreateProcessingJob",
     "sagemaker:CreateHyperParameterTuningJob",
     "sagemaker:CreateModel",
 )
+# Actions whose subnets and security groups, when given, must be the environment's own (ForAnyValue:
+# an absent key never matches, so a model-based endpoint configuration passes).
+VPC_PINNED_ACTIONS = VPC_JOB_ACTIONS + ("sagemaker:CreateEndpointConfig",)
 # Actions that carry sagemaker:VolumeKmsKey / OutputKmsKey / InstanceTypes.
 COMPUTE_JOB_ACTIONS = (
     "sagemaker:CreateTrainingJob",
@@ -36,14 +61,19 @@ DISTRIBUTED_JOB_ACTIONS = (
     "sagemaker:CreateHyperParameterTuningJob",
 )
 # Actions that carry sagemaker:MaxRuntimeInSeconds.
-RUNTIME_CAPPED_ACTIONS = (
-    "sagemaker:CreateTrainingJob",
-    "sagemaker:CreateProcessingJob",
-    "sagemaker:CreateHyperParameterTuningJob",
-)
+RUNTIME_CAPPED_ACTIONS = DISTRIBUTED_JOB_ACTIONS
 # Actions that create a billable resource and that pipelines can tag. Model package versions are
 # left out: the RegisterModel step has no tags in the pipeline definition.
 TAGGED_CREATE_ACTIONS = COMPUTE_JOB_ACTIONS + ("sagemaker:CreateModel",)
+# What the deployment and EMR Serverless steps create, and that carries aws:RequestTag.
+SERVING_CREATE_ACTIONS = (
+    "emr-serverless:StartJobRun",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateInferenceComponent",
+)
+# Actions that carry sagemaker:ModelArn besides CreateTransformJob: they may serve only the environment's models.
+MODEL_SERVING_ACTIONS = ("sagemaker:CreateEndpointConfig", "sagemaker:CreateInferenceComponent")
 
 
 EXEMPT_ROLE_TAG_VALUE = "true"
@@ -56,16 +86,30 @@ def _deny(*, sid: str, actions: Sequence[str], conditions: dict) -> iam.PolicySt
     )
 
 
-def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
-    """Denies that hold for every role of the environment (they sit in the permission boundary).
+def _environment_models(config: EnvironmentConfig) -> str:
+    return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model/{config.resource_prefix}-*"
 
-    The isolation exemption is keyed to the calling role's own tag, which only the pipeline's stack
-    sets (no role may tag roles), never to a tag a request carries.
-    """
-    isolation_conditions: dict = {
-        "BoolIfExists": {"sagemaker:NetworkIsolation": "false"},
-        "StringNotEquals": {f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": EXEMPT_ROLE_TAG_VALUE},
-    }
+
+def _isolation_exemption() -> dict:
+    """The role tag only a pipeline's stack sets (no role may tag roles), never a tag a request carries."""
+    return {"StringNotEquals": {f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": EXEMPT_ROLE_TAG_VALUE}}
+
+
+def _volume_key_required(actions: Sequence[str], sid: str) -> iam.PolicyStatement:
+    return _deny(
+        sid=sid,
+        actions=actions,
+        conditions={
+            "Null": {"sagemaker:VolumeKmsKey": "true"},
+            # NVMe instance storage is encrypted by hardware and refuses a volume key: exempt only when
+            # every requested type has it (ForAnyValue: one type without NVMe storage is enough to deny).
+            "ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": list(NVME_INSTANCE_PATTERNS)},
+        },
+    )
+
+
+def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+    """Denies that hold for every role of the environment (they sit in the permission boundary)."""
     cost_key, cost_value = config.cost_tag_key, config.cost_tag_value
     return [
         _deny(
@@ -73,16 +117,7 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
             actions=VPC_JOB_ACTIONS,
             conditions={"Null": {"sagemaker:VpcSubnets": "true"}},
         ),
-        _deny(
-            sid="DenyJobsWithoutVolumeKmsKey",
-            actions=COMPUTE_JOB_ACTIONS,
-            conditions={
-                "Null": {"sagemaker:VolumeKmsKey": "true"},
-                # NVMe instance storage is encrypted by hardware and refuses a volume key: exempt only when
-                # every requested type has it (ForAnyValue: one type without NVMe storage is enough to deny).
-                "ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": list(NVME_INSTANCE_PATTERNS)},
-            },
-        ),
+        _volume_key_required(COMPUTE_JOB_ACTIONS, "DenyJobsWithoutVolumeKmsKey"),
         # Without the key the two Denies above and the allowlist could not apply; every job carries it.
         _deny(
             sid="DenyJobsWithoutInstanceTypes",
@@ -99,7 +134,11 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
             actions=DISTRIBUTED_JOB_ACTIONS,
             conditions={"BoolIfExists": {"sagemaker:InterContainerTrafficEncryption": "false"}},
         ),
-        _deny(sid="DenyJobsWithoutNetworkIsolation", actions=VPC_JOB_ACTIONS, conditions=isolation_conditions),
+        _deny(
+            sid="DenyJobsWithoutNetworkIsolation",
+            actions=VPC_JOB_ACTIONS,
+            conditions={"BoolIfExists": {"sagemaker:NetworkIsolation": "false"}, **_isolation_exemption()},
+        ),
         _deny(
             sid="DenyInstanceTypesOutsideAllowlist",
             actions=COMPUTE_JOB_ACTIONS,
@@ -113,7 +152,7 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
         _deny(
             sid="DenyTransformOfModelsOutsideEnvironment",
             actions=("sagemaker:CreateTransformJob",),
-            conditions={"ArnNotLike": {"sagemaker:ModelArn": f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model/{config.resource_prefix}-*"}},
+            conditions={"ArnNotLike": {"sagemaker:ModelArn": _environment_models(config)}},
         ),
         # Absent or another value: both are refused (a negated operator holds when the key is absent).
         _deny(
@@ -137,6 +176,37 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
     ]
 
 
+def serving_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+    """Denies for what the deployment and EMR Serverless steps create; beside the job Denies in the
+    job guardrails every role of the environment carries."""
+    return [
+        _volume_key_required(("sagemaker:CreateEndpointConfig",), "DenyEndpointConfigsWithoutVolumeKmsKey"),
+        _deny(
+            sid="DenyEndpointInstanceTypesOutsideAllowlist",
+            actions=("sagemaker:CreateEndpointConfig",),
+            conditions={"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": list(config.allowed_instance_types)}},
+        ),
+        # Only a configuration with its own networking carries the key (a model's variants run in the
+        # model's VPC, isolated by the job Denies), so only an explicit false is refused.
+        _deny(
+            sid="DenyEndpointConfigsWithoutNetworkIsolation",
+            actions=("sagemaker:CreateEndpointConfig",),
+            conditions={"Bool": {"sagemaker:NetworkIsolation": "false"}, **_isolation_exemption()},
+        ),
+        # Absent counts: an inference component with its own container names no model.
+        _deny(
+            sid="DenyServingModelsOutsideEnvironment",
+            actions=MODEL_SERVING_ACTIONS,
+            conditions={"ArnNotLike": {"sagemaker:ModelArn": _environment_models(config)}},
+        ),
+        _deny(
+            sid="DenyServingCreatesWithoutTheCostTag",
+            actions=SERVING_CREATE_ACTIONS,
+            conditions={"StringNotEquals": {f"aws:RequestTag/{config.cost_tag_key}": config.cost_tag_value}},
+        ),
+    ]
+
+
 def network_guardrail_statements(
     *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
 ) -> list[iam.PolicyStatement]:
@@ -144,12 +214,12 @@ def network_guardrail_statements(
     return [
         _deny(
             sid="DenyForeignSubnets",
-            actions=VPC_JOB_ACTIONS,
+            actions=VPC_PINNED_ACTIONS,
             conditions={"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": list(subnet_ids)}},
         ),
         _deny(
             sid="DenyForeignSecurityGroups",
-            actions=VPC_JOB_ACTIONS,
+            actions=VPC_PINNED_ACTIONS,
             conditions={"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": list(security_group_ids)}},
         ),
     ]

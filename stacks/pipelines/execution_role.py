@@ -1,7 +1,8 @@
 """One pipeline's own execution role: its own S3 prefix, its own Lambda steps, passing only itself.
 
 Least privilege per pipeline: another pipeline's role cannot read, write or delete under this
-pipeline's prefix, and no role may invoke a Lambda step its definition does not use.
+pipeline's prefix, no role may invoke a Lambda step its definition does not use, and no role may
+start a job, deploy or touch lineage unless its definition has a step of that type (``step_grants``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from base.images import EcrRepository
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from stacks.guardrails.policies import EXEMPT_ROLE_TAG_VALUE, network_guardrail_statements
 from stacks.nag import acknowledge_wildcards
+from stacks.pipelines.step_grants import EMR_SERVERLESS_PRINCIPAL, STEP_GRANT_WILDCARD_REASONS, step_grant_statements
 
 EXECUTION_ROLE_WILDCARD_REASONS = {
     "OwnPrefixObjects": "Objects under this pipeline's own prefix of the environment's artifact bucket; executions write keys not known in advance.",
@@ -27,8 +29,7 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
     "EcrLogin": "ecr:GetAuthorizationToken supports no resource-level permissions.",
     "JobLogs": "SageMaker names one log stream per job under the /aws/sagemaker/ log groups.",
     "JobMetrics": "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits it to SageMaker namespaces.",
-    "PipelineJobs": "Jobs and models are named per execution under the environment prefix (<pipeline>-<step>-<suffix>).",
-    "ModelRegistry": "Model package groups are named per pipeline under the environment prefix; versions are numbered inside them.",
+    **STEP_GRANT_WILDCARD_REASONS,
     "ExperimentTracking": "Trials and trial components are named after pipeline execution ids, which carry no prefix; experiments do.",
     "JobNetworkInterfaces": "SageMaker creates job network interfaces before their ids exist and EC2 describe calls support no "
     "resource-level permissions; the network guardrail Deny pins the subnets and security groups.",
@@ -70,6 +71,9 @@ class PipelineExecutionRole(Construct):
         network_isolation_exempt: bool,
         code_prefixes: Sequence[str],
         image_repositories: Sequence[EcrRepository],
+        step_types: Sequence[str],
+        emr_clusters: Sequence[str] = (),
+        emr_serverless_applications: Sequence[str] = (),
         read_prefixes: Sequence[str] = (),
         write_prefixes: Sequence[str] = (),
     ) -> None:
@@ -79,19 +83,21 @@ class PipelineExecutionRole(Construct):
         def arn(resource: str, service: str = "sagemaker") -> str:
             return f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}:{resource}"
 
+        same_account = {"StringEquals": {"aws:SourceAccount": stack.account}}
+        principals = [iam.ServicePrincipal("sagemaker.amazonaws.com", conditions=same_account)]
+        if "EMRServerless" in step_types:
+            # Its EMR Serverless job runs run as this role too (the definition names it as their runtime role).
+            principals.append(iam.ServicePrincipal(EMR_SERVERLESS_PRINCIPAL, conditions=same_account))
         self.role = iam.Role(
             self,
             "Role",
             role_name=role_name,
             description=f"SageMaker pipeline {pipeline_name} and its jobs",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
+            assumed_by=iam.CompositePrincipal(*principals) if len(principals) > 1 else principals[0],
         )
         if network_isolation_exempt:
             # Read by the boundary's isolation Deny; no role of the environment may tag roles.
             Tags.of(self.role).add(NETWORK_ISOLATION_EXEMPTION_TAG, EXEMPT_ROLE_TAG_VALUE)
-        named = [f"{resource_prefix}-*"]
         statements = [
             iam.PolicyStatement(
                 sid="OwnPrefixObjects",
@@ -151,48 +157,6 @@ class PipelineExecutionRole(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
             iam.PolicyStatement(
-                sid="PipelineJobs",
-                actions=[
-                    "sagemaker:AddTags",
-                    "sagemaker:CreateHyperParameterTuningJob",
-                    "sagemaker:CreateModel",
-                    "sagemaker:CreateProcessingJob",
-                    "sagemaker:CreateTrainingJob",
-                    "sagemaker:CreateTransformJob",
-                    "sagemaker:DescribeHyperParameterTuningJob",
-                    "sagemaker:DescribeModel",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopHyperParameterTuningJob",
-                    "sagemaker:StopProcessingJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:StopTransformJob",
-                ],
-                resources=[
-                    arn(f"{kind}/{name}")
-                    for kind in ("training-job", "processing-job", "transform-job", "hyper-parameter-tuning-job", "model")
-                    for name in named
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="ModelRegistry",
-                actions=[
-                    "sagemaker:AddTags",
-                    "sagemaker:CreateModelPackage",
-                    "sagemaker:CreateModelPackageGroup",
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:DescribeModelPackageGroup",
-                    "sagemaker:ListModelPackages",
-                ],
-                # No UpdateModelPackage: a pipeline registers versions, it never approves its own.
-                resources=[
-                    arn(f"model-package/{resource_prefix}-*/*"),
-                    arn(f"model-package/{resource_prefix}-*"),
-                    arn(f"model-package-group/{resource_prefix}-*"),
-                ],
-            ),
-            iam.PolicyStatement(
                 sid="ExperimentTracking",
                 actions=[
                     "sagemaker:AddTags",
@@ -228,6 +192,15 @@ class PipelineExecutionRole(Construct):
                 resources=["*"],
             ),
         ]
+        statements += step_grant_statements(
+            step_types=step_types,
+            arn=arn,
+            resource_prefix=resource_prefix,
+            role_arn=self.role.role_arn,
+            pipeline_name=pipeline_name,
+            emr_clusters=emr_clusters,
+            emr_serverless_applications=emr_serverless_applications,
+        )
         if read_prefixes:
             statements.append(
                 iam.PolicyStatement(

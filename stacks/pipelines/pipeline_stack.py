@@ -66,6 +66,9 @@ class PipelineStack(Stack):
             network_isolation_exempt=pipeline.network_isolation_exempt,
             code_prefixes=pipeline.code_prefixes,
             image_repositories=compiled.image_repositories,
+            step_types=pipeline.step_types,
+            emr_clusters=pipeline.emr_clusters,
+            emr_serverless_applications=pipeline.emr_serverless_applications,
             read_prefixes=pipeline.access.read_prefixes,
             write_prefixes=pipeline.access.write_prefixes,
         )

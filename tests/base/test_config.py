@@ -300,10 +300,16 @@ APP_MISTAKES = [
         {"environments": {"staging": {"account": "222222222222", "region": "eu-west-1"}}},
         "error: cdk.context.json has no entry 'availability-zones:account=222222222222:region=eu-west-1' for environment staging",
     ),
+    (
+        {"environments": {"sandbox": {"schedules": {"train-evaluate-register": {"weekly-retrain": {"parameterValues": {"TrainingInstanceType": "ml.p4d.24xlarge"}}}}}}},
+        "error: context 'environments.sandbox.schedules.train-evaluate-register.weekly-retrain.parameterValues' (environment sandbox, "
+        "pipeline smp-sandbox-train-evaluate-register, schedule 'weekly-retrain', step 'Train', field ResourceConfig.InstanceType): "
+        "instance type 'ml.p4d.24xlarge' (parameter TrainingInstanceType in schedule 'weekly-retrain') is not in the environment's allowlist",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("context", "message"), APP_MISTAKES, ids=["null-environment", "null-setting", "no-availability-zones"])
+@pytest.mark.parametrize(("context", "message"), APP_MISTAKES, ids=["null-environment", "null-setting", "no-availability-zones", "override-instance-type"])
 def test_synth_reports_a_settings_mistake_before_writing_anything(tmp_path: Path, context: dict, message: str) -> None:
     previous = tmp_path / "out" / "previous.template.json"
     previous.parent.mkdir()

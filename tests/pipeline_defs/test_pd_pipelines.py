@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
@@ -9,7 +10,8 @@ from base.naming import pipeline_name_problem
 from pipeline_defs import placeholders
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.schedules import Guardrail
-from pipeline_defs.validation.schema import schema_errors
+from pipeline_defs.errors import PipelineDefinitionError
+from pipeline_defs.validation.schema import check_schema
 
 
 def steps_by_name(definition):
@@ -36,8 +38,8 @@ def test_definitions_are_canonical_json_and_pass_the_amended_schema(compiled, de
     for name, result in compiled.items():
         definition = definitions[name]
         assert result.definition == json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        top = {k: v for k, v in definition.items() if k != "Steps"}
-        assert schema_errors(dict(top, Steps=definition["Steps"]), None) == []
+        # As the compiler checks it: the top level, then each step without the steps it holds.
+        check_schema(definition, functools.partial(PipelineDefinitionError, pipeline=result.pipeline_name))
 
 
 def test_only_known_placeholders_and_the_role_arn_shape(compiled, definitions):

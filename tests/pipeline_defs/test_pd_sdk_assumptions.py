@@ -249,6 +249,14 @@ def test_automl_and_create_job_steps_still_cannot_build_offline(step_pins):
     assert "_validate_s3_path_exists(" in init and "_resolve_model_and_name(" in init
 
 
+def test_notebook_job_steps_still_stage_their_notebook_under_the_build_time(step_pins):
+    """The reason NotebookJobStep is refused: the input key comes from name_from_base (the clock), and
+    the job has no network isolation. When either changes, the refusal may give way to a pin."""
+    source = inspect.getsource(step_pins.sdk_notebook_module.NotebookJobStep.arguments.fget)
+    assert 'name_from_base("input")' in source
+    assert "EnableNetworkIsolation" not in source
+
+
 def test_the_definition_is_serialized_from_a_local_request_dict(step_pins):
     """build_errors finds a value that is not JSON in this frame's ``request_dict``."""
     from sagemaker.mlops.workflow.pipeline import Pipeline

@@ -72,6 +72,21 @@ def test_create_job_producers_are_refused_before_they_reach_aws(refusal, offline
     assert offline_guard.ATTEMPTS[before:] == []
 
 
+def test_notebook_job_steps_are_refused_naming_the_timestamped_input_key(refusal, tmp_path):
+    notebook = tmp_path / "analysis.ipynb"
+    notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    error = refusal(f'''
+        def build_pipeline(ctx):
+            from sagemaker.mlops.workflow.notebook_job_step import NotebookJobStep
+
+            step = NotebookJobStep(name="Analyse", input_notebook={str(notebook)!r}, image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/img:1", kernel_name="python3", sagemaker_session=ctx.session)
+            return new_pipeline(ctx, parameters=[], steps=[step])
+    ''')
+    assert (error.step, error.field) == ("Analyse", "Type")
+    assert "input-<timestamp>" in error.reason and "every synth would change the definition" in error.reason
+    assert "ProcessingStep with ctx.job_script" in error.reason
+
+
 def test_an_emr_cluster_the_step_would_create_is_refused(refusal):
     error = refusal('''
         def build_pipeline(ctx):

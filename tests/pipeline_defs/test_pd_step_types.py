@@ -206,7 +206,10 @@ def test_removing_a_guardrail_field_fails_synth_naming_step_and_field(step_compi
         ("tuning", lambda d: d["Parameters"][0].update(DefaultValue="ml.p4d.24xlarge"), "TrainingJobDefinition.ResourceConfig.InstanceType", "'ml.p4d.24xlarge' (default of parameter TrainingInstanceType)"),
         ("endpoint", lambda d: d["Steps"][0]["Arguments"]["ProductionVariants"][0].update(InstanceType="ml.p3.2xlarge"), "ProductionVariants[0].InstanceType", "'ml.p3.2xlarge' is not in the environment's allowlist"),
         ("endpoint", lambda d: d["Steps"][1]["Arguments"].update(EndpointName="adhoc-endpoint"), "EndpointName", "must start with 'sandbox-'"),
+        ("endpoint", lambda d: d["Steps"][0]["Arguments"].update(EndpointConfigName={"Std:Join": {"On": "-", "Values": ["adhoc", {"Get": "Execution.PipelineExecutionId"}]}}), "EndpointConfigName", "must start with 'sandbox-'"),
         ("endpoint", lambda d: d["Steps"][0]["Arguments"].update(KmsKeyId="arn:aws:kms:us-east-1:111111111111:key/other"), "KmsKeyId", "is not the platform's key"),
+        ("lineage-cleanup", lambda d: d["Steps"][1]["Arguments"]["Actions"][0].update(ActionName="scoring"), "Actions[0].ActionName", "must start with 'sandbox-'"),
+        ("lineage-cleanup", lambda d: d["Steps"][1]["Arguments"]["Associations"][0]["Source"].update(Name="scoring"), "Associations[0].Source.Name", "lineage action and context names"),
     ],
 )
 def test_instance_types_names_and_keys_outside_the_platform_fail(step_compiled, step_definitions, sandbox_context, module, change, field, needle):

@@ -49,6 +49,18 @@ def test_declared_access_and_children_are_granted_as_declared() -> None:
     assert access["smp-lab-producer"].read_prefixes == access["smp-lab-producer"].write_prefixes == ()
 
 
+def test_the_environment_prefix_mark_names_another_pipelines_outputs_in_every_environment() -> None:
+    producer = _compiled("producer", files=("code/abc/prep.py",))
+    consumer = _compiled("consumer", data_access=DataAccess(read=("{prefix}-producer/outputs/",), write=("{prefix}-shared/",)))
+    access = pipeline_access(compiled=[producer, consumer])
+    assert access["smp-lab-consumer"].read_prefixes == ("smp-lab-producer/outputs/",)
+    assert access["smp-lab-consumer"].write_prefixes == ("smp-lab-shared/",)
+    for declared, field in ((DataAccess(read=("{prefix}-producer/code/",)), "DATA_ACCESS.read"), (DataAccess(write=("{prefix}-producer/outputs/",)), "DATA_ACCESS.write")):
+        with pytest.raises(PipelineDefinitionError) as raised:
+            pipeline_access(compiled=[producer, _compiled("consumer", data_access=declared)])
+        assert raised.value.field == field and "smp-lab-producer" in str(raised.value)
+
+
 @pytest.mark.parametrize(
     ("declared", "field", "message"),
     [

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from base.config import ConfigError, EnvironmentConfig, IsolationExemptionSetting
+from base.config import ConfigError, EnvironmentConfig, IsolationExemptionSetting, parse_environment
 from base.errors import UserError
 from pipeline_defs.errors import PipelineDefinitionError
 from planning.checks import check_exemption_expiry, check_isolation_exemption_settings
@@ -98,3 +98,34 @@ def test_synth_plans_refuse_a_lapsed_exemption_and_ignore_the_day_otherwise(lab_
     assert on_one_day.network_isolation_exempt == ("smp-lab-batch-inference", "smp-lab-lambda-data-passing")
     with pytest.raises(UserError, match="held through 2027-01-31 and today is 2027-02-01"):
         plan_environment(config=config, today=date(2027, 1, 31) + timedelta(days=1), compiled=lab_pipelines)
+    with pytest.raises(ConfigError, match="'environments.lab.networkIsolationExemptions' contains 'smp-lab-batch'"):
+        compile_pipelines(config=EnvironmentConfig(name="lab", network_isolation_exemptions=("smp-lab-batch",)))
+
+
+def _overriding(values: dict, schedule: str = "weekly-retrain") -> EnvironmentConfig:
+    return parse_environment(
+        name="lab",
+        raw={
+            "schedules": {"train-evaluate-register": {schedule: {"parameterValues": values}}},
+        },
+    )
+
+
+def test_a_schedule_override_may_not_pass_an_instance_type_outside_the_allowlist(lab_pipelines: tuple) -> None:
+    config = _overriding({"TrainingInstanceType": "ml.p4d.24xlarge", "MseThreshold": 5.0})
+    with pytest.raises(ConfigError) as caught:
+        plan_environment(config=config, today=PLAN_DAY, compiled=lab_pipelines)
+    text = str(caught.value)
+    assert text.startswith(
+        "context 'environments.lab.schedules.train-evaluate-register.weekly-retrain.parameterValues' (environment lab, "
+        "pipeline smp-lab-train-evaluate-register, schedule 'weekly-retrain', step 'Train', field ResourceConfig.InstanceType): "
+    )
+    assert "instance type 'ml.p4d.24xlarge' (parameter TrainingInstanceType in schedule 'weekly-retrain')" in text
+    assert f"not in the environment's allowlist {list(config.allowed_instance_types)}" in text
+
+
+def test_allowlisted_override_values_and_overrides_of_other_parameters_plan(lab_pipelines: tuple) -> None:
+    for values in ({"TrainingInstanceType": "ml.m5.xlarge"}, {"MseThreshold": 4.0}):
+        plan = plan_environment(config=_overriding(values), today=PLAN_DAY, compiled=lab_pipelines)
+        (planned,) = [s for s in plan.schedules if s.schedule_name == "weekly-retrain"]
+        assert set(values) <= set(planned.parameter_values)

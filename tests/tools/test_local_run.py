@@ -16,6 +16,11 @@ from base.config import PROJECT_ROOT
 from tools.local_run import docker_engine_problem, main, report_execution
 
 
+TRAIN_EVALUATE_JOB_TESTS = tuple(
+    f"tests/pipeline_defs/test_pd_jobs_{name}.py" for name in ("check_and_register", "train_evaluate", "tune_abalone")
+)
+"""The tests that run train-evaluate-register's job scripts: its own, and those of the pipelines sharing them."""
+
 def _fake_docker(directory: Path, body: str) -> None:
     script = directory / "docker"
     script.write_text(f"#!/bin/sh\n{body}\n")
@@ -40,7 +45,7 @@ def test_without_an_engine_it_exits_4_naming_the_pipelines_job_tests(no_engine: 
     err = capsys.readouterr().err
     assert err.startswith("error: cannot run smp-sandbox-train-evaluate-register locally: no Docker engine")
     assert "Cannot connect to the Docker daemon" in err
-    assert err.rstrip().endswith("python -m pytest tests/pipeline_defs/test_pd_jobs_train_evaluate.py")
+    assert err.rstrip().endswith("python -m pytest " + " ".join(TRAIN_EVALUATE_JOB_TESTS))
 
 
 def test_full_pipeline_names_are_accepted_and_at_step_pipelines_get_their_own_tests(
@@ -109,7 +114,7 @@ def test_the_module_runs_as_a_command(root: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("pipeline", "tests"),
     [
-        ("train-evaluate-register", ["tests/pipeline_defs/test_pd_jobs_train_evaluate.py"]),
+        ("train-evaluate-register", list(TRAIN_EVALUATE_JOB_TESTS)),
         ("lambda-data-passing", ["tests/pipeline_defs/test_pd_jobs_parallel_lambda.py"]),
         ("fan-out-parent", []),
     ],

@@ -14,6 +14,7 @@ def build_pipeline(ctx):
     from sagemaker.mlops.workflow.lineage_step import LineageAssociation, LineageEntityReference, LineageStep
     from sagemaker.mlops.workflow.steps import TransformStep
 
+    scoring = ctx.job_name("Scoring")
     model = ParameterString(name="ModelName", default_value=f"{ctx.name_prefix}-abalone-model")
     transformer = Transformer(
         model_name=model,
@@ -28,11 +29,11 @@ def build_pipeline(ctx):
     score = TransformStep(name="Score", step_args=transformer.transform(data=ctx.s3_uri("datasets", "test"), content_type="text/csv"))
     lineage = LineageStep(
         name="RecordLineage",
-        actions=[Action.create(action_name="scoring", source_uri=ctx.s3_uri("datasets", "test"), action_type="BatchTransform", sagemaker_session=ctx.session)],
+        actions=[Action.create(action_name=scoring, source_uri=ctx.s3_uri("datasets", "test"), action_type="BatchTransform", sagemaker_session=ctx.session)],
         artifacts=[Artifact.create(artifact_name="scores", source_uri=ctx.s3_uri("scores"), artifact_type="DataSet", sagemaker_session=ctx.session)],
         associations=[
             LineageAssociation(
-                source=LineageEntityReference(name="scoring", type="Action"),
+                source=LineageEntityReference(name=scoring, type="Action"),
                 destination=LineageEntityReference(name="scores", type="Artifact"),
                 association_type="Produced",
             )
