@@ -98,8 +98,6 @@ def test_synth_plans_refuse_a_lapsed_exemption_and_ignore_the_day_otherwise(lab_
     assert on_one_day.network_isolation_exempt == ("smp-lab-batch-inference", "smp-lab-lambda-data-passing")
     with pytest.raises(UserError, match="held through 2027-01-31 and today is 2027-02-01"):
         plan_environment(config=config, today=date(2027, 1, 31) + timedelta(days=1), compiled=lab_pipelines)
-    with pytest.raises(ConfigError, match="'environments.lab.networkIsolationExemptions' contains 'smp-lab-batch'"):
-        compile_pipelines(config=EnvironmentConfig(name="lab", network_isolation_exemptions=("smp-lab-batch",)))
 
 
 def _overriding(values: dict, schedule: str = "weekly-retrain") -> EnvironmentConfig:
