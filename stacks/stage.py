@@ -11,7 +11,7 @@ from constructs import Construct
 from base.naming import APP_NAME, ENVIRONMENT_TAG, SHARED_PIPELINES_STACK_SUFFIX
 from planning.plan import EnvironmentPlan
 from planning.staging import StagedPipelineFiles
-from stacks.guardrails.boundary import AttachJobGuardrails
+from stacks.guardrails.boundary import AttachGuardrails
 from stacks.guardrails.stack import GuardrailsStack
 from stacks.network.stack import NetworkStack
 from stacks.pipelines.pipeline_stack import PipelineStack
@@ -83,8 +83,7 @@ class PlatformStage(Stage):
         }
 
         iam.PermissionsBoundary.of(self).apply(self.guardrails.boundary.policy)
-        boundary = self.guardrails.boundary
-        Aspects.of(self).add(AttachJobGuardrails(policy=boundary.guardrails, policy_name=boundary.guardrails_name))
+        Aspects.of(self).add(AttachGuardrails(policies=self.guardrails.boundary.guardrails))
         Tags.of(self).add(config.cost_tag_key, config.cost_tag_value)
         Tags.of(self).add("Environment", config.name)
         Tags.of(self).add("Application", APP_NAME)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import jsii
 from aws_cdk import Aws, CfnResource, IAspect, Stack
 from aws_cdk import aws_iam as iam
@@ -165,39 +167,49 @@ class PermissionBoundary(Construct):
                 "and it lists only actions some role of the environment is granted."
             },
         )
-        self.guardrails_name = job_guardrails_policy_name(resource_prefix=config.resource_prefix)
-        self.guardrails = iam.ManagedPolicy(
-            self,
-            "JobGuardrails",
-            managed_policy_name=self.guardrails_name,
-            description=f"Job guardrails (Deny only) attached to every role of {config.resource_prefix}",
-            statements=[*job_guardrail_statements(config=config), *serving_guardrail_statements(config=config)],
-        )
-
-
-def job_guardrails_policy_name(*, resource_prefix: str) -> str:
-    return f"{resource_prefix}-job-guardrails"
+        # Two policies, each within the 6,144 characters of a managed policy: the job Denies, and the
+        # Denies for what deployment and EMR Serverless steps create.
+        self.guardrails = {
+            construct: iam.ManagedPolicy(
+                self,
+                construct,
+                managed_policy_name=f"{config.resource_prefix}-{suffix}",
+                description=f"{what} (Deny only) attached to every role of {config.resource_prefix}",
+                statements=statements,
+            )
+            for construct, suffix, what, statements in (
+                ("JobGuardrails", "job-guardrails", "Job guardrails", job_guardrail_statements(config=config)),
+                ("ServingGuardrails", "serving-guardrails", "Endpoint and EMR Serverless guardrails", serving_guardrail_statements(config=config)),
+            )
+        }
 
 
 @jsii.implements(IAspect)
-class AttachJobGuardrails:
-    """Attaches the job guardrails to every role of a stage, CDK's own provider roles included.
+class AttachGuardrails:
+    """Attaches the guardrail policies to every role of a stage, CDK's own provider roles included.
 
-    By ARN (the name is fixed), so no stack exports it; every stack of the stage deploys after the
-    guardrails stack, which holds the policy.
+    By ARN (the names are fixed), so no stack exports them; every stack of the stage deploys after the
+    guardrails stack, which holds the policies.
     """
 
-    def __init__(self, *, policy: iam.ManagedPolicy, policy_name: str) -> None:
-        self._policy = policy
-        self._arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{policy_name}"
+    def __init__(self, *, policies: Mapping[str, iam.ManagedPolicy]) -> None:
+        self._policies = dict(policies)
 
-    def _arn_for(self, node: IConstruct) -> str:
-        """The policy's own reference in its stack (so roles there wait for it), its ARN elsewhere."""
-        return self._policy.managed_policy_arn if Stack.of(node) is Stack.of(self._policy) else self._arn
+    def _arns_for(self, node: IConstruct) -> dict[str, str]:
+        """Each policy's own reference in its stack (so roles there wait for it), its ARN elsewhere."""
+        return {
+            construct: (
+                policy.managed_policy_arn
+                if Stack.of(node) is Stack.of(policy)
+                else f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{policy.managed_policy_name}"
+            )
+            for construct, policy in self._policies.items()
+        }
 
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, iam.Role):
-            node.add_managed_policy(iam.ManagedPolicy.from_managed_policy_arn(node, "JobGuardrails", self._arn_for(node)))
+            for construct, arn in self._arns_for(node).items():
+                node.add_managed_policy(iam.ManagedPolicy.from_managed_policy_arn(node, construct, arn))
         elif isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::IAM::Role" and not isinstance(node, iam.CfnRole):
             # CDK's CustomResourceProvider roles: their only managed policy is the basic execution role.
-            node.add_property_override("ManagedPolicyArns", [BASIC_EXECUTION_POLICY_ARN, self._arn_for(node)])
+            node.add_property_override("ManagedPolicyArns", [BASIC_EXECUTION_POLICY_ARN, *self._arns_for(node).values()])

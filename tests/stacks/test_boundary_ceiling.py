@@ -86,7 +86,7 @@ def test_every_ceiling_action_is_granted_to_some_role(granted: dict[str, set[str
     assert not unused, f"in the ceiling but granted to no role and for no step type: {unused}"
 
 
-def test_every_role_carries_the_boundary_and_the_job_guardrails(assembly: Assembly) -> None:
+def test_every_role_carries_the_boundary_and_both_guardrail_policies(assembly: Assembly) -> None:
     checked = 0
     for stack, logical_id, role in _roles(assembly):
         if not stack.name.startswith("smp-"):
@@ -96,7 +96,8 @@ def test_every_role_carries_the_boundary_and_the_job_guardrails(assembly: Assemb
         boundary = assembly.resolve(stack, properties.get("PermissionsBoundary"))
         attached = assembly.resolve(stack, properties.get("ManagedPolicyArns", []))
         assert boundary == f"arn:aws:iam::{stack.account}:policy/{prefix}-permission-boundary", (stack.name, logical_id)
-        assert f"arn:aws:iam::{stack.account}:policy/{prefix}-job-guardrails" in attached, (stack.name, logical_id)
+        for guardrails in ("job-guardrails", "serving-guardrails"):
+            assert f"arn:aws:iam::{stack.account}:policy/{prefix}-{guardrails}" in attached, (stack.name, logical_id)
         checked += 1
     assert checked >= 20
 

@@ -31,7 +31,7 @@ def test_each_function_writes_only_to_its_own_log_group(assembly: Assembly, envi
         role = stack.template["Resources"][role_id]["Properties"]
         # No AWS managed policy; the job guardrails (Deny only) are attached to every role.
         attached = assembly.resolve(stack, role.get("ManagedPolicyArns", []))
-        assert attached == [f"arn:aws:iam::{stack.account}:policy/smp-{environment}-job-guardrails"], path
+        assert attached == [f"arn:aws:iam::{stack.account}:policy/smp-{environment}-{name}" for name in ("job-guardrails", "serving-guardrails")], path
         identity, boundary = assembly.role_policies(stack, role_id)
         others = [logs for other, (_, logs) in functions.items() if other != path]
         for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
