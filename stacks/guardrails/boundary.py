@@ -170,7 +170,7 @@ class PermissionBoundary(Construct):
         # Two policies, each within the 6,144 characters of a managed policy: the job Denies, and the
         # Denies for what deployment and EMR Serverless steps create.
         self.guardrails = {
-            construct: iam.ManagedPolicy(
+            f"{config.resource_prefix}-{suffix}": iam.ManagedPolicy(
                 self,
                 construct,
                 managed_policy_name=f"{config.resource_prefix}-{suffix}",
@@ -193,17 +193,18 @@ class AttachGuardrails:
     """
 
     def __init__(self, *, policies: Mapping[str, iam.ManagedPolicy]) -> None:
+        """``policies`` by their fixed names."""
         self._policies = dict(policies)
 
     def _arns_for(self, node: IConstruct) -> dict[str, str]:
-        """Each policy's own reference in its stack (so roles there wait for it), its ARN elsewhere."""
+        """Each policy's own reference in its stack (so roles there wait for it), its ARN elsewhere, by construct id."""
         return {
-            construct: (
+            policy.node.id: (
                 policy.managed_policy_arn
                 if Stack.of(node) is Stack.of(policy)
-                else f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{policy.managed_policy_name}"
+                else f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy/{name}"
             )
-            for construct, policy in self._policies.items()
+            for name, policy in self._policies.items()
         }
 
     def visit(self, node: IConstruct) -> None:
