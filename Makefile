@@ -8,7 +8,7 @@ ENV ?=
 CDK_ENV := $(if $(ENV),-c env=$(ENV),)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install install-dev synth test lint diff deploy bench bench-scale clean
+.PHONY: install install-dev synth test lint diff deploy bench bench-scale mutation clean
 
 $(VENV)/.runtime: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench: install-dev
 ##              e.g. `make bench-scale SIZES=5,50 REPEAT=3` (long at full size; ENV=name, default prod)
 bench-scale: $(VENV)/.runtime
 	$(PY) benchmarks/scale.py $(if $(SIZES),--sizes $(SIZES),) $(if $(ENV),--env $(ENV),) $(if $(REPEAT),--repeat $(REPEAT),)
+
+## mutation: mutation score per module of the security and data paths (slow, so not in `make test`)
+##           e.g. `make mutation GROUP=lambda`; RESUME=1 re-runs only the last run's surviving mutants
+mutation: $(VENV)/.dev
+	$(PY) benchmarks/mutation.py $(if $(GROUP),--group $(GROUP),) $(if $(RESUME),--resume,)
 
 clean:
 	rm -rf cdk.out cdk.out.compile .pytest_cache
