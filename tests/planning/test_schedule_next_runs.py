@@ -65,6 +65,9 @@ def test_the_last_day_of_the_month_follows_leap_years() -> None:
 
 def test_the_last_weekday_of_the_month() -> None:
     assert next_runs("cron(0 8 ? * 6L *)", after=SUNDAY, count=3) == [datetime(2026, 11, 27, 8, 0), datetime(2026, 12, 25, 8, 0), datetime(2027, 1, 29, 8, 0)]
+    assert next_runs("cron(0 8 ? * FRIL *)", after=SUNDAY, count=1) == [datetime(2026, 11, 27, 8, 0)]
+    # 30 November 2026 is a Monday, and so is the 23rd, a week before: only the 30th is the last one.
+    assert next_runs("cron(0 8 ? * 2L *)", after=SUNDAY, count=1) == [datetime(2026, 11, 30, 8, 0)]
 
 
 def test_the_nth_weekday_of_the_month() -> None:
@@ -80,6 +83,12 @@ def test_nearest_weekday_forms_have_no_run_shown() -> None:
 
 def test_a_year_field_limits_the_runs() -> None:
     assert next_runs("cron(0 0 1 1 ? 2028)", after=SUNDAY) == [datetime(2028, 1, 1)]
+
+
+def test_runs_are_looked_for_5_times_366_days_ahead() -> None:
+    # 1,830 days after 22 November 2026 15:30 is 26 November 2031 15:30: a run then is beyond the horizon.
+    assert next_runs("cron(29 15 26 11 ? 2031)", after=SUNDAY) == [datetime(2031, 11, 26, 15, 29)]
+    assert next_runs("cron(30 15 26 11 ? 2031)", after=SUNDAY) == []
 
 
 def test_runs_are_looked_for_five_years_ahead() -> None:
