@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'module':<48} {'detected/counted':>16} {'killed':>6} {'timeout':>7} {'survived':>8} {'equiv':>5} {'score':>6}")
     for group in selected:
         scores, seconds = run_group(group, equivalents, used, resume=args.resume)
+        scores = [module for module in scores if module.total]  # a file without functions has no mutants
         for module in scores:
             counted = module.total - module.equivalent
             print(f"{module.file:<48} {module.killed + module.timeouts:>7}/{counted:<8} {module.killed:>6} {module.timeouts:>7} {len(module.survivors):>8} {module.equivalent:>5} {module.score:>6.1%}")

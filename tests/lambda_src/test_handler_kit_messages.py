@@ -5,6 +5,7 @@ JSON types, and the named logger each handler writes to."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -66,6 +67,7 @@ FIELDS = kit.Fields.of(event={"n": "x", "zero": 0, "one": 1, "ten": 10, "text": 
         (lambda: FIELDS.text(key="text"), "field 'text' is a number 5; allowed: a non-empty string"),
         (lambda: FIELDS.text(key="empty"), "field 'empty' is ''; allowed: a non-empty string"),
         (lambda: FIELDS.text(key="text", default=None), "field 'text' is a number 5; allowed: a string"),
+        (lambda: FIELDS.text(key="n", pattern=re.compile(r"[0-9]+"), allowed="digits"), "field 'n' is 'x'; allowed: digits"),
         (lambda: FIELDS.json_value(key="missing", kind=list, allowed="a list"), "field 'missing' is missing; allowed: a list"),
         (lambda: FIELDS.json_value(key="obj", kind=list, allowed="a list"), "field 'obj' is an object {'a': 1}; allowed: a list"),
         (lambda: FIELDS.json_value(key="bad", kind=list, allowed="a list"), "field 'bad' is not JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)); allowed: a list"),
