@@ -2,8 +2,9 @@
 
 Each group of ``benchmarks/mutation.toml`` is mutated by mutmut (settings: ``[tool.mutmut]`` in
 ``pyproject.toml``) in its own directory (under the temporary directory), against only the tests listed for it,
-so a run stays tractable on two cores: one worker, at low priority, the compile cache off (its key
-does not see which mutant is active, so it would serve the unmutated definition). A module's score
+so a run stays tractable on two cores: one worker, at low priority, the compile cache off unless a
+group's modules are never run by the compile (its key does not see which mutant is active, so it
+would serve the unmutated definition). A module's score
 is the share of its mutants the tests detect (killed, or stopped by the time limit), counting
 neither the equivalent mutants listed in ``mutation.toml`` nor anything else: a mutant no selected
 test runs is a survivor. Exit code 1 when a module scores below the threshold or a listed
@@ -55,6 +56,8 @@ class Group:
     files: tuple[str, ...]
     tests: tuple[str, ...]
     ignore: tuple[str, ...] = ()
+    compile_cache: bool = False
+    """Only for modules the compile never runs: the cache key does not see which mutant is active."""
 
     def test_selection(self) -> list[str]:
         """pytest's arguments: paths rather than a list of files, so a new test file joins the
@@ -105,7 +108,10 @@ def load_config() -> tuple[list[Group], list[Equivalent]]:
         for path in tests + ignore:
             if not (ROOT / path).exists():
                 raise MutationInputError(f"{CONFIG.name}: {where}: test path {path!r} does not exist")
-        groups.append(Group(name=raw["name"], files=files, tests=tests, ignore=ignore))
+        compile_cache = raw.get("compile_cache", False)
+        if not isinstance(compile_cache, bool):
+            raise MutationInputError(f"{CONFIG.name}: {where}.compile_cache must be true or false, got {compile_cache!r}")
+        groups.append(Group(name=raw["name"], files=files, tests=tests, ignore=ignore, compile_cache=compile_cache))
     equivalents = []
     for index, raw in enumerate(data.get("equivalent", [])):
         missing = {"file", "before", "after", "reason"} - raw.keys()
@@ -207,7 +213,7 @@ def run_group(group: Group, equivalents: list[Equivalent], used: set[int], *, re
     """Mutate the group and run its tests; resuming, re-run only the mutants that survived before."""
     workdir = prepare(group, resume=resume)
     retest = _undetected(workdir) if resume else []
-    env = {**os.environ, "PIPELINE_DEFS_NO_CACHE": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env = {**os.environ, "PIPELINE_DEFS_NO_CACHE": "0" if group.compile_cache else "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     started = time.monotonic()
     with (workdir / "mutmut.log").open("a" if resume else "w", encoding="utf-8") as log:
         result = subprocess.run([str(MUTMUT), "run", "--max-children", "1", *retest], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
