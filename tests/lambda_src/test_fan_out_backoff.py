@@ -120,8 +120,10 @@ def test_client_errors_are_raised_at_the_first_attempt(code: str, status: int) -
     assert clock.sleeps == []
 
 
-def test_connection_errors_are_retried() -> None:
+def test_connection_errors_and_server_errors_without_a_code_are_retried() -> None:
     assert fan_out._retryable(EndpointConnectionError(endpoint_url="https://api.sagemaker.eu-west-1.amazonaws.com"))
+    assert fan_out._retryable(ClientError({"ResponseMetadata": {"HTTPStatusCode": 503}}, "StartPipelineExecution"))
+    assert not fan_out._retryable(ClientError({}, "StartPipelineExecution"))
     assert not fan_out._retryable(ValueError("not an AWS error"))
 
 
@@ -130,11 +132,13 @@ def test_the_step_gives_up_when_the_next_attempt_would_start_at_the_deadline() -
     with Stubber(client) as stubber:
         for _ in range(3):
             stubber.add_client_error("start_pipeline_execution", service_error_code="ThrottlingException", http_status_code=400, expected_params=_start_params(request, 0))
-        # Sleeps 0.4 then 0.8 (1.2 s); the third delay, 1.6 s, would reach the deadline at 2.8 s exactly.
+        # Through fan_out, which hands its clock and sleep to every start; item 0 draws its jitter from
+        # Random(0): about 0.37 s then 0.70 s fit in the 1.4 s left, the third delay (about 1.14 s) does not.
         with pytest.raises(ClientError, match="ThrottlingException"):
-            _start(client, request, clock, jitter=1.0, deadline=clock.now + 2.8)
+            fan_out.fan_out(client=client, request=request, deadline=clock.now + 1.4, sleep=clock.sleep, clock=clock)
         stubber.assert_no_pending_responses()
-    assert clock.sleeps == pytest.approx([0.4, 0.8])
+    rng = random.Random(0)
+    assert clock.sleeps == pytest.approx([0.4 * (0.5 + rng.random() / 2), 0.8 * (0.5 + rng.random() / 2)])
 
 
 def test_the_description_is_cut_to_sagemakers_limit() -> None:
