@@ -160,6 +160,26 @@ def test_a_display_name_keeps_the_item_number_within_82_characters() -> None:
     assert fan_out.display_name(child_pipeline="c" * 100, index=7) == "c" * 75 + "-item-7"
     assert fan_out.display_name(child_pipeline="c" * 74 + "-d" * 10, index=7) == "c" * 74 + "-item-7"
     assert fan_out.display_name(child_pipeline="short", index=12) == "short-item-12"
+    assert fan_out.display_name(child_pipeline="a" * 74 + "X-bcd", index=7) == "a" * 74 + "X-item-7"
+
+
+def _throttled_twice(index: int, jitter: random.Random | None) -> list[float]:
+    client, request, clock = _client(), _request([{"Shard": "a"}, {"Shard": "b"}]), Clock()
+    params = _start_params(request, index)
+    with Stubber(client) as stubber:
+        for _ in range(2):
+            stubber.add_client_error("start_pipeline_execution", service_error_code="ThrottlingException", http_status_code=400, expected_params=params)
+        stubber.add_response("start_pipeline_execution", {"PipelineExecutionArn": f"{CHILD_ARN}/execution/x1"}, params)
+        fan_out.start_one(client=client, request=request, index=index, deadline=float("inf"), sleep=clock.sleep, clock=clock, jitter=jitter)
+    return clock.sleeps
+
+
+def test_each_item_backs_off_the_same_way_on_every_run_and_items_differ() -> None:
+    """A retried step spreads its items' retries as the first run did, and no two items retry in step."""
+    first, again, other = _throttled_twice(0, None), _throttled_twice(0, None), _throttled_twice(1, None)
+    assert first == again
+    assert first != other
+    assert all(0.2 <= delay <= 0.4 for delay in first[:1]) and all(0.4 <= delay <= 0.8 for delay in first[1:])
 
 
 def test_outputs_are_the_count_and_the_arns_in_item_order() -> None:
