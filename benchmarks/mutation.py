@@ -1,14 +1,14 @@
 """Mutation score of the modules that guard security and data, per module, with the run's wall time.
 
 Each group of ``benchmarks/mutation.toml`` is mutated by mutmut (settings: ``[tool.mutmut]`` in
-``pyproject.toml``) in its own directory (under the temporary directory), against only the tests listed for it,
-so a run stays tractable on two cores: one worker, at low priority, the compile cache off unless a
-group's modules are never run by the compile (its key does not see which mutant is active, so it
-would serve the unmutated definition). A module's score
-is the share of its mutants the tests detect (killed, or stopped by the time limit), counting
-neither the equivalent mutants listed in ``mutation.toml`` nor anything else: a mutant no selected
-test runs is a survivor. Exit code 1 when a module scores below the threshold or a listed
-equivalent matches no surviving mutant (the list stays exact); 2 on bad input.
+``pyproject.toml``) in its own directory under the temporary directory, against only the tests
+listed for it, so a run stays tractable on two cores: one worker at low priority, and the compile
+cache off unless the compile never runs the group's modules (its key does not see which mutant is
+active, so it would serve the unmutated definition). A module's score is the share of its mutants
+the tests detect (killed, or stopped by the time limit), leaving out only the equivalent mutants
+listed in ``mutation.toml``: a mutant no selected test runs is a survivor. Exit code 1 when a
+module scores below the threshold or a listed equivalent matches no surviving mutant (the list stays
+exact); 2 on bad input.
 """
 
 from __future__ import annotations
