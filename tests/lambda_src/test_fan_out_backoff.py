@@ -141,6 +141,19 @@ def test_the_step_gives_up_when_the_next_attempt_would_start_at_the_deadline() -
     assert clock.sleeps == pytest.approx([0.4 * (0.5 + rng.random() / 2), 0.8 * (0.5 + rng.random() / 2)])
 
 
+def test_no_attempt_starts_at_the_deadline_itself() -> None:
+    client, request, clock = _client(), _request([{"Shard": "a"}]), Clock()
+    delays = [min(20.0, 0.2 * 2**attempt) for attempt in (1, 2, 3)]  # full jitter: 0.4, 0.8, 1.6 s
+    deadline = clock.now + delays[0] + delays[1] + delays[2]  # the third retry would start exactly then
+    with Stubber(client) as stubber:
+        for _ in range(3):
+            stubber.add_client_error("start_pipeline_execution", service_error_code="ThrottlingException", http_status_code=400, expected_params=_start_params(request, 0))
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            _start(client, request, clock, jitter=1.0, deadline=deadline)
+        stubber.assert_no_pending_responses()
+    assert clock.sleeps == delays[:2]
+
+
 def test_the_description_is_cut_to_sagemakers_limit() -> None:
     client, clock = _client(), Clock()
     request = fan_out.parse_request(event={"child_pipeline": CHILD, "items_json": "[{}]", "parent_execution_id": "e" * 4000, "parent_pipeline": "smp-sandbox-parent"})
