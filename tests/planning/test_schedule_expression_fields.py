@@ -59,6 +59,10 @@ def test_a_step_must_be_a_positive_integer(step: str, shown: str) -> None:
     assert _refusal(expression) == f"{expression!r}: minutes step {shown} must be a positive integer"
 
 
+def test_a_range_has_one_hyphen() -> None:
+    assert _refusal("cron(0 1-2-3 * * ? *)") == "'cron(0 1-2-3 * * ? *)': hours value '2-3' is outside 0-23"
+
+
 def test_ranges_may_be_one_value_long_but_not_run_backwards() -> None:
     validate("cron(0 5-5 * * ? *)")
     validate("cron(0 5 ? * MON-MON *)")
