@@ -192,3 +192,16 @@ def test_a_duplicate_is_named_by_its_first_name_in_order(pipeline: Any) -> None:
     with pytest.raises(ScheduleError) as caught:
         plan_schedules(config=EnvironmentConfig(name="prod"), compiled=[item])
     assert str(caught.value) == f"pipeline smp-prod-train-evaluate-register, schedule 'a', field name: declared more than once ({SOURCE})"
+
+
+def test_an_unknown_parameter_is_refused_with_the_declared_ones_and_where_it_was_written(pipeline: Any) -> None:
+    message = _refusal(pipeline, parameter_values={"Cuont": 1})
+    assert message == (
+        "pipeline smp-prod-train-evaluate-register, schedule 'nightly', field parameter_values.Cuont: the pipeline declares no such parameter "
+        f"(did you mean 'Count'?); it has ['Count', 'Flag', 'Label', 'Rate'] ({SOURCE})"
+    )
+
+
+def test_a_refused_expression_names_the_schedule_and_the_module(pipeline: Any) -> None:
+    message = _refusal(pipeline, expression="rate(2 hour)")
+    assert message == f"pipeline smp-prod-train-evaluate-register, schedule 'nightly', field expression: 'rate(2 hour)': write 'rate(1 hour)' for 1 and the plural otherwise ({SOURCE})"
