@@ -81,4 +81,3 @@ def test_without_a_seed_the_published_one_is_used_with_a_warning_naming_the_vari
         f"{signing.SIGNING_SEED_ENV} is not set: @step payloads are signed with a DEVELOPMENT-ONLY key derived from a published seed. "
         "Anyone who can write the artifact bucket could forge them. Set the seed from a secret at synth for any shared environment."
     )
-    assert warning.filename == __file__  # reported where the seed was asked for
