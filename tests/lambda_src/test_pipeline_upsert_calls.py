@@ -1,6 +1,7 @@
 """The exact SageMaker calls the upsert function sends (botocore's Stubber fails on any other call or
-parameter): which settings count as changed, what a handover retags, what a delete stops, and what
-each action logs."""
+parameter): which settings count as changed, what a handover retags, what a delete stops, each way
+a Delete ends without deleting (no call at all where it must not touch SageMaker), and what each
+action logs."""
 
 from __future__ import annotations
 
@@ -197,3 +198,62 @@ def test_a_delete_with_an_empty_execution_page_deletes_at_once(stubbed: tuple) -
     delete_token = handler.idempotency_token(stack_id=STACK_ID, request_id="req-d", purpose="delete")
     stubber.add_response("delete_pipeline", {"PipelineArn": ARN}, {"PipelineName": NAME, "ClientRequestToken": delete_token})
     assert handler.handle(event=_delete_event(), client=client) == {"PhysicalResourceId": NAME}
+
+
+def _delete(client: Any, caplog: pytest.LogCaptureFixture, *, physical_id: str = NAME, **properties: Any) -> tuple[dict, logging.LogRecord]:
+    event = {"RequestType": "Delete", "StackId": STACK_ID, "RequestId": "req-d", "PhysicalResourceId": physical_id, "ResourceProperties": {"PipelineName": NAME, **properties}}
+    with caplog.at_level(logging.INFO, logger="pipeline_upsert"):
+        result = handler.handle(event=event, client=client)
+    return result, [record for record in caplog.records if record.name == "pipeline_upsert"][-1]
+
+
+@pytest.mark.parametrize("physical_id", ["smp-sandbox-other", "SmpSandboxAbalone-1A2B3C", ""])
+def test_a_physical_id_that_is_not_this_pipeline_is_left_alone_without_a_call(stubbed: tuple, caplog: pytest.LogCaptureFixture, physical_id: str) -> None:
+    client, _ = stubbed
+    result, record = _delete(client, caplog, physical_id=physical_id)
+    assert result == {"PhysicalResourceId": physical_id}
+    assert (record.getMessage(), record.physicalId, record.why) == ("skip-delete", physical_id, "not a pipeline this resource created")
+
+
+def test_an_invalid_name_is_never_sent_to_sagemaker(stubbed: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    client, _ = stubbed
+    event = {"RequestType": "Delete", "StackId": STACK_ID, "RequestId": "req-d", "PhysicalResourceId": "bad_name", "ResourceProperties": {"PipelineName": "bad_name"}}
+    with caplog.at_level(logging.INFO, logger="pipeline_upsert"):
+        assert handler.handle(event=event, client=client) == {"PhysicalResourceId": "bad_name"}
+    assert caplog.records[-1].action == "skip-delete"
+
+
+def test_a_retained_pipeline_is_left_without_a_call(stubbed: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    client, _ = stubbed
+    result, record = _delete(client, caplog, RetainOnDelete="true")
+    assert result == {"PhysicalResourceId": NAME}
+    assert (record.getMessage(), record.pipeline) == ("retain", NAME)
+
+
+def test_a_pipeline_already_gone_is_success(stubbed: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error("describe_pipeline", service_error_code="ResourceNotFound", service_message="Pipeline does not exist", http_status_code=400, expected_params={"PipelineName": NAME})
+    result, record = _delete(client, caplog)
+    assert result == {"PhysicalResourceId": NAME}
+    assert (record.getMessage(), record.pipeline) == ("already-deleted", NAME)
+
+
+def test_a_pipeline_deleted_meanwhile_is_success(stubbed: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    client, stubber = stubbed
+    stubber.add_response("describe_pipeline", {"PipelineArn": ARN}, {"PipelineName": NAME})
+    stubber.add_response("list_tags", {"Tags": []}, {"ResourceArn": ARN})
+    stubber.add_response("list_pipeline_executions", {"PipelineExecutionSummaries": []}, {"PipelineName": NAME, "SortBy": "CreationTime", "SortOrder": "Descending"})
+    token = handler.idempotency_token(stack_id=STACK_ID, request_id="req-d", purpose="delete")
+    stubber.add_client_error("delete_pipeline", service_error_code="ResourceNotFound", http_status_code=400, expected_params={"PipelineName": NAME, "ClientRequestToken": token})
+    result, record = _delete(client, caplog)
+    assert result == {"PhysicalResourceId": NAME}
+    assert (record.getMessage(), record.pipeline) == ("already-deleted", NAME)
+
+
+def test_a_pipeline_another_stack_manages_is_left_with_its_history(stubbed: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    client, stubber = stubbed
+    stubber.add_response("describe_pipeline", {"PipelineArn": ARN}, {"PipelineName": NAME})
+    stubber.add_response("list_tags", {"Tags": [{"Key": "smp:managed-by", "Value": "smp-sandbox-pipelines"}]}, {"ResourceArn": ARN})
+    result, record = _delete(client, caplog)
+    assert result == {"PhysicalResourceId": NAME}
+    assert (record.getMessage(), record.pipeline, record.why, record.owner) == ("skip-delete", NAME, "managed by another stack", "smp-sandbox-pipelines")
