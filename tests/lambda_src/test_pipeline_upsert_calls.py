@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from stacks.pipelines.definition_parts import split_definition
@@ -257,3 +258,53 @@ def test_a_pipeline_another_stack_manages_is_left_with_its_history(stubbed: tupl
     result, record = _delete(client, caplog)
     assert result == {"PhysicalResourceId": NAME}
     assert (record.getMessage(), record.pipeline, record.why, record.owner) == ("skip-delete", NAME, "managed by another stack", "smp-sandbox-pipelines")
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("ResourceNotFound", "Pipeline smp-sandbox-abalone not found"), ("ValidationException", "Pipeline smp-sandbox-abalone does not exist"), ("ValidationException", "Could not find pipeline")],
+)
+def test_a_pipeline_reported_missing_is_taken_as_gone(stubbed: tuple, caplog: pytest.LogCaptureFixture, code: str, message: str) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error("describe_pipeline", service_error_code=code, service_message=message, http_status_code=400, expected_params={"PipelineName": NAME})
+    result, record = _delete(client, caplog)
+    assert (result, record.action) == ({"PhysicalResourceId": NAME}, "already-deleted")
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("ValidationException", "Invalid pipeline name"), ("ValidationException", ""), ("AccessDeniedException", "Pipeline does not exist or you may not see it")],
+)
+def test_any_other_error_is_raised(stubbed: tuple, caplog: pytest.LogCaptureFixture, code: str, message: str) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error("describe_pipeline", service_error_code=code, service_message=message, http_status_code=400, expected_params={"PipelineName": NAME})
+    with pytest.raises(ClientError) as caught:
+        _delete(client, caplog)
+    assert caught.value.response["Error"]["Code"] == code
+
+
+def _create_event(**properties: Any) -> dict:
+    event = {**_update_event(**properties), "RequestType": "Create"}
+    del event["PhysicalResourceId"]
+    return event
+
+
+def test_an_existing_pipeline_nobody_manages_is_refused_naming_the_tag(stubbed: tuple) -> None:
+    client, stubber = stubbed
+    stubber.add_response("describe_pipeline", _live(), {"PipelineName": NAME})
+    stubber.add_response("list_tags", {"Tags": []}, {"ResourceArn": ARN})
+    with pytest.raises(RuntimeError) as caught:
+        handler.handle(event=_create_event(), client=client)
+    assert str(caught.value) == f"pipeline {NAME} already exists and is managed by nobody (no smp:managed-by tag), not {STACK}: refusing to take it over"
+
+
+def test_a_pipeline_handed_over_is_adopted_retagged_and_logged(stubbed: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    client, stubber = stubbed
+    stubber.add_response("describe_pipeline", _live(), {"PipelineName": NAME})
+    stubber.add_response("list_tags", {"Tags": [{"Key": "smp:managed-by", "Value": "smp-sandbox-pipelines"}]}, {"ResourceArn": ARN})
+    stubber.add_response("list_tags", {"Tags": [{"Key": "smp:managed-by", "Value": "smp-sandbox-pipelines"}]}, {"ResourceArn": ARN})
+    stubber.add_response("add_tags", {"Tags": []}, {"ResourceArn": ARN, "Tags": [{"Key": "Team", "Value": "ml"}, {"Key": "smp:managed-by", "Value": STACK}]})
+    with caplog.at_level(logging.INFO, logger="pipeline_upsert"):
+        assert handler.handle(event=_create_event(AdoptFrom=["smp-sandbox-pipelines"]), client=client)["PhysicalResourceId"] == NAME
+    record = _last(caplog, "adopt")
+    assert (record.getMessage(), record.pipeline, record.previousOwner) == ("adopt", NAME, "smp-sandbox-pipelines")

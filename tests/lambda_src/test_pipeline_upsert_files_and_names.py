@@ -96,3 +96,15 @@ def test_a_stack_name_of_128_characters_is_kept_and_a_longer_one_is_cut_with_its
     assert len(cut) == 127  # the hyphen the cut ended on is dropped, not doubled
     cut = ownership.pipeline_stack_name(resource_prefix="smp-sandbox", module_pipeline_name="a" * 96 + "X-" + "b" * 40)
     assert cut.startswith("smp-sandbox-pipeline-" + "a" * 96 + "X-") and len(cut) == 127
+
+
+@pytest.mark.parametrize(
+    ("stack_id", "name"),
+    [
+        ("arn:aws:cloudformation:eu-west-1:123456789012:stack/smp-sandbox-pipelines/0f0e0d0c-1111", "smp-sandbox-pipelines"),
+        ("arn:aws-cn:cloudformation:cn-north-1:123456789012:stack/smp-cn-pipeline-x/uuid", "smp-cn-pipeline-x"),
+        ("smp-sandbox-pipelines", "smp-sandbox-pipelines"),
+    ],
+)
+def test_the_owning_stack_is_named_from_its_arn_or_given_as_a_name(stack_id: str, name: str) -> None:
+    assert ownership.stack_name(stack_id=stack_id) == name
