@@ -308,3 +308,11 @@ def test_a_pipeline_handed_over_is_adopted_retagged_and_logged(stubbed: tuple, c
         assert handler.handle(event=_create_event(AdoptFrom=["smp-sandbox-pipelines"]), client=client)["PhysicalResourceId"] == NAME
     record = _last(caplog, "adopt")
     assert (record.getMessage(), record.pipeline, record.previousOwner) == ("adopt", NAME, "smp-sandbox-pipelines")
+
+
+def test_a_create_always_checks_who_manages_an_existing_pipeline_whatever_physical_id_it_carries(stubbed: tuple) -> None:
+    client, stubber = stubbed
+    stubber.add_response("describe_pipeline", _live(), {"PipelineName": NAME})
+    stubber.add_response("list_tags", {"Tags": [{"Key": "smp:managed-by", "Value": "smp-sandbox-someone-else"}]}, {"ResourceArn": ARN})
+    with pytest.raises(RuntimeError, match=f"managed by smp-sandbox-someone-else, not {STACK}: refusing to take it over"):
+        handler.handle(event={**_create_event(), "PhysicalResourceId": NAME}, client=client)

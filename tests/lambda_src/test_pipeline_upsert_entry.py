@@ -3,8 +3,10 @@ retry bound and user agent), and a malformed event turned into a reason."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import zipfile
 from typing import Any, Iterator
 
 import boto3
@@ -78,3 +80,30 @@ def test_an_event_that_is_no_object_is_logged_without_a_type_and_fails_with_a_re
     first = _records(caplog)[0]
     assert (first.action, first.requestType) == ("event", None)
 
+
+
+def test_definitions_and_job_files_in_s3_are_read_and_written_with_a_bounded_retrying_s3_client(clients: list, caplog: pytest.LogCaptureFixture) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    for bucket in ("cdk-assets", "smp-sandbox-artifacts"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="cdk-assets", Key="definition.json", Body=DEFINITION.replace('"x"', '"${Reason}"').encode())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as files:
+        files.writestr(f"{NAME}/code/run.py", "print(1)")
+    s3.put_object(Bucket="cdk-assets", Key="jobs.zip", Body=archive.getvalue())
+    clients.clear()
+    properties = {
+        **_event()["ResourceProperties"],
+        "Definition": {"S3Bucket": "cdk-assets", "S3Key": "definition.json", "Substitutions": {"Reason": "stop"}},
+        "JobFiles": {"S3Bucket": "cdk-assets", "S3Key": "jobs.zip", "Bucket": "smp-sandbox-artifacts"},
+    }
+    with caplog.at_level(logging.INFO, logger="pipeline_upsert"):
+        handler.on_event(_event(ResourceProperties=properties), None)
+    assert [service for service, _ in clients] == ["sagemaker", "s3", "s3"]  # one reads the definition, one deploys the files
+    for _, client in clients[1:]:
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 6} and "smp-pipeline-upsert" in client.meta.config.user_agent_extra
+    assert s3.get_object(Bucket="smp-sandbox-artifacts", Key=f"{NAME}/code/run.py")["Body"].read() == b"print(1)"
+    described = json.loads(clients[0][1].describe_pipeline(PipelineName=NAME)["PipelineDefinition"])
+    assert described["Steps"][0]["Arguments"] == {"ErrorMessage": "stop"}
+    record = [r for r in _records(caplog) if r.action == "job-files"][0]
+    assert (record.getMessage(), record.pipeline, record.files) == ("job-files", NAME, 1)
