@@ -316,3 +316,27 @@ def test_a_create_always_checks_who_manages_an_existing_pipeline_whatever_physic
     stubber.add_response("list_tags", {"Tags": [{"Key": "smp:managed-by", "Value": "smp-sandbox-someone-else"}]}, {"ResourceArn": ARN})
     with pytest.raises(RuntimeError, match=f"managed by smp-sandbox-someone-else, not {STACK}: refusing to take it over"):
         handler.handle(event={**_create_event(), "PhysicalResourceId": NAME}, client=client)
+
+
+@pytest.mark.parametrize(("physical", "answered"), [({"PhysicalResourceId": "smp-sandbox-pipelines-handover"}, "smp-sandbox-pipelines-handover"), ({}, "")])
+def test_deleting_the_handover_resource_calls_nothing_and_keeps_its_id(stubbed: tuple, physical: dict, answered: str) -> None:
+    client, _ = stubbed
+    event = {**_handover_event(), "RequestType": "Delete", **physical}
+    assert handler.handle(event=event, client=client) == {"PhysicalResourceId": answered}
+
+
+def test_an_update_of_a_pipeline_deleted_outside_the_stack_creates_it_again(stubbed: tuple) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error("describe_pipeline", service_error_code="ResourceNotFound", http_status_code=400, expected_params={"PipelineName": NAME})
+    stubber.add_client_error("describe_pipeline", service_error_code="ResourceNotFound", http_status_code=400, expected_params={"PipelineName": NAME})
+    token = handler.idempotency_token(stack_id=STACK_ID, request_id="req-1", purpose="create")
+    created = {
+        "PipelineName": NAME,
+        "PipelineDisplayName": NAME,
+        "PipelineDefinition": CANONICAL,
+        "RoleArn": ROLE,
+        "ClientRequestToken": token,
+        "Tags": [{"Key": "Team", "Value": "ml"}, {"Key": "smp:managed-by", "Value": STACK}],
+    }
+    stubber.add_response("create_pipeline", {"PipelineArn": ARN}, created)
+    assert handler.handle(event=_update_event(), client=client)["Data"]["PipelineArn"] == ARN
