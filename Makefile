@@ -15,7 +15,7 @@ DEVELOPMENT_SIGNING := $(if $(PIPELINE_DEFS_SIGNING_SEED),,PIPELINE_DEFS_DEVELOP
 DEVELOPMENT_SIGNING_NOTE := $(if $(PIPELINE_DEFS_SIGNING_SEED),true,echo "note: PIPELINE_DEFS_SIGNING_SEED is not set: @step payloads are signed with the published development key, and the pipeline stacks of environments with an account will refuse to deploy" >&2)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install install-dev synth test lint diff deploy bench bench-scale clean
+.PHONY: install install-dev synth test lint diff deploy bench bench-scale mutation clean
 
 $(VENV)/.runtime: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench: install-dev
 ##              e.g. `make bench-scale SIZES=5,50 REPEAT=3` (long at full size; ENV=name, default prod)
 bench-scale: $(VENV)/.runtime
 	$(PY) benchmarks/scale.py $(if $(SIZES),--sizes $(SIZES),) $(if $(ENV),--env $(ENV),) $(if $(REPEAT),--repeat $(REPEAT),)
+
+## mutation: mutation score per module of the security and data paths (slow, so not in `make test`)
+##           e.g. `make mutation GROUP=lambda`; RESUME=1 re-runs only the last run's surviving mutants
+mutation: $(VENV)/.dev
+	$(PY) benchmarks/mutation.py $(if $(GROUP),--group $(GROUP),) $(if $(RESUME),--resume,)
 
 clean:
 	rm -rf cdk.out cdk.out.compile .pytest_cache

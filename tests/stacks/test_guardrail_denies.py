@@ -1,0 +1,177 @@
+"""The boundary's guardrail Denies, statement by statement, decided by the offline IAM evaluator: for
+each request exactly which Denies apply, with every key absent in turn, mixed lists where one value is
+enough to deny, each value at its edge, and the actions each Deny leaves alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from base.config import EnvironmentConfig
+from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
+from stacks.guardrails.policies import job_guardrail_statements, network_guardrail_statements
+from support.iam_evaluator import Request, matching_sids
+
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+CONFIG = EnvironmentConfig(name="prod", allowed_instance_types=("ml.m5.xlarge", "ml.m5d.large", "ml.g5.xlarge"), max_job_runtime_hours=2)
+SUBNETS, SECURITY_GROUPS = ["subnet-a", "subnet-b"], ["sg-jobs"]
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
+
+
+def _concrete(value: Any) -> Any:
+    """A resolved CloudFormation value with the pseudo parameters of one account and region filled in."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return PSEUDO[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_concrete(part) for part in parts)
+    if isinstance(value, dict):
+        return {key: _concrete(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_concrete(item) for item in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def boundary() -> list[dict]:
+    stack = cdk.Stack(cdk.App(), "Denies")
+    statements = job_guardrail_statements(config=CONFIG) + network_guardrail_statements(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS)
+    return [{"Statement": [_concrete(stack.resolve(statement.to_statement_json())) for statement in statements]}]
+
+
+def _context(**overrides: Any) -> dict:
+    """A job request that keeps every guardrail; an override sets a key, None drops it."""
+    context: dict[str, Any] = {
+        "sagemaker:VpcSubnets": list(SUBNETS),
+        "sagemaker:VpcSecurityGroupIds": list(SECURITY_GROUPS),
+        "sagemaker:VolumeKmsKey": KEY,
+        "sagemaker:OutputKmsKey": KEY,
+        "sagemaker:InterContainerTrafficEncryption": "true",
+        "sagemaker:NetworkIsolation": "true",
+        "sagemaker:InstanceTypes": ["ml.m5.xlarge"],
+        "sagemaker:MaxRuntimeInSeconds": "3600",
+        "sagemaker:ModelArn": "arn:aws:sagemaker:eu-west-1:123456789012:model/smp-prod-abalone",
+        "aws:RequestTag/CostCenter": "ml-platform",
+        "aws:TagKeys": ["CostCenter"],
+    }
+    for key, value in overrides.items():
+        if value is None:
+            context.pop(key, None)
+        else:
+            context[key] = value
+    return context
+
+
+def _denies(boundary: list[dict], action: str, **overrides: Any) -> list[str]:
+    request = Request(action=f"sagemaker:{action}", resource="arn:aws:sagemaker:eu-west-1:123456789012:training-job/smp-prod-x", context=_context(**overrides))
+    return sorted(matching_sids(boundary, request, effect="Deny"))
+
+
+@pytest.mark.parametrize("action", ["CreateTrainingJob", "CreateProcessingJob", "CreateHyperParameterTuningJob", "CreateTransformJob", "CreateModel"])
+def test_a_job_keeping_every_guardrail_is_denied_nothing(boundary: list[dict], action: str) -> None:
+    assert _denies(boundary, action) == []
+
+
+@pytest.mark.parametrize(
+    ("absent", "training", "transform", "model"),
+    [
+        ("sagemaker:VpcSubnets", ["DenyJobsOutsideVpc"], [], ["DenyJobsOutsideVpc"]),
+        ("sagemaker:VpcSecurityGroupIds", [], [], []),
+        ("sagemaker:VolumeKmsKey", ["DenyJobsWithoutVolumeKmsKey"], ["DenyJobsWithoutVolumeKmsKey"], []),
+        ("sagemaker:OutputKmsKey", ["DenyJobsWithoutOutputKmsKey"], ["DenyJobsWithoutOutputKmsKey"], []),
+        ("sagemaker:InstanceTypes", ["DenyJobsWithoutInstanceTypes"], ["DenyJobsWithoutInstanceTypes"], []),
+        ("sagemaker:InterContainerTrafficEncryption", ["DenyUnencryptedInterContainerTraffic"], [], []),
+        ("sagemaker:NetworkIsolation", ["DenyJobsWithoutNetworkIsolation"], [], ["DenyJobsWithoutNetworkIsolation"]),
+        ("sagemaker:ModelArn", [], ["DenyTransformOfModelsOutsideEnvironment"], []),
+        ("aws:RequestTag/CostCenter", ["DenyCreatesWithoutTheCostTag"], ["DenyCreatesWithoutTheCostTag"], ["DenyCreatesWithoutTheCostTag"]),
+    ],
+)
+def test_each_absent_key_is_denied_by_its_own_deny_for_the_actions_that_carry_it(boundary: list[dict], absent: str, training: list, transform: list, model: list) -> None:
+    assert _denies(boundary, "CreateTrainingJob", **{absent: None}) == training
+    assert _denies(boundary, "CreateProcessingJob", **{absent: None}) == training
+    assert _denies(boundary, "CreateHyperParameterTuningJob", **{absent: None}) == training
+    assert _denies(boundary, "CreateTransformJob", **{absent: None}) == transform
+    assert _denies(boundary, "CreateModel", **{absent: None}) == model
+
+
+@pytest.mark.parametrize(
+    ("overrides", "denied"),
+    [
+        ({"sagemaker:VpcSubnets": ["subnet-a", "subnet-x"]}, ["DenyForeignSubnets"]),
+        ({"sagemaker:VpcSubnets": ["subnet-b"]}, []),
+        ({"sagemaker:VpcSecurityGroupIds": ["sg-jobs", "sg-open"]}, ["DenyForeignSecurityGroups"]),
+        ({"sagemaker:InstanceTypes": ["ml.m5.xlarge", "ml.p4d.24xlarge"]}, ["DenyInstanceTypesOutsideAllowlist"]),
+        ({"sagemaker:InstanceTypes": ["ml.m5d.large", "ml.g5.xlarge"], "sagemaker:VolumeKmsKey": None}, []),
+        ({"sagemaker:InstanceTypes": ["ml.m5d.large", "ml.m5.xlarge"], "sagemaker:VolumeKmsKey": None}, ["DenyJobsWithoutVolumeKmsKey"]),
+        ({"sagemaker:InterContainerTrafficEncryption": "false"}, ["DenyUnencryptedInterContainerTraffic"]),
+        ({"sagemaker:NetworkIsolation": "false"}, ["DenyJobsWithoutNetworkIsolation"]),
+        ({"sagemaker:NetworkIsolation": "false", f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": "true"}, []),
+        ({"sagemaker:NetworkIsolation": "false", f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": "yes"}, ["DenyJobsWithoutNetworkIsolation"]),
+        ({"sagemaker:NetworkIsolation": "false", f"aws:RequestTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": "true"}, ["DenyJobsWithoutNetworkIsolation"]),
+        ({"sagemaker:MaxRuntimeInSeconds": "7200"}, []),
+        ({"sagemaker:MaxRuntimeInSeconds": "7201"}, ["DenyJobsAboveRuntimeCap"]),
+        ({"aws:RequestTag/CostCenter": "someone-else"}, ["DenyCreatesWithoutTheCostTag"]),
+    ],
+)
+def test_a_training_job_outside_a_guardrail_is_denied_by_exactly_that_deny(boundary: list[dict], overrides: dict, denied: list[str]) -> None:
+    assert _denies(boundary, "CreateTrainingJob", **overrides) == denied
+
+
+@pytest.mark.parametrize(
+    ("model", "denied"),
+    [
+        ("arn:aws:sagemaker:eu-west-1:123456789012:model/smp-prod-abalone", []),
+        ("arn:aws:sagemaker:eu-west-1:123456789012:model/smp-sandbox-abalone", ["DenyTransformOfModelsOutsideEnvironment"]),
+        ("arn:aws:sagemaker:eu-west-1:210987654321:model/smp-prod-abalone", ["DenyTransformOfModelsOutsideEnvironment"]),
+        ("arn:aws:sagemaker:us-east-1:123456789012:model/smp-prod-abalone", ["DenyTransformOfModelsOutsideEnvironment"]),
+        ("arn:aws-cn:sagemaker:eu-west-1:123456789012:model/smp-prod-abalone", ["DenyTransformOfModelsOutsideEnvironment"]),
+    ],
+)
+def test_a_transform_runs_only_models_of_its_own_environment(boundary: list[dict], model: str, denied: list[str]) -> None:
+    assert _denies(boundary, "CreateTransformJob", **{"sagemaker:ModelArn": model}) == denied
+    assert _denies(boundary, "CreateTrainingJob", **{"sagemaker:ModelArn": model}) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "overrides", "denied"),
+    [
+        ("AddTags", {"aws:TagKeys": ["Team"], "aws:RequestTag/CostCenter": None}, []),
+        ("AddTags", {"aws:TagKeys": ["Team", "CostCenter"], "aws:RequestTag/CostCenter": "other"}, ["DenyChangingTheCostTag"]),
+        ("AddTags", {"aws:TagKeys": ["CostCenter"], "aws:RequestTag/CostCenter": None}, ["DenyChangingTheCostTag"]),
+        ("AddTags", {"aws:TagKeys": ["CostCenter"]}, []),
+        ("DeleteTags", {"aws:TagKeys": ["Team"]}, []),
+        ("DeleteTags", {"aws:TagKeys": ["Team", "CostCenter"]}, ["DenyRemovingTheCostTag"]),
+    ],
+)
+def test_the_cost_tag_can_be_neither_changed_nor_removed(boundary: list[dict], action: str, overrides: dict, denied: list[str]) -> None:
+    assert _denies(boundary, action, **overrides) == denied
+
+
+@pytest.mark.parametrize("action", ["CreatePipeline", "CreateExperiment", "CreateTrial", "StartPipelineExecution", "CreateModelPackage"])
+def test_actions_that_never_carry_the_keys_are_left_alone(boundary: list[dict], action: str) -> None:
+    request = Request(action=f"sagemaker:{action}", resource="arn:aws:sagemaker:eu-west-1:123456789012:pipeline/smp-prod-x", context={})
+    assert matching_sids(boundary, request, effect="Deny") == []
+
+
+def test_every_deny_covers_every_resource(boundary: list[dict]) -> None:
+    assert {statement["Sid"]: (statement["Effect"], statement["Resource"]) for statement in boundary[0]["Statement"]} == {
+        sid: ("Deny", "*")
+        for sid in (
+            "DenyJobsOutsideVpc",
+            "DenyJobsWithoutVolumeKmsKey",
+            "DenyJobsWithoutInstanceTypes",
+            "DenyJobsWithoutOutputKmsKey",
+            "DenyUnencryptedInterContainerTraffic",
+            "DenyJobsWithoutNetworkIsolation",
+            "DenyInstanceTypesOutsideAllowlist",
+            "DenyJobsAboveRuntimeCap",
+            "DenyTransformOfModelsOutsideEnvironment",
+            "DenyCreatesWithoutTheCostTag",
+            "DenyChangingTheCostTag",
+            "DenyRemovingTheCostTag",
+            "DenyForeignSubnets",
+            "DenyForeignSecurityGroups",
+        )
+    }
