@@ -88,3 +88,27 @@ def test_a_weak_or_published_seed_is_refused(no_seed: pytest.MonkeyPatch, seed: 
 def test_a_seed_of_exactly_the_minimum_length_is_accepted(no_seed: pytest.MonkeyPatch) -> None:
     no_seed.setenv(SIGNING_SEED_ENV, "s" * signing.MIN_SEED_LENGTH)
     assert signing.signing_seed_from_environment() == (b"s" * signing.MIN_SEED_LENGTH, False)
+
+
+def test_the_refusals_say_exactly_what_to_do(no_seed: pytest.MonkeyPatch) -> None:
+    with pytest.raises(signing.SigningSeedError) as missing:
+        signing.check_signing_seed(env_name="prod", env_agnostic=False)
+    assert str(missing.value) == (
+        "environment 'prod' has an account and region, and PIPELINE_DEFS_SIGNING_SEED is not set: its @step payloads "
+        "are signed only with a secret seed. Set PIPELINE_DEFS_SIGNING_SEED from a secret (at least 32 characters, "
+        "e.g. `openssl rand -hex 32`), or set PIPELINE_DEFS_DEVELOPMENT_SIGNING=1 (what `make synth` does without a "
+        "seed) for an assembly signed with the published development key that CloudFormation refuses to deploy"
+    )
+    no_seed.setenv(SIGNING_SEED_ENV, "short")
+    with pytest.raises(signing.SigningSeedError) as short:
+        signing.signing_seed_from_environment()
+    assert str(short.value) == (
+        "PIPELINE_DEFS_SIGNING_SEED has 5 characters: a signing seed is a secret of at least 32 characters, "
+        "e.g. `openssl rand -hex 32`"
+    )
+    no_seed.setenv(SIGNING_SEED_ENV, signing.DEVELOPMENT_SIGNING_SEED.decode())
+    with pytest.raises(signing.SigningSeedError) as published:
+        signing.signing_seed_from_environment()
+    assert str(published.value).startswith(
+        f"PIPELINE_DEFS_SIGNING_SEED has {len(signing.DEVELOPMENT_SIGNING_SEED)} characters and is the published development seed: "
+    )
