@@ -1,4 +1,4 @@
-"""The boundary's guardrail Denies, statement by statement, decided by the offline IAM evaluator: for
+"""The guardrail Denies every role carries, statement by statement, decided by the offline IAM evaluator: for
 each request exactly which Denies apply, with every key absent in turn, mixed lists where one value is
 enough to deny, each value at its edge, and the actions each Deny leaves alone."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from base.config import EnvironmentConfig
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
-from stacks.guardrails.policies import job_guardrail_statements, network_guardrail_statements
+from stacks.guardrails.policies import job_guardrail_statements, network_guardrail_statements, serving_guardrail_statements
 from support.iam_evaluator import Request, matching_sids
 
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
@@ -34,10 +34,15 @@ def _concrete(value: Any) -> Any:
     return value
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def boundary() -> list[dict]:
+    """Built for each test (cheap), so every test exercises the builders it checks."""
     stack = cdk.Stack(cdk.App(), "Denies")
-    statements = job_guardrail_statements(config=CONFIG) + network_guardrail_statements(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS)
+    statements = (
+        job_guardrail_statements(config=CONFIG)
+        + serving_guardrail_statements(config=CONFIG)
+        + network_guardrail_statements(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS)
+    )
     return [{"Statement": [_concrete(stack.resolve(statement.to_statement_json())) for statement in statements]}]
 
 
@@ -65,7 +70,8 @@ def _context(**overrides: Any) -> dict:
 
 
 def _denies(boundary: list[dict], action: str, **overrides: Any) -> list[str]:
-    request = Request(action=f"sagemaker:{action}", resource="arn:aws:sagemaker:eu-west-1:123456789012:training-job/smp-prod-x", context=_context(**overrides))
+    action = action if ":" in action else f"sagemaker:{action}"
+    request = Request(action=action, resource="arn:aws:sagemaker:eu-west-1:123456789012:training-job/smp-prod-x", context=_context(**overrides))
     return sorted(matching_sids(boundary, request, effect="Deny"))
 
 
@@ -171,7 +177,49 @@ def test_every_deny_covers_every_resource(boundary: list[dict]) -> None:
             "DenyCreatesWithoutTheCostTag",
             "DenyChangingTheCostTag",
             "DenyRemovingTheCostTag",
+            "DenyEndpointConfigsWithoutVolumeKmsKey",
+            "DenyEndpointInstanceTypesOutsideAllowlist",
+            "DenyEndpointConfigsWithoutNetworkIsolation",
+            "DenyServingModelsOutsideEnvironment",
+            "DenyServingCreatesWithoutTheCostTag",
             "DenyForeignSubnets",
             "DenyForeignSecurityGroups",
         )
     }
+
+
+SERVING_CONTEXT = {"sagemaker:VpcSubnets": None, "sagemaker:VpcSecurityGroupIds": None, "sagemaker:NetworkIsolation": None}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "denied"),
+    [
+        ({}, []),
+        ({"sagemaker:VolumeKmsKey": None}, ["DenyEndpointConfigsWithoutVolumeKmsKey"]),
+        ({"sagemaker:VolumeKmsKey": None, "sagemaker:InstanceTypes": ["ml.m5d.large"]}, []),
+        ({"sagemaker:VolumeKmsKey": None, "sagemaker:InstanceTypes": ["ml.m5d.large", "ml.m5.xlarge"]}, ["DenyEndpointConfigsWithoutVolumeKmsKey"]),
+        ({"sagemaker:InstanceTypes": ["ml.m5.xlarge", "ml.p4d.24xlarge"]}, ["DenyEndpointInstanceTypesOutsideAllowlist"]),
+        ({"sagemaker:NetworkIsolation": "false"}, ["DenyEndpointConfigsWithoutNetworkIsolation"]),
+        ({"sagemaker:NetworkIsolation": "false", f"aws:PrincipalTag/{NETWORK_ISOLATION_EXEMPTION_TAG}": "true"}, []),
+        ({"sagemaker:NetworkIsolation": "true"}, []),
+        ({"sagemaker:ModelArn": None}, ["DenyServingModelsOutsideEnvironment"]),
+        ({"sagemaker:ModelArn": "arn:aws:sagemaker:eu-west-1:123456789012:model/smp-sandbox-abalone"}, ["DenyServingModelsOutsideEnvironment"]),
+        ({"aws:RequestTag/CostCenter": None}, ["DenyServingCreatesWithoutTheCostTag"]),
+        ({"aws:RequestTag/CostCenter": "someone-else"}, ["DenyServingCreatesWithoutTheCostTag"]),
+        ({"sagemaker:VpcSubnets": ["subnet-x"]}, ["DenyForeignSubnets"]),
+    ],
+)
+def test_an_endpoint_config_outside_a_guardrail_is_denied_by_exactly_that_deny(boundary: list[dict], overrides: dict, denied: list[str]) -> None:
+    assert _denies(boundary, "CreateEndpointConfig", **{**SERVING_CONTEXT, **overrides}) == denied
+
+
+@pytest.mark.parametrize(
+    ("action", "model_checked"),
+    [("sagemaker:CreateEndpoint", False), ("sagemaker:CreateInferenceComponent", True), ("emr-serverless:StartJobRun", False)],
+)
+def test_the_other_serving_creates_need_the_cost_tag_and_their_model(boundary: list[dict], action: str, model_checked: bool) -> None:
+    assert _denies(boundary, action, **SERVING_CONTEXT) == []
+    assert _denies(boundary, action, **{**SERVING_CONTEXT, "aws:RequestTag/CostCenter": "x"}) == ["DenyServingCreatesWithoutTheCostTag"]
+    assert _denies(boundary, action, **{**SERVING_CONTEXT, "sagemaker:ModelArn": None}) == (["DenyServingModelsOutsideEnvironment"] if model_checked else [])
+    # The job Denies leave the serving actions alone, and the serving Denies leave the jobs alone.
+    assert _denies(boundary, action, **{**SERVING_CONTEXT, "sagemaker:OutputKmsKey": None, "sagemaker:MaxRuntimeInSeconds": "99999"}) == []
