@@ -142,22 +142,17 @@ def bucket_perimeter_statements(
     but the environment's roles, the deployment roles and AWS services (``maintenance_role_arns``: CDK's
     own helpers that cannot carry the tag, such as the sandbox's object auto-deletion)."""
     objects = f"{bucket_arn}/*"
-    anyone = [iam.AnyPrincipal()]
     return [
-        iam.PolicyStatement(
+        _anyone_denied(
             sid="DenyCustomerProvidedKeys",
-            effect=iam.Effect.DENY,
-            principals=anyone,
             actions=["s3:PutObject"],
             resources=[objects],
             conditions={"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
         ),
         # Without the headers the bucket's default (the environment key) applies; with them, only that key.
         # (Not ...IfExists: in a Deny, an absent key would make it hold.)
-        iam.PolicyStatement(
+        _anyone_denied(
             sid="DenyWritesWithoutTheEnvironmentKey",
-            effect=iam.Effect.DENY,
-            principals=anyone,
             actions=["s3:PutObject"],
             resources=[objects],
             conditions={
@@ -165,10 +160,8 @@ def bucket_perimeter_statements(
                 "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
             },
         ),
-        iam.PolicyStatement(
+        _anyone_denied(
             sid="DenyWritesWithAnotherKey",
-            effect=iam.Effect.DENY,
-            principals=anyone,
             actions=["s3:PutObject"],
             resources=[objects],
             conditions={
@@ -177,10 +170,8 @@ def bucket_perimeter_statements(
             },
         ),
         # Another account could tag its own roles like the environment's: refuse every other account first.
-        iam.PolicyStatement(
+        _anyone_denied(
             sid="DenyOtherAccounts",
-            effect=iam.Effect.DENY,
-            principals=anyone,
             actions=["s3:*"],
             resources=[bucket_arn, objects],
             conditions={
@@ -188,10 +179,8 @@ def bucket_perimeter_statements(
                 "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
             },
         ),
-        iam.PolicyStatement(
+        _anyone_denied(
             sid="DenyPrincipalsOutsideTheEnvironment",
-            effect=iam.Effect.DENY,
-            principals=anyone,
             actions=["s3:*"],
             resources=[bucket_arn, objects],
             conditions={
@@ -201,6 +190,13 @@ def bucket_perimeter_statements(
             },
         ),
     ]
+
+
+def _anyone_denied(*, sid: str, actions: Sequence[str], resources: Sequence[str], conditions: dict) -> iam.PolicyStatement:
+    """A bucket policy Deny that applies to every principal the conditions pick out."""
+    return iam.PolicyStatement(
+        sid=sid, effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()], actions=list(actions), resources=list(resources), conditions=conditions
+    )
 
 
 def interface_endpoint_statement(*, stack: Stack) -> iam.PolicyStatement:
