@@ -1,1 +1,1 @@
-"""Guardrails component: KMS key, artifact bucket, permission boundary, execution role, job Denies."""
+"""Guardrails component: KMS key, artifact bucket, permission boundary (the ceiling), the guardrail Denies on every role, the data perimeter."""

@@ -1,4 +1,4 @@
-"""The permission boundary every role of an environment carries (the ceiling), and the job guardrails."""
+"""The permission boundary every role of an environment carries (the ceiling), and the guardrail Denies."""
 
 from __future__ import annotations
 
@@ -143,11 +143,11 @@ BOUNDARY_CEILING_ACTIONS = (
 
 
 class PermissionBoundary(Construct):
-    """The ceiling of every role the environment's stacks create, and the job guardrails beside it.
+    """The ceiling of every role the environment's stacks create, and the guardrail Denies beside it.
 
-    The guardrails are a managed policy of their own, attached to every role: a Deny holds wherever it
-    sits, and a permission boundary (one policy of at most 6,144 characters) then has room for a
-    ceiling listed action by action.
+    The Denies are managed policies of their own (``guardrails``, by name), attached to every role: a
+    Deny holds wherever it sits, and a permission boundary (one policy of at most 6,144 characters)
+    then has room for a ceiling listed action by action.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:

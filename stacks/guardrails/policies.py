@@ -109,7 +109,7 @@ def _volume_key_required(actions: Sequence[str], sid: str) -> iam.PolicyStatemen
 
 
 def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
-    """Denies that hold for every role of the environment (they sit in the permission boundary)."""
+    """Denies that hold for every role of the environment (the job guardrails policy every role carries)."""
     cost_key, cost_value = config.cost_tag_key, config.cost_tag_value
     return [
         _deny(

@@ -1,4 +1,4 @@
-"""Guardrails stack: the environment's key, artifact bucket and permission boundary."""
+"""Guardrails stack: the environment's key, artifact bucket, permission boundary and guardrail policies."""
 
 from __future__ import annotations
 

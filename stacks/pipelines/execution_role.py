@@ -96,7 +96,7 @@ class PipelineExecutionRole(Construct):
             assumed_by=iam.CompositePrincipal(*principals) if len(principals) > 1 else principals[0],
         )
         if network_isolation_exempt:
-            # Read by the boundary's isolation Deny; no role of the environment may tag roles.
+            # Read by the job guardrails' isolation Deny; no role of the environment may tag roles.
             Tags.of(self.role).add(NETWORK_ISOLATION_EXEMPTION_TAG, EXEMPT_ROLE_TAG_VALUE)
         statements = [
             iam.PolicyStatement(
