@@ -11,10 +11,11 @@ def new_pipeline(ctx: BuildContext, *, parameters: Sequence[Any], steps: Sequenc
     """An SDK ``Pipeline`` with the platform's fixed choices.
 
     Name and session from the context, job names ``<pipeline>-<step>``, and an experiment named
-    after the pipeline with one trial per execution (the SDK only adds one by default in some
-    regions).
+    after the pipeline with one trial per execution, ``<prefix>-<execution id>``: the execution
+    role may create only trials named with the environment prefix.
     """
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
     from sagemaker.mlops.workflow.pipeline import Pipeline
     from sagemaker.mlops.workflow.pipeline_experiment_config import PipelineExperimentConfig
@@ -25,7 +26,8 @@ def new_pipeline(ctx: BuildContext, *, parameters: Sequence[Any], steps: Sequenc
         steps=list(steps),
         sagemaker_session=ctx.session,
         pipeline_experiment_config=PipelineExperimentConfig(
-            ExecutionVariables.PIPELINE_NAME, ExecutionVariables.PIPELINE_EXECUTION_ID
+            ExecutionVariables.PIPELINE_NAME,
+            Join(on="-", values=[ctx.name_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID]),
         ),
         pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=True),
     )

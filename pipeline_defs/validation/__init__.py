@@ -8,8 +8,8 @@
   (:mod:`.schema`, :mod:`.known_gaps`): the fields the current SDK emits that the schema predates;
 * each job step's arguments as the API request they are, against the pinned botocore service
   model (:mod:`.service_model`);
-* what no schema checks: references, cycles (:mod:`.graph`), job names inside the execution
-  role's scope and the guardrails every step that creates compute or stores data carries unless
+* what no schema checks: references, cycles (:mod:`.graph`), job, experiment and trial names
+  inside the execution role's scope and the guardrails every step that creates compute or stores data carries unless
   exempted (:mod:`.guardrails`, one policy per step type in :mod:`.step_checks`).
 
 Pure Python (no SDK): a definition from anywhere can be checked.
@@ -25,7 +25,7 @@ from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure, PipelineDefinitionError
 from pipeline_defs.schedules import GuardrailExemption, Schedule
 from pipeline_defs.validation.graph import check_cycles, check_names, check_references
-from pipeline_defs.validation.guardrails import PlatformValues, check_guardrails, check_job_names
+from pipeline_defs.validation.guardrails import PlatformValues, check_experiment_names, check_guardrails, check_job_names
 from pipeline_defs.validation.schema import check_schema
 from pipeline_defs.validation.service_model import check_service_requests
 
@@ -73,6 +73,7 @@ def validate_definition(
     check_cycles(graph, fail)
     if job_name_prefix:
         check_job_names(definition, fail, prefix=job_name_prefix)
+        check_experiment_names(definition, fail, prefix=job_name_prefix, pipeline_name=pipeline_name)
     check_guardrails(
         definition,
         fail,

@@ -55,12 +55,41 @@ def _lineage_names(arguments: dict) -> list[tuple[str, Any]]:
     return named
 
 
-def _starts_with(name: Any, prefix: str) -> bool:
-    """A literal name, or a ``Join`` whose first value is one (a name made unique per execution)."""
+def _literal_head(name: Any) -> str | None:
+    """The text a name is known to start with: a literal, or a ``Join``'s first value (with the
+    separator when more values follow), as for a name made unique per execution."""
     join = name.get("Std:Join") if isinstance(name, dict) else None
-    if isinstance(join, dict) and isinstance(join.get("On"), str) and join.get("Values"):
-        name = join["Values"][0]
-    return isinstance(name, str) and name.startswith(prefix)
+    if isinstance(join, dict) and isinstance(join.get("On"), str) and isinstance(join.get("Values"), list) and join["Values"]:
+        values = join["Values"]
+        return values[0] + (join["On"] if len(values) > 1 else "") if isinstance(values[0], str) else None
+    return name if isinstance(name, str) else None
+
+
+def _starts_with(name: Any, prefix: str) -> bool:
+    head = _literal_head(name)
+    return head is not None and head.startswith(prefix)
+
+
+PIPELINE_NAME_VARIABLE = {"Get": "Execution.PipelineName"}
+
+
+def check_experiment_names(definition: dict, fail: DefinitionFailure, *, prefix: str, pipeline_name: str) -> None:
+    """The experiment and trial a run records are the execution role's IAM scope (``<prefix>-*``);
+    an absent experiment name is the pipeline's, an absent trial name the bare execution id."""
+    config = definition.get("PipelineExperimentConfig")
+    if config is None:
+        return
+    for field in ("ExperimentName", "TrialName"):
+        name = config.get(field, PIPELINE_NAME_VARIABLE if field == "ExperimentName" else None)
+        if name == PIPELINE_NAME_VARIABLE:
+            name = pipeline_name
+        if not _starts_with(name, f"{prefix}-"):
+            raise fail(
+                f"PipelineExperimentConfig.{field} is {config.get(field)!r}: experiment and trial names must start "
+                f"with {prefix + '-'!r} (the execution role may only create those); building.new_pipeline names "
+                f"the experiment after the pipeline and each trial Join('-', [{prefix!r}, execution id])",
+                field=f"PipelineExperimentConfig.{field}",
+            )
 
 
 def check_job_names(definition: dict, fail: DefinitionFailure, *, prefix: str) -> None:

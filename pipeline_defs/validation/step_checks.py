@@ -110,8 +110,8 @@ def _model(guard: StepGuard, arguments: dict) -> None:
 def _register_model(guard: StepGuard, arguments: dict) -> None:
     """A pipeline registers versions for review; it never approves its own (default, schedule or literal).
 
-    A person who starts an execution by hand may still pass ``Approved``: that is their permission,
-    not the pipeline's.
+    A value given when a run is started by hand is refused at run time by the serving guardrails'
+    ``DenyRegisteringApprovedVersions``.
     """
     for source, status in guard.parameters.candidates(arguments.get("ModelApprovalStatus")):
         if status == "Approved":

@@ -29,6 +29,7 @@ from base.config import EnvironmentConfig
 #   components use; a model's variants run in the model's VPC), aws:RequestTag (no OutputKmsKey)
 # CreateEndpoint: aws:RequestTag only
 # CreateInferenceComponent: ModelArn, aws:RequestTag
+# CreateModelPackage: ModelApprovalStatus, aws:RequestTag
 # emr-serverless:StartJobRun: aws:RequestTag only
 # CreateAction, CreateArtifact, CreateContext (Lineage): aws:RequestTag only; a Lineage step carries
 #   no tags and creates no compute or data, so no Deny applies to them
@@ -74,6 +75,8 @@ SERVING_CREATE_ACTIONS = (
 )
 # Actions that carry sagemaker:ModelArn besides CreateTransformJob: they may serve only the environment's models.
 MODEL_SERVING_ACTIONS = ("sagemaker:CreateEndpointConfig", "sagemaker:CreateInferenceComponent")
+REGISTRATION_STATUSES = ("PendingManualApproval", "Rejected")
+"""What a registration may set: approval is a reviewer's step, never a pipeline's (or its parameters')."""
 
 
 EXEMPT_ROLE_TAG_VALUE = "true"
@@ -177,8 +180,8 @@ def job_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicySta
 
 
 def serving_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.PolicyStatement]:
-    """Denies for what the deployment and EMR Serverless steps create; beside the job Denies in the
-    job guardrails every role of the environment carries."""
+    """Denies for what the deployment, registration and EMR Serverless steps create; beside the job
+    Denies in the job guardrails every role of the environment carries."""
     return [
         _volume_key_required(("sagemaker:CreateEndpointConfig",), "DenyEndpointConfigsWithoutVolumeKmsKey"),
         _deny(
@@ -198,6 +201,16 @@ def serving_guardrail_statements(*, config: EnvironmentConfig) -> list[iam.Polic
             sid="DenyServingModelsOutsideEnvironment",
             actions=MODEL_SERVING_ACTIONS,
             conditions={"ArnNotLike": {"sagemaker:ModelArn": _environment_models(config)}},
+        ),
+        # An absent status registers the version as PendingManualApproval; a run started by hand with
+        # ModelApprovalStatus=Approved is refused here, where the synth check sees only defaults.
+        _deny(
+            sid="DenyRegisteringApprovedVersions",
+            actions=("sagemaker:CreateModelPackage",),
+            conditions={
+                "Null": {"sagemaker:ModelApprovalStatus": "false"},
+                "StringNotEquals": {"sagemaker:ModelApprovalStatus": list(REGISTRATION_STATUSES)},
+            },
         ),
         _deny(
             sid="DenyServingCreatesWithoutTheCostTag",

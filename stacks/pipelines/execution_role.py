@@ -30,9 +30,12 @@ EXECUTION_ROLE_WILDCARD_REASONS = {
     "JobLogs": "SageMaker names one log stream per job under the /aws/sagemaker/ log groups.",
     "JobMetrics": "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits it to SageMaker namespaces.",
     **STEP_GRANT_WILDCARD_REASONS,
-    "ExperimentTracking": "Trials and trial components are named after pipeline execution ids, which carry no prefix; experiments do.",
-    "JobNetworkInterfaces": "SageMaker creates job network interfaces before their ids exist and EC2 describe calls support no "
-    "resource-level permissions; the network guardrail Deny pins the subnets and security groups.",
+    "ExperimentTracking": "Experiments, trials and trial components named with the environment prefix (experiment and trial names checked at synth).",
+    "JobTrialComponents": "A job's trial component is named after the job, and a tuning job's training jobs are named by SageMaker; "
+    "association also needs one of this environment's trials.",
+    "JobNetworkInterfaces": "A job's network interfaces have no id before SageMaker creates them; the subnets and security groups are the environment's.",
+    "JobNetworkInterfaceUse": "Interfaces have no id before SageMaker creates them; ec2:Subnet limits these to interfaces in the environment's subnets.",
+    "JobNetworkLookups": "EC2 describe calls support no resource-level permissions.",
 }
 
 
@@ -156,6 +159,8 @@ class PipelineExecutionRole(Construct):
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
+            # Experiments are named after the pipeline and trials <prefix>-<execution id> (checked at
+            # synth), so neither reaches another environment's.
             iam.PolicyStatement(
                 sid="ExperimentTracking",
                 actions=[
@@ -169,20 +174,43 @@ class PipelineExecutionRole(Construct):
                     "sagemaker:DescribeTrialComponent",
                     "sagemaker:UpdateTrialComponent",
                 ],
-                # Trials are named after execution ids, which carry no environment prefix.
                 resources=[
                     arn(f"experiment/{resource_prefix}-*"),
-                    arn("experiment-trial/*"),
-                    arn("experiment-trial-component/*"),
+                    arn(f"experiment-trial/{resource_prefix}-*"),
+                    arn(f"experiment-trial-component/{resource_prefix}-*"),
+                ],
+            ),
+            # A job's trial component is named after the job, and SageMaker names a tuning job's
+            # training jobs itself: any component may be read and joined to this environment's trials.
+            iam.PolicyStatement(
+                sid="JobTrialComponents",
+                actions=["sagemaker:AssociateTrialComponent", "sagemaker:DescribeTrialComponent"],
+                resources=[arn("experiment-trial-component/*")],
+            ),
+            # SageMaker creates a job's interfaces with this role: only in the environment's subnets,
+            # with its security groups, and only those interfaces may be shared or deleted.
+            iam.PolicyStatement(
+                sid="JobNetworkInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    arn("network-interface/*", "ec2"),
+                    *(arn(f"subnet/{subnet}", "ec2") for subnet in subnet_ids),
+                    *(arn(f"security-group/{group}", "ec2") for group in security_group_ids),
                 ],
             ),
             iam.PolicyStatement(
-                sid="JobNetworkInterfaces",
+                sid="JobNetworkInterfaceUse",
                 actions=[
-                    "ec2:CreateNetworkInterface",
                     "ec2:CreateNetworkInterfacePermission",
                     "ec2:DeleteNetworkInterface",
                     "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[arn("network-interface/*", "ec2")],
+                conditions={"ArnEquals": {"ec2:Subnet": [arn(f"subnet/{subnet}", "ec2") for subnet in subnet_ids]}},
+            ),
+            iam.PolicyStatement(
+                sid="JobNetworkLookups",
+                actions=[
                     "ec2:DescribeDhcpOptions",
                     "ec2:DescribeNetworkInterfaces",
                     "ec2:DescribeSecurityGroups",

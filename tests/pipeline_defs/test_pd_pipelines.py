@@ -97,7 +97,7 @@ def test_every_job_step_carries_vpc_kms_tags_and_encryption(definitions):
                 assert arguments["TransformResources"]["VolumeKmsKeyId"] == "${KmsKeyArn}"
         assert definition["PipelineExperimentConfig"] == {
             "ExperimentName": {"Get": "Execution.PipelineName"},
-            "TrialName": {"Get": "Execution.PipelineExecutionId"},
+            "TrialName": {"Std:Join": {"On": "-", "Values": ["sandbox", {"Get": "Execution.PipelineExecutionId"}]}},  # the environment prefix
         }
 
 

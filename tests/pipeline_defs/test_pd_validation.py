@@ -212,3 +212,61 @@ def test_a_pipeline_never_approves_its_own_model_versions():
         with pytest.raises(PipelineDefinitionError, match=re.escape(where)) as raised:
             _register(status, **kwargs)
         assert raised.value.step == "Register" and raised.value.field == "ModelApprovalStatus"
+
+
+def _experiment(config, *, pipeline_name="smp-sandbox-p"):
+    from pipeline_defs.validation.guardrails import check_experiment_names
+
+    definition = _definition([_fail_step("A")]) | ({} if config is _ABSENT else {"PipelineExperimentConfig": config})
+    check_experiment_names(definition, PipelineDefinitionError, prefix="smp-sandbox", pipeline_name=pipeline_name)
+
+
+_ABSENT = object()
+_EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
+_PIPELINE_NAME = {"Get": "Execution.PipelineName"}
+
+
+def _join(*values, on="-"):
+    return {"Std:Join": {"On": on, "Values": list(values)}}
+
+
+def test_experiment_and_trial_names_within_the_environment_prefix_pass():
+    _experiment(_ABSENT)
+    _experiment(None)
+    _experiment({"ExperimentName": _PIPELINE_NAME, "TrialName": _join("smp-sandbox", _EXECUTION_ID)})
+    _experiment({"TrialName": _join("smp-sandbox-nightly", _EXECUTION_ID)})
+    _experiment({"ExperimentName": "smp-sandbox-shared", "TrialName": "smp-sandbox-one-trial"})
+    _experiment({"ExperimentName": _join("smp-sandbox-", _PIPELINE_NAME, on=""), "TrialName": _join("smp-sandbox-", _EXECUTION_ID, on="")})
+
+
+@pytest.mark.parametrize(
+    ("config", "pipeline_name", "field"),
+    [
+        # The SDK's default: the trial is the bare execution id.
+        ({"ExperimentName": _PIPELINE_NAME, "TrialName": _EXECUTION_ID}, "smp-sandbox-p", "TrialName"),
+        ({"ExperimentName": _PIPELINE_NAME}, "smp-sandbox-p", "TrialName"),
+        ({"ExperimentName": _PIPELINE_NAME, "TrialName": _join("smp-prod", _EXECUTION_ID)}, "smp-sandbox-p", "TrialName"),
+        # The prefix without its separator: "smp-sandboxed-…" belongs to another environment.
+        ({"ExperimentName": _PIPELINE_NAME, "TrialName": _join("smp-sandbox", _EXECUTION_ID, on="")}, "smp-sandbox-p", "TrialName"),
+        ({"ExperimentName": _PIPELINE_NAME, "TrialName": _join(_EXECUTION_ID, "smp-sandbox")}, "smp-sandbox-p", "TrialName"),
+        ({"ExperimentName": _PIPELINE_NAME, "TrialName": _join("smp-sandbox")}, "smp-sandbox-p", "TrialName"),
+        ({"ExperimentName": "abalone", "TrialName": "smp-sandbox-t"}, "smp-sandbox-p", "ExperimentName"),
+        ({"ExperimentName": _PIPELINE_NAME, "TrialName": "smp-sandbox-t"}, "other-p", "ExperimentName"),
+        ({"TrialName": "smp-sandbox-t"}, "other-p", "ExperimentName"),
+    ],
+)
+def test_experiment_or_trial_outside_the_environment_prefix_fails(config, pipeline_name, field):
+    with pytest.raises(PipelineDefinitionError) as raised:
+        _experiment(config, pipeline_name=pipeline_name)
+    assert raised.value.field == f"PipelineExperimentConfig.{field}"
+    assert "must start with 'smp-sandbox-'" in str(raised.value)
+    assert repr(config.get(field)) in str(raised.value)
+
+
+def test_the_definition_check_refuses_a_trial_outside_the_prefix():
+    definition = _definition([_fail_step("A")]) | {"PipelineExperimentConfig": {"ExperimentName": _PIPELINE_NAME, "TrialName": _EXECUTION_ID}}
+    kwargs = dict(definition_text=json.dumps(definition), pipeline_name="smp-sandbox-p", module_file="p.py", cost_tag_key="CostCenter")
+    validation.validate_definition(definition, **kwargs)  # no prefix given: names unchecked
+    with pytest.raises(PipelineDefinitionError) as raised:
+        validation.validate_definition(definition, job_name_prefix="smp-sandbox", **kwargs)
+    assert raised.value.field == "PipelineExperimentConfig.TrialName" and raised.value.pipeline == "smp-sandbox-p"

@@ -181,6 +181,7 @@ def test_every_deny_covers_every_resource(boundary: list[dict]) -> None:
             "DenyEndpointInstanceTypesOutsideAllowlist",
             "DenyEndpointConfigsWithoutNetworkIsolation",
             "DenyServingModelsOutsideEnvironment",
+            "DenyRegisteringApprovedVersions",
             "DenyServingCreatesWithoutTheCostTag",
             "DenyForeignSubnets",
             "DenyForeignSecurityGroups",
@@ -223,3 +224,21 @@ def test_the_other_serving_creates_need_the_cost_tag_and_their_model(boundary: l
     assert _denies(boundary, action, **{**SERVING_CONTEXT, "sagemaker:ModelArn": None}) == (["DenyServingModelsOutsideEnvironment"] if model_checked else [])
     # The job Denies leave the serving actions alone, and the serving Denies leave the jobs alone.
     assert _denies(boundary, action, **{**SERVING_CONTEXT, "sagemaker:OutputKmsKey": None, "sagemaker:MaxRuntimeInSeconds": "99999"}) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "denied"),
+    [
+        (None, []),  # SageMaker registers it as PendingManualApproval
+        ("PendingManualApproval", []),
+        ("Rejected", []),
+        ("Approved", ["DenyRegisteringApprovedVersions"]),
+        ("approved", ["DenyRegisteringApprovedVersions"]),
+        ("Pending", ["DenyRegisteringApprovedVersions"]),
+    ],
+)
+def test_a_registration_never_approves_the_version(boundary: list[dict], status: str | None, denied: list[str]) -> None:
+    overrides = {key: None for key in _context()} | {"aws:RequestTag/CostCenter": "ml-platform", "sagemaker:ModelApprovalStatus": status}
+    assert _denies(boundary, "CreateModelPackage", **overrides) == denied
+    # Only registration carries the status: an endpoint config given the key is not refused for it.
+    assert "DenyRegisteringApprovedVersions" not in _denies(boundary, "CreateEndpointConfig", **{"sagemaker:ModelApprovalStatus": "Approved"})

@@ -180,7 +180,7 @@ def test_jobs_of_other_environments_are_not_granted(sandbox: RoleUnderTest) -> N
 def test_create_pipeline_and_experiment_are_not_caught_by_the_guardrails(sandbox: RoleUnderTest) -> None:
     create_pipeline = Request(action="sagemaker:CreatePipeline", resource=sandbox.arn(f"pipeline/{sandbox.prefix}-abalone"))
     create_experiment = Request(action="sagemaker:CreateExperiment", resource=sandbox.arn(f"experiment/{sandbox.prefix}-abalone"))
-    create_trial = Request(action="sagemaker:CreateTrial", resource=sandbox.arn("experiment-trial/0abc123def"))
+    create_trial = Request(action="sagemaker:CreateTrial", resource=sandbox.arn(f"experiment-trial/{sandbox.prefix}-0abc123def"))
     every = sandbox.identity + [sandbox.boundary]
     for request in (create_pipeline, create_experiment, create_trial):
         assert matching_sids(every, request, effect="Deny") == []
@@ -287,3 +287,64 @@ def test_a_pipeline_registers_model_versions_but_never_approves_them(sandbox: Ro
     assert sandbox.decide(Request("sagemaker:DescribeModelPackageGroup", group)) is Decision.ALLOW
     approve = Request("sagemaker:UpdateModelPackage", version, {"sagemaker:ModelApprovalStatus": "Approved"})
     assert sandbox.decide(approve) is Decision.IMPLICIT_DENY
+
+
+def test_experiments_and_trials_of_other_environments_are_refused(sandbox: RoleUnderTest, prod: RoleUnderTest) -> None:
+    own_trial = sandbox.arn(f"experiment-trial/{sandbox.prefix}-0abc123def")
+    for action, resource in (
+        ("sagemaker:CreateExperiment", f"experiment/{sandbox.pipeline}"),
+        ("sagemaker:CreateTrial", f"experiment-trial/{sandbox.prefix}-0abc123def"),
+        ("sagemaker:UpdateTrialComponent", f"experiment-trial-component/{sandbox.prefix}-abalone-train-a1b2-aws-training-job"),
+    ):
+        assert sandbox.decide(Request(action=action, resource=sandbox.arn(resource))) is Decision.ALLOW, action
+        foreign = resource.replace(sandbox.prefix, prod.prefix)
+        assert sandbox.decide(Request(action=action, resource=sandbox.arn(foreign))) is Decision.IMPLICIT_DENY, (action, foreign)
+    # A trial named after the bare execution id, as the SDK's default names it, is outside every environment.
+    assert sandbox.decide(Request(action="sagemaker:CreateTrial", resource=sandbox.arn("experiment-trial/0abc123def"))) is Decision.IMPLICIT_DENY
+    # SageMaker names a tuning job's training jobs itself: their components may be joined to this
+    # environment's trials (the action authorizes both), never to another's, and never changed.
+    tuner_component = sandbox.arn("experiment-trial-component/0abc123def-001-9f8e7d6c-aws-training-job")
+    for resource in (own_trial, tuner_component):
+        assert sandbox.decide(Request(action="sagemaker:AssociateTrialComponent", resource=resource)) is Decision.ALLOW
+    foreign_trial = sandbox.arn(f"experiment-trial/{prod.prefix}-0abc123def")
+    assert sandbox.decide(Request(action="sagemaker:AssociateTrialComponent", resource=foreign_trial)) is Decision.IMPLICIT_DENY
+    assert sandbox.decide(Request(action="sagemaker:UpdateTrialComponent", resource=tuner_component)) is Decision.IMPLICIT_DENY
+
+
+def _ec2(role: RoleUnderTest, resource: str) -> str:
+    return f"arn:aws:ec2:{role.region}:{role.account}:{resource}"
+
+
+def test_job_network_interfaces_only_in_the_environments_subnets(sandbox: RoleUnderTest, prod: RoleUnderTest) -> None:
+    interface = _ec2(sandbox, "network-interface/eni-0123456789abcdef0")
+    own_subnets = [_ec2(sandbox, f"subnet/{subnet}") for subnet in sandbox.subnet_ids]
+    foreign_subnet = _ec2(sandbox, "subnet/subnet-0foreign")
+    # CreateNetworkInterface is authorized on the new interface, its subnet and its security groups.
+    for resource in (_ec2(sandbox, "network-interface/*"), *own_subnets, _ec2(sandbox, f"security-group/{sandbox.job_security_group_id}")):
+        assert sandbox.decide(Request(action="ec2:CreateNetworkInterface", resource=resource)) is Decision.ALLOW, resource
+    for resource in (foreign_subnet, _ec2(sandbox, "security-group/sg-0foreign"), _ec2(prod, f"subnet/{prod.subnet_ids[0]}")):
+        assert sandbox.decide(Request(action="ec2:CreateNetworkInterface", resource=resource)) is Decision.IMPLICIT_DENY, resource
+    for action in ("ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"):
+        for subnet in own_subnets:
+            assert sandbox.decide(Request(action=action, resource=interface, context={"ec2:Subnet": subnet})) is Decision.ALLOW
+        for context in ({"ec2:Subnet": foreign_subnet}, {}):
+            assert sandbox.decide(Request(action=action, resource=interface, context=context)) is Decision.IMPLICIT_DENY, (action, context)
+    assert sandbox.decide(Request(action="ec2:DescribeSubnets", resource="*")) is Decision.ALLOW
+    assert sandbox.decide(Request(action="ec2:AttachNetworkInterface", resource=interface, context={"ec2:Subnet": own_subnets[0]})) is Decision.IMPLICIT_DENY
+
+
+def test_no_run_registers_an_approved_version(sandbox: RoleUnderTest) -> None:
+    version = sandbox.arn(f"model-package/{sandbox.prefix}-abalone/3")
+    context = {"aws:RequestTag/CostCenter": sandbox.principal_tags["CostCenter"]}
+
+    def register(status: str | None) -> Request:
+        keys = {} if status is None else {"sagemaker:ModelApprovalStatus": status}
+        return Request(action="sagemaker:CreateModelPackage", resource=version, context={**context, **keys})
+
+    # Absent: SageMaker registers the version as PendingManualApproval.
+    for allowed in (register(None), register("PendingManualApproval"), register("Rejected")):
+        assert sandbox.decide(allowed) is Decision.ALLOW, allowed
+    for refused in ("Approved", "approved"):
+        request = register(refused)
+        assert sandbox.decide(request) is Decision.EXPLICIT_DENY
+        assert matching_sids(sandbox.every_policy, request, effect="Deny") == ["DenyRegisteringApprovedVersions"]
