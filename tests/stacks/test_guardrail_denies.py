@@ -235,6 +235,7 @@ def test_the_other_serving_creates_need_the_cost_tag_and_their_model(boundary: l
         ("Approved", ["DenyRegisteringApprovedVersions"]),
         ("approved", ["DenyRegisteringApprovedVersions"]),
         ("Pending", ["DenyRegisteringApprovedVersions"]),
+        ("rejected", ["DenyRegisteringApprovedVersions"]),  # the API takes only the exact values
     ],
 )
 def test_a_registration_never_approves_the_version(boundary: list[dict], status: str | None, denied: list[str]) -> None:
