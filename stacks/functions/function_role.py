@@ -50,8 +50,9 @@ def function_role(scope: Construct, construct_id: str, *, log_group: logs.ILogGr
         document=document,
         reasons={
             "LambdaNetworkInterfaces": "Lambda creates, describes and deletes the function's network interfaces in the job VPC "
-            "with the function's role; DescribeNetworkInterfaces works only on *, and the interfaces have no id before Lambda "
-            "creates them. Not conditioned on the VPC, so the role could manage interfaces of any subnet of the account."
+            "with the function's role; DescribeNetworkInterfaces works only on *, the interfaces have no id before Lambda "
+            "creates them, and Lambda's guide warns that a narrower DeleteNetworkInterface can cut the function off its VPC. "
+            "Not conditioned on the VPC, so the role could manage interfaces of any subnet of the account."
         },
     )
     return role
