@@ -197,6 +197,16 @@ def _experiment(config: dict, *, pipeline_name: str = f"{PREFIX}-p") -> None:
     check_experiment_names(definition, PipelineDefinitionError, prefix=PREFIX, pipeline_name=pipeline_name)
 
 
+def test_a_pipeline_without_an_experiment_config_records_none():
+    check_experiment_names(_definition(), PipelineDefinitionError, prefix=PREFIX, pipeline_name="other-p")
+    _experiment(None, pipeline_name="other-p")
+
+
+def test_experiment_and_trial_names_inside_the_prefix_pass():
+    _experiment({"ExperimentName": {"Get": "Execution.PipelineName"}, "TrialName": _join(PREFIX, EXECUTION_ID)})
+    _experiment({"ExperimentName": _join(f"{PREFIX}-", {"Get": "Execution.PipelineName"}, on=""), "TrialName": f"{PREFIX}-t"})
+
+
 def test_an_experiment_outside_the_prefix_fails_saying_how_new_pipeline_names_them():
     error = _refusal(lambda: _experiment({"ExperimentName": "abalone", "TrialName": f"{PREFIX}-t"}))
     assert (error.step, error.field) == (None, "PipelineExperimentConfig.ExperimentName")
@@ -205,6 +215,12 @@ def test_an_experiment_outside_the_prefix_fails_saying_how_new_pipeline_names_th
         "(the execution role may only create those); building.new_pipeline names the experiment after the pipeline "
         "and each trial Join('-', ['smp-sandbox', execution id])"
     )
+
+
+def test_an_absent_experiment_name_is_the_pipelines():
+    _experiment({"TrialName": f"{PREFIX}-t"}, pipeline_name=f"{PREFIX}-p")
+    error = _refusal(lambda: _experiment({"TrialName": f"{PREFIX}-t"}, pipeline_name="other-p"))
+    assert error.field == "PipelineExperimentConfig.ExperimentName" and "ExperimentName is None:" in error.reason
 
 
 def test_an_absent_trial_name_is_the_bare_execution_id():

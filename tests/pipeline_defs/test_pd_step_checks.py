@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from pipeline_defs.errors import PipelineDefinitionError
-from pipeline_defs.schedules import Guardrail, GuardrailExemption
+from pipeline_defs.schedules import Guardrail, GuardrailExemption, Schedule
 from pipeline_defs.validation.guardrails import check_guardrails
 from pipeline_defs.validation.step_checks import REFUSED_STEP_TYPES, STEP_POLICIES, _refused, network_isolation_settings, tuning_job_definitions
 from pipeline_defs.validation.step_guard import StepGuard
@@ -408,3 +408,19 @@ def test_an_approved_registration_is_refused_saying_what_to_register_instead():
         "approval is a reviewer's step outside the pipeline"
     )
     _check(register | {"Arguments": {"ModelPackageGroupName": "g", "ModelApprovalStatus": "Rejected"}})
+
+
+def test_approval_is_refused_through_a_parameters_default_or_a_schedules_value():
+    register = {"Name": "Register", "Type": "RegisterModel", "Arguments": {"ModelApprovalStatus": {"Get": "Parameters.Status"}}}
+    schedules = (Schedule(name="nightly", expression="cron(0 2 * * ? *)", parameter_values={"Status": "Approved"}),)
+    for parameter, schedules, source in (
+        ({"Name": "Status", "DefaultValue": "Approved"}, (), "(default of parameter Status)"),
+        ({"Name": "Status", "DefaultValue": "PendingManualApproval"}, schedules, "(parameter Status in schedule 'nightly')"),
+    ):
+        definition = {"Parameters": [parameter], "Steps": [register]}
+        with pytest.raises(PipelineDefinitionError) as raised:
+            check_guardrails(definition, PipelineDefinitionError, exemptions=(), cost_tag_key="CostCenter", allowed_instance_types=(), platform=None, schedules=schedules)
+        assert (raised.value.step, raised.value.field) == ("Register", "ModelApprovalStatus")
+        assert raised.value.reason.startswith(f"ModelApprovalStatus is 'Approved' {source}: a pipeline registers model versions as")
+    definition = {"Parameters": [{"Name": "Status", "DefaultValue": "PendingManualApproval"}], "Steps": [register]}
+    check_guardrails(definition, PipelineDefinitionError, exemptions=(), cost_tag_key="CostCenter", allowed_instance_types=(), platform=None, schedules=())
