@@ -15,8 +15,8 @@ from pipeline_defs.contract import NESTED_STEPS, iter_steps
 from pipeline_defs.errors import DefinitionFailure
 
 STEP_NAME_MAX_LENGTH = 64
-STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9\-_]{1,%d}$" % STEP_NAME_MAX_LENGTH)
-"""SageMaker's rule for step names: letters, digits, hyphens and underscores, at most 64."""
+STEP_NAME_PATTERN = re.compile(r"[A-Za-z0-9\-_]{1,%d}" % STEP_NAME_MAX_LENGTH)
+"""SageMaker's rule for step names: letters, digits, hyphens and underscores, at most 64 (the whole name: ``fullmatch``)."""
 
 
 def step_name_problem(name: object) -> str | None:
@@ -25,7 +25,7 @@ def step_name_problem(name: object) -> str | None:
         return "must be a non-empty string"
     if len(name) > STEP_NAME_MAX_LENGTH:
         return f"is too long: {len(name)} characters, at most {STEP_NAME_MAX_LENGTH} are allowed"
-    if not STEP_NAME_PATTERN.match(name):
+    if not STEP_NAME_PATTERN.fullmatch(name):
         bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9\-_]", c)})
         return f"contains {''.join(bad)!r}: only letters, digits, hyphens and underscores are allowed"
     return None
@@ -84,7 +84,7 @@ class _Names:
         return holder is not None and self.step_types.get(holder) == "ForEach"
 
 
-def _own_arguments(step: dict) -> Any:
+def own_arguments(step: dict) -> Any:
     """A step's arguments without the steps it holds (they are checked as steps of their own)."""
     arguments = step.get("Arguments") or {}
     nested = NESTED_STEPS.get(step.get("Type"), ())
@@ -155,7 +155,7 @@ def check_references(
     for step, _ in steps:
         edges = graph.setdefault(step["Name"], set())
         edges.update(_depends_on(step, names=names, fail=fail))
-        for reference in references(_own_arguments(step)):
+        for reference in references(own_arguments(step)):
             target = _reference_target(reference, step=step, names=names, fail=fail)
             if target is not None:
                 edges.add(target)
