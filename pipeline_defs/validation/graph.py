@@ -179,13 +179,14 @@ def _check_for_each_child_names(names: _Names, fail: DefinitionFailure) -> None:
 
 def check_cycles(graph: dict[str, set[str]], fail: DefinitionFailure) -> None:
     """No step depends on itself through other steps."""
+    # 1 while a step is on the path being walked (so a step in state 1 is in ``path``), 2 once done.
     state: dict[str, int] = {}
 
     def visit(node: str, path: list[str]) -> None:
         state[node] = 1
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                cycle = path[path.index(target):] + [target] if target in path else [node, target]
+                cycle = path[path.index(target):] + [target]
                 raise fail(f"dependency cycle: {' -> '.join(cycle)}", step=node, field="DependsOn")
             if state.get(target) is None:
                 visit(target, path + [target])
