@@ -151,8 +151,7 @@ def _without_nested_steps(step: dict, fail: DefinitionFailure) -> dict:
 
 def check_schema(definition: dict, fail: DefinitionFailure) -> None:
     """The top level, then each step on its own (a step without the steps it holds)."""
-    top = {key: value for key, value in definition.items() if key != "Steps"}
-    top["Steps"] = []
+    top = {key: [] if key == "Steps" else value for key, value in definition.items()}
     for field, message in schema_errors(top, None):
         raise fail(f"schema: {message} ({SCHEMA_NOTE})", field=field)
     for step, _ in iter_steps(definition.get("Steps", [])):

@@ -464,3 +464,13 @@ def test_validation_leaves_the_definition_as_it_was():
     before = copy.deepcopy(definition)
     _validate(definition, platform=PLATFORM)
     assert definition == before
+
+
+def test_a_definition_without_parameters_or_metadata_passes():
+    _validate({"Version": "2020-12-01", "Steps": [_training(), _fail_step("A", {"Get": "Execution.PipelineName"})]}, platform=PLATFORM)
+
+
+def test_a_definition_without_steps_fails_at_the_schema():
+    error = _refusal({"Version": "2020-12-01", "Parameters": [{"Name": "P", "Type": "String", "DefaultValue": "${KmsKeyArn}"}]})
+    assert error.reason.startswith("schema: 'Steps' is a required property")
+    assert (error.step, error.field) == (None, "(root)")
