@@ -173,6 +173,7 @@ def test_lambda_and_model_steps_in_condition_branches(kind, name):
 def test_retry_policy_exception_types_are_a_list():
     policy = {"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "Step.THROTTLING"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 3}
     _needs("retry-policy-exception-types", _step("Processing", RetryPolicies=[policy]), "ProcessingStep")
+    _needs("retry-policy-exception-types", _step("Processing", RetryPolicies=[{"ExceptionType": ["Step.SERVICE_FAULT"]}]), "ProcessingStep")
     for exception_type in ([], "SageMaker.JOB_INTERNAL_ERROR", ["Step.UNKNOWN"]):
         assert not _valid(ALL_GAPS, _step("Processing", RetryPolicies=[policy | {"ExceptionType": exception_type}]), "ProcessingStep"), exception_type
 
@@ -267,6 +268,7 @@ _CLEANUP = {"Resources": {"S3": [{"StepName": "Train", "S3Uris": ["s3://b/p/", {
 def test_cleanup_steps():
     _needs("cleanup-step", _step("Cleanup", Arguments=_CLEANUP), "CleanupStep")
     _needs("cleanup-step", _step("Cleanup", Arguments={"Resources": {"S3": [{"StepName": "Train"}]}}), "CleanupStep")
+    _needs("cleanup-step", _step("Cleanup", Arguments={"Resources": {"S3": [{"StepName": "Train", "S3Uris": ["s3://b/p/"]}]}}), "CleanupStep")
     refused = [
         {},
         {"Resources": {}},
@@ -437,3 +439,8 @@ def test_a_missing_schema_file_names_its_path_and_the_variable(monkeypatch, tmp_
     with pytest.raises(PipelineDefinitionError) as raised:
         schema.published_schema.__wrapped__()
     assert str(raised.value) == f"pipeline definition schema not found at {missing}; set PIPELINE_DEFS_SCHEMA to its path"
+
+
+def test_a_for_each_body_holds_any_step_type():
+    body = [{"Name": "Tune", "Type": "Tuning", "Arguments": {}}, {"Name": "Notify", "Type": "Lambda", "FunctionArn": "arn", "Arguments": {}}]
+    check_schema(_top(Steps=[{"Name": "Each", "Type": "ForEach", "Arguments": _FOR_EACH | {"ForEachBody": body}}]), FAIL)

@@ -336,3 +336,25 @@ def test_a_request_shape_says_which_request_or_shapes_it_is():
     assert STEP_REQUESTS["EMR"].describe() == "the emr shapes of ClusterConfig, ClusterId, ExecutionRoleArn, StepConfig"
     assert STEP_REQUESTS["Training"].covers_all_arguments and STEP_REQUESTS["EMR"].covers_all_arguments
     assert not STEP_REQUESTS["Lineage"].covers_all_arguments
+
+
+def test_a_member_left_out_supplies_nothing_in_its_place():
+    _check({"Name": "Spark", "Type": "EMR", "Arguments": {"ClusterId": "j-1"}})
+    _check({"Name": "Spark", "Type": "EMRServerless", "Arguments": {"ApplicationId": "app1"}})
+
+
+def test_every_member_is_checked_after_one_no_api_defines():
+    error = _refusal({"Name": "Record", "Type": "Lineage", "Arguments": {"Associations": [], "Actions": [{"ActionName": "smp-sandbox-a"}]}})
+    assert error.field == "Arguments.Actions[0].Source"
+
+
+def test_a_list_where_a_member_expects_one_value_fails():
+    error = _refusal({"Name": "Spark", "Type": "EMR", "Arguments": {"ClusterId": ["j-1"]}})
+    _says(error, "Spark", "Arguments.ClusterId", "expects str, got list ['j-1']", where="the AddJobFlowStepsInput.JobFlowId shape", service="emr")
+
+
+def test_a_parameter_is_found_by_its_whole_name():
+    step = _training(ResourceConfig={"InstanceCount": {"Get": "Parameters.Count.Float"}})
+    _check(step, parameters=[_parameter("Count", "Integer")])
+    error = _refusal(step, parameters=[_parameter("Count", "Integer"), _parameter("Count.Float", "Float")])
+    assert error.reason.startswith("expects integer; Parameters.Count.Float is a Float parameter")
