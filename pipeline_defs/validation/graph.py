@@ -106,7 +106,7 @@ def _reference_target(reference: str, *, step: dict, names: _Names, fail: Defini
     if kind == "ForEach" and names.in_for_each_body(name):
         return None
     if kind == "IterationOutput" and step.get("Type") == "ForEach":
-        body = re.split(r"[.\[]", rest, maxsplit=1)[0]
+        body = re.split(r"[.\[]", rest)[0]
         if names.holders.get(body) != name:
             raise fail(f"{reference!r} must name a step of this ForEach body", step=name, field="Arguments.Selector")
         return None
