@@ -66,10 +66,10 @@ def validate_definition(
     if len(definition_text) > MAX_DEFINITION_CHARACTERS:
         raise fail(f"definition has {len(definition_text)} characters; the limit is {MAX_DEFINITION_CHARACTERS}")
     _check_placeholders(definition_text, definition, fail)
-    step_names, parameter_names = check_names(definition, fail)
+    parameter_names = check_names(definition, fail)
     check_schema(definition, fail)
     check_service_requests(definition, fail)
-    graph = check_references(definition, fail, step_names=step_names, parameter_names=parameter_names)
+    graph = check_references(definition, fail, parameter_names=parameter_names)
     check_cycles(graph, fail)
     if job_name_prefix:
         check_job_names(definition, fail, prefix=job_name_prefix)

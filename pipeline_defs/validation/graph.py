@@ -49,8 +49,8 @@ def references(value: Any) -> Iterator[str]:
             yield node["Get"]
 
 
-def check_names(definition: dict, fail: DefinitionFailure) -> tuple[set[str], set[str]]:
-    """Step names valid and unique across branches, parameter names unique; returns both sets."""
+def check_names(definition: dict, fail: DefinitionFailure) -> set[str]:
+    """Step names valid and unique across branches, parameter names unique; returns the parameter names."""
     step_names: set[str] = set()
     for step, _ in iter_steps(definition.get("Steps", [])):
         name = step.get("Name")
@@ -66,7 +66,7 @@ def check_names(definition: dict, fail: DefinitionFailure) -> tuple[set[str], se
         if name in parameter_names:
             raise fail(f"duplicate parameter name {name!r}", field=f"Parameters/{name}")
         parameter_names.add(name)
-    return step_names, parameter_names
+    return parameter_names
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ class _Names:
 def own_arguments(step: dict) -> Any:
     """A step's arguments without the steps it holds (they are checked as steps of their own)."""
     arguments = step.get("Arguments") or {}
-    nested = NESTED_STEPS.get(step.get("Type"), ())
-    if not nested or not isinstance(arguments, dict):
+    nested = NESTED_STEPS.get(step.get("Type"))
+    if not nested:
         return arguments
     return {key: value for key, value in arguments.items() if key not in nested}
 
@@ -127,7 +127,7 @@ def _reference_target(reference: str, *, step: dict, names: _Names, fail: Defini
 
 def _depends_on(step: dict, *, names: _Names, fail: DefinitionFailure) -> set[str]:
     targets = set()
-    for dependency in step.get("DependsOn", []) or []:
+    for dependency in step.get("DependsOn") or []:
         target = dependency if isinstance(dependency, str) else dependency.get("StepName") or dependency.get("Step")
         if target not in names.step_types:
             raise fail(f"DependsOn names a step that does not exist: {target!r}", step=step["Name"], field="DependsOn")
@@ -137,16 +137,14 @@ def _depends_on(step: dict, *, names: _Names, fail: DefinitionFailure) -> set[st
     return targets
 
 
-def check_references(
-    definition: dict, fail: DefinitionFailure, *, step_names: set[str], parameter_names: set[str]
-) -> dict[str, set[str]]:
+def check_references(definition: dict, fail: DefinitionFailure, *, parameter_names: set[str]) -> dict[str, set[str]]:
     """DependsOn targets, Get of parameters/steps/property files/ForEach items; returns the dependency graph."""
     steps = list(iter_steps(definition.get("Steps", [])))
     names = _Names(
         step_types={step["Name"]: step.get("Type") for step, _ in steps},
         holders={step["Name"]: holder for step, holder in steps},
         parameters=parameter_names,
-        property_files={(step["Name"], item.get("PropertyFileName")) for step, _ in steps for item in step.get("PropertyFiles", []) or []},
+        property_files={(step["Name"], item.get("PropertyFileName")) for step, _ in steps for item in step.get("PropertyFiles") or []},
     )
     for reference in references(definition.get("PipelineExperimentConfig")):
         if reference.startswith("Parameters.") and reference.split(".", 1)[1] not in parameter_names:
@@ -178,20 +176,18 @@ def _check_for_each_child_names(names: _Names, fail: DefinitionFailure) -> None:
 
 
 def check_cycles(graph: dict[str, set[str]], fail: DefinitionFailure) -> None:
-    """No step depends on itself through other steps."""
-    # 1 while a step is on the path being walked (so a step in state 1 is in ``path``), 2 once done.
-    state: dict[str, int] = {}
+    """No step depends on itself through other steps (each step walked once: linear in the edges)."""
+    done: set[str] = set()
 
     def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
+        if node in done:
+            return
         for target in sorted(graph.get(node, ())):
-            if state.get(target) == 1:
+            if target in path:
                 cycle = path[path.index(target):] + [target]
                 raise fail(f"dependency cycle: {' -> '.join(cycle)}", step=node, field="DependsOn")
-            if state.get(target) is None:
-                visit(target, path + [target])
-        state[node] = 2
+            visit(target, path + [target])
+        done.add(node)
 
     for node in sorted(graph):
-        if state.get(node) is None:
-            visit(node, [node])
+        visit(node, [node])

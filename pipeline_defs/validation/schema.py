@@ -154,7 +154,7 @@ def check_schema(definition: dict, fail: DefinitionFailure) -> None:
     top = {key: [] if key == "Steps" else value for key, value in definition.items()}
     for field, message in schema_errors(top, None):
         raise fail(f"schema: {message} ({SCHEMA_NOTE})", field=field)
-    for step, _ in iter_steps(definition.get("Steps", [])):
+    for step, _ in iter_steps(definition["Steps"]):
         kind = step.get("Type")
         definition_name = STEP_SCHEMA_DEFINITIONS.get(kind)
         if definition_name is None:

@@ -171,12 +171,9 @@ def test_step_names_are_unique_across_condition_branches():
     assert (raised.value.step, raised.value.field) == ("A", "Name")
 
 
-def test_check_names_returns_every_step_and_parameter_name():
-    definition = _definition(
-        [_fail_step("A"), _condition("Check", if_steps=[_fail_step("B")])],
-        [{"Name": "P", "Type": "String"}, {"Name": "Q", "Type": "Integer"}],
-    )
-    assert check_names(definition, FAIL) == ({"A", "Check", "B"}, {"P", "Q"})
+def test_check_names_returns_every_parameter_name():
+    definition = _definition([_fail_step("A")], [{"Name": "P", "Type": "String"}, {"Name": "Q", "Type": "Integer"}])
+    assert check_names(definition, FAIL) == {"P", "Q"}
 
 
 def test_parameter_names_are_unique():
@@ -191,8 +188,7 @@ def test_parameter_names_are_unique():
 
 def _graph(steps, parameters=(), **top):
     definition = _definition(steps, parameters, **top)
-    step_names, parameter_names = check_names(definition, FAIL)
-    return check_references(definition, FAIL, step_names=step_names, parameter_names=parameter_names)
+    return check_references(definition, FAIL, parameter_names=check_names(definition, FAIL))
 
 
 def _reference_error(steps, parameters=(), **top) -> PipelineDefinitionError:
@@ -326,6 +322,12 @@ def test_no_step_takes_the_name_of_a_for_each_body_steps_children(name):
     assert (error.step, error.field) == (name, "Name")
 
 
+def test_a_hyphenated_for_each_body_step_keeps_its_childrens_names():
+    error = _reference_error([_for_each("Each", [_fail_step("Per-Region")]), _fail_step("Per-Region-3")])
+    assert error.reason.startswith("step name 'Per-Region-3' collides with the children of ForEach body step 'Per-Region'")
+    _graph([_for_each("Each", [_fail_step("Per-Region")]), _fail_step("Per-3")])
+
+
 @pytest.mark.parametrize("name", ["Body-x", "Body-", "Body0", "Each-0", "Other-0", "Body-1-a"])
 def test_names_beside_a_for_each_bodys_children_pass(name):
     _graph([_for_each("Each", [_fail_step("Body")]), _fail_step("Other"), _fail_step(name)])
@@ -376,6 +378,21 @@ def test_a_cycle_reached_from_outside_lists_only_its_members():
 def test_a_cycle_behind_a_visited_branch_is_found():
     error = _cycle_error({"A": {"B", "C"}, "B": set(), "C": {"D"}, "D": {"C"}})
     assert error.reason == "dependency cycle: C -> D -> C"
+
+
+def test_many_steps_joining_and_forking_are_checked_each_once():
+    """Twenty layers of two steps, each depending on both of the layer before: 2**20 paths, 40 steps."""
+    graph = {"L0-a": set(), "L0-b": set()}
+    for layer in range(1, 20):
+        before = {f"L{layer - 1}-a", f"L{layer - 1}-b"}
+        graph |= {f"L{layer}-a": set(before), f"L{layer}-b": set(before)}
+    check_cycles(graph, FAIL)
+    graph["L0-a"] = {"L19-b"}
+    assert _cycle_error(graph).reason.startswith("dependency cycle: L0-a -> L19-b -> L18-a -> ")
+
+
+def test_a_definition_without_steps_has_no_dependencies():
+    assert check_references({"Version": "2020-12-01"}, FAIL, parameter_names=set()) == {}
 
 
 def test_a_cycle_through_a_step_reference_fails_the_definition():
@@ -474,3 +491,21 @@ def test_a_definition_without_steps_fails_at_the_schema():
     error = _refusal({"Version": "2020-12-01", "Parameters": [{"Name": "P", "Type": "String", "DefaultValue": "${KmsKeyArn}"}]})
     assert error.reason.startswith("schema: 'Steps' is a required property")
     assert (error.step, error.field) == (None, "(root)")
+    error = _refusal({"Version": "2020-12-01", "Parameters": [{"Name": "P", "Type": "String", "DefaultValue": "${Bucket}"}]})
+    assert error.reason.startswith("placeholder ${Bucket} is not one the stacks resolve")
+    assert (error.step, error.field) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("steps", "step", "field", "reason"),
+    [
+        ([_fail_step("A"), _fail_step("A")], "A", "Name", "duplicate step name 'A': "),
+        ([_fail_step("A", 5)], "A", "Arguments/ErrorMessage", "schema: 5 is not of type 'string'"),
+        ([_training(Surprise=1)], "Train", "Arguments.Surprise", "is not a field here (allowed: "),
+        ([_fail_step("A", depends_on=["B"])], "A", "DependsOn", "DependsOn names a step that does not exist: 'B'"),
+    ],
+)
+def test_each_check_fails_the_definition_naming_pipeline_and_module(steps, step, field, reason):
+    error = _refusal(_definition(steps))
+    assert (error.step, error.field) == (step, field)
+    assert error.reason.startswith(reason)

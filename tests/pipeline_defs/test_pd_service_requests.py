@@ -358,3 +358,7 @@ def test_a_parameter_is_found_by_its_whole_name():
     _check(step, parameters=[_parameter("Count", "Integer")])
     error = _refusal(step, parameters=[_parameter("Count", "Integer"), _parameter("Count.Float", "Float")])
     assert error.reason.startswith("expects integer; Parameters.Count.Float is a Float parameter")
+
+
+def test_a_definition_without_steps_or_parameters_has_no_request_to_check():
+    check_service_requests({"Version": "2020-12-01"}, FAIL)
