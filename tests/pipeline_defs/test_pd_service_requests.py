@@ -12,7 +12,7 @@ import botocore
 import pytest
 
 from pipeline_defs.errors import PipelineDefinitionError
-from pipeline_defs.validation.service_model import STEP_REQUESTS, RequestShape, check_service_requests, service_model
+from pipeline_defs.validation.service_model import PIPELINE_EXPRESSIONS, STEP_REQUESTS, RequestShape, check_service_requests, service_model
 
 FAIL = functools.partial(PipelineDefinitionError, pipeline="sandbox-p", module_file="p.py")
 ROLE = "arn:aws:iam::123456789012:role/smp-sandbox-execution"
@@ -326,6 +326,16 @@ def test_what_botocore_reports_in_other_words_is_passed_on_as_it_says():
 
 
 # The request shapes
+
+
+def test_no_structure_of_the_pinned_models_has_a_member_named_like_a_pipeline_expression():
+    """So a one-key object {"Get": ...} where a structure is expected is always an expression."""
+    for service in sorted({request.service for request in STEP_REQUESTS.values()}):
+        model = service_model(service)
+        for name in model.shape_names:
+            shape = model.shape_for(name)
+            if shape.type_name == "structure":
+                assert not set(shape.members) & set(PIPELINE_EXPRESSIONS), (service, name)
 
 
 def test_a_request_shape_says_which_request_or_shapes_it_is():
