@@ -155,6 +155,7 @@ def test_std_functions_in_a_condition_and_a_fail_message():
         {"Std:JsonGet": {"Path": "a"}, "Extra": 1},
         {"Std:JsonGet": "a"},
         {"Std:Other": {"Values": ["a"]}},
+        {},
     ],
 )
 def test_what_join_and_json_get_still_refuse(value):
