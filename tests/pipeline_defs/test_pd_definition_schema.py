@@ -445,3 +445,18 @@ def test_a_missing_schema_file_names_its_path_and_the_variable(monkeypatch, tmp_
 def test_a_for_each_body_holds_any_step_type():
     body = [{"Name": "Tune", "Type": "Tuning", "Arguments": {}}, {"Name": "Notify", "Type": "Lambda", "FunctionArn": "arn", "Arguments": {}}]
     check_schema(_top(Steps=[{"Name": "Each", "Type": "ForEach", "Arguments": _FOR_EACH | {"ForEachBody": body}}]), FAIL)
+
+
+@pytest.mark.parametrize(
+    ("step", "name"),
+    [
+        ("InferenceComponent", "InferenceComponentStep"),
+        (["InferenceComponent"], "InferenceComponentStep"),
+        (_step("EMRServerless", RetryPolicies={"ExceptionType": ["Step.SERVICE_FAULT"]}), "EMRServerlessStep"),
+        (_step("ForEach", Arguments=[_FOR_EACH]), "ForEachStep"),
+        (_step("ForEach", Arguments=_FOR_EACH | {"Selector": "MaxBy"}), "ForEachStep"),
+        (_step("Cleanup", Arguments={"Resources": [{"S3": []}]}), "CleanupStep"),
+    ],
+)
+def test_an_added_step_definition_refuses_a_value_of_the_wrong_kind(step, name):
+    assert not _valid(ALL_GAPS, step, name)
