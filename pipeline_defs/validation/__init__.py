@@ -24,7 +24,7 @@ from pipeline_defs import placeholders
 from pipeline_defs.contract import iter_steps
 from pipeline_defs.errors import DefinitionFailure, PipelineDefinitionError
 from pipeline_defs.schedules import GuardrailExemption, Schedule
-from pipeline_defs.validation.graph import check_cycles, check_names, check_references
+from pipeline_defs.validation.graph import check_cycles, check_names, check_references, own_arguments
 from pipeline_defs.validation.guardrails import PlatformValues, check_experiment_names, check_guardrails, check_job_names
 from pipeline_defs.validation.schema import check_schema
 from pipeline_defs.validation.service_model import check_service_requests
@@ -40,7 +40,7 @@ def _check_placeholders(definition_text: str, definition: dict, fail: Definition
     name = unknown[0]
     token = "${" + name + "}"
     for step, _ in iter_steps(definition.get("Steps", [])):
-        if token in json.dumps(step.get("Arguments")):
+        if token in json.dumps(own_arguments(step)):
             raise fail(f"placeholder {token} is not one the stacks resolve (known: {sorted(placeholders.NAMES)})", step=step.get("Name"), field="Arguments")
     raise fail(f"placeholder {token} is not one the stacks resolve (known: {sorted(placeholders.NAMES)})")
 
@@ -66,10 +66,10 @@ def validate_definition(
     if len(definition_text) > MAX_DEFINITION_CHARACTERS:
         raise fail(f"definition has {len(definition_text)} characters; the limit is {MAX_DEFINITION_CHARACTERS}")
     _check_placeholders(definition_text, definition, fail)
-    step_names, parameter_names = check_names(definition, fail)
+    parameter_names = check_names(definition, fail)
     check_schema(definition, fail)
     check_service_requests(definition, fail)
-    graph = check_references(definition, fail, step_names=step_names, parameter_names=parameter_names)
+    graph = check_references(definition, fail, parameter_names=parameter_names)
     check_cycles(graph, fail)
     if job_name_prefix:
         check_job_names(definition, fail, prefix=job_name_prefix)

@@ -15,8 +15,8 @@ from pipeline_defs.contract import NESTED_STEPS, iter_steps
 from pipeline_defs.errors import DefinitionFailure
 
 STEP_NAME_MAX_LENGTH = 64
-STEP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9\-_]{1,%d}$" % STEP_NAME_MAX_LENGTH)
-"""SageMaker's rule for step names: letters, digits, hyphens and underscores, at most 64."""
+STEP_NAME_PATTERN = re.compile(r"[A-Za-z0-9\-_]{1,%d}" % STEP_NAME_MAX_LENGTH)
+"""SageMaker's rule for step names: letters, digits, hyphens and underscores, at most 64 (the whole name: ``fullmatch``)."""
 
 
 def step_name_problem(name: object) -> str | None:
@@ -25,7 +25,7 @@ def step_name_problem(name: object) -> str | None:
         return "must be a non-empty string"
     if len(name) > STEP_NAME_MAX_LENGTH:
         return f"is too long: {len(name)} characters, at most {STEP_NAME_MAX_LENGTH} are allowed"
-    if not STEP_NAME_PATTERN.match(name):
+    if not STEP_NAME_PATTERN.fullmatch(name):
         bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9\-_]", c)})
         return f"contains {''.join(bad)!r}: only letters, digits, hyphens and underscores are allowed"
     return None
@@ -49,8 +49,8 @@ def references(value: Any) -> Iterator[str]:
             yield node["Get"]
 
 
-def check_names(definition: dict, fail: DefinitionFailure) -> tuple[set[str], set[str]]:
-    """Step names valid and unique across branches, parameter names unique; returns both sets."""
+def check_names(definition: dict, fail: DefinitionFailure) -> set[str]:
+    """Step names valid and unique across branches, parameter names unique; returns the parameter names."""
     step_names: set[str] = set()
     for step, _ in iter_steps(definition.get("Steps", [])):
         name = step.get("Name")
@@ -66,7 +66,7 @@ def check_names(definition: dict, fail: DefinitionFailure) -> tuple[set[str], se
         if name in parameter_names:
             raise fail(f"duplicate parameter name {name!r}", field=f"Parameters/{name}")
         parameter_names.add(name)
-    return step_names, parameter_names
+    return parameter_names
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,11 @@ class _Names:
         return holder is not None and self.step_types.get(holder) == "ForEach"
 
 
-def _own_arguments(step: dict) -> Any:
+def own_arguments(step: dict) -> Any:
     """A step's arguments without the steps it holds (they are checked as steps of their own)."""
     arguments = step.get("Arguments") or {}
-    nested = NESTED_STEPS.get(step.get("Type"), ())
-    if not nested or not isinstance(arguments, dict):
+    nested = NESTED_STEPS.get(step.get("Type"))
+    if not nested:
         return arguments
     return {key: value for key, value in arguments.items() if key not in nested}
 
@@ -106,7 +106,7 @@ def _reference_target(reference: str, *, step: dict, names: _Names, fail: Defini
     if kind == "ForEach" and names.in_for_each_body(name):
         return None
     if kind == "IterationOutput" and step.get("Type") == "ForEach":
-        body = re.split(r"[.\[]", rest, maxsplit=1)[0]
+        body = re.split(r"[.\[]", rest)[0]
         if names.holders.get(body) != name:
             raise fail(f"{reference!r} must name a step of this ForEach body", step=name, field="Arguments.Selector")
         return None
@@ -127,7 +127,7 @@ def _reference_target(reference: str, *, step: dict, names: _Names, fail: Defini
 
 def _depends_on(step: dict, *, names: _Names, fail: DefinitionFailure) -> set[str]:
     targets = set()
-    for dependency in step.get("DependsOn", []) or []:
+    for dependency in step.get("DependsOn") or []:
         target = dependency if isinstance(dependency, str) else dependency.get("StepName") or dependency.get("Step")
         if target not in names.step_types:
             raise fail(f"DependsOn names a step that does not exist: {target!r}", step=step["Name"], field="DependsOn")
@@ -137,16 +137,14 @@ def _depends_on(step: dict, *, names: _Names, fail: DefinitionFailure) -> set[st
     return targets
 
 
-def check_references(
-    definition: dict, fail: DefinitionFailure, *, step_names: set[str], parameter_names: set[str]
-) -> dict[str, set[str]]:
+def check_references(definition: dict, fail: DefinitionFailure, *, parameter_names: set[str]) -> dict[str, set[str]]:
     """DependsOn targets, Get of parameters/steps/property files/ForEach items; returns the dependency graph."""
     steps = list(iter_steps(definition.get("Steps", [])))
     names = _Names(
         step_types={step["Name"]: step.get("Type") for step, _ in steps},
         holders={step["Name"]: holder for step, holder in steps},
         parameters=parameter_names,
-        property_files={(step["Name"], item.get("PropertyFileName")) for step, _ in steps for item in step.get("PropertyFiles", []) or []},
+        property_files={(step["Name"], item.get("PropertyFileName")) for step, _ in steps for item in step.get("PropertyFiles") or []},
     )
     for reference in references(definition.get("PipelineExperimentConfig")):
         if reference.startswith("Parameters.") and reference.split(".", 1)[1] not in parameter_names:
@@ -155,7 +153,7 @@ def check_references(
     for step, _ in steps:
         edges = graph.setdefault(step["Name"], set())
         edges.update(_depends_on(step, names=names, fail=fail))
-        for reference in references(_own_arguments(step)):
+        for reference in references(own_arguments(step)):
             target = _reference_target(reference, step=step, names=names, fail=fail)
             if target is not None:
                 edges.add(target)
@@ -178,19 +176,18 @@ def _check_for_each_child_names(names: _Names, fail: DefinitionFailure) -> None:
 
 
 def check_cycles(graph: dict[str, set[str]], fail: DefinitionFailure) -> None:
-    """No step depends on itself through other steps."""
-    state: dict[str, int] = {}
+    """No step depends on itself through other steps (each step walked once: linear in the edges)."""
+    done: set[str] = set()
 
     def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
+        if node in done:
+            return
         for target in sorted(graph.get(node, ())):
-            if state.get(target) == 1:
-                cycle = path[path.index(target):] + [target] if target in path else [node, target]
+            if target in path:
+                cycle = path[path.index(target):] + [target]
                 raise fail(f"dependency cycle: {' -> '.join(cycle)}", step=node, field="DependsOn")
-            if state.get(target) is None:
-                visit(target, path + [target])
-        state[node] = 2
+            visit(target, path + [target])
+        done.add(node)
 
     for node in sorted(graph):
-        if state.get(node) is None:
-            visit(node, [node])
+        visit(node, [node])

@@ -9,6 +9,7 @@ gap covers it).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,11 +27,8 @@ def _arguments(definitions: dict, step: str) -> dict:
     return definitions[step]["properties"]["Arguments"]
 
 
-def _add_top_level(name: str, fragment: dict) -> Callable[[dict], None]:
-    def amend(schema: dict) -> None:
-        schema["properties"][name] = fragment
-
-    return amend
+def _add_top_level(schema: dict, *, name: str, fragment: dict) -> None:
+    schema["properties"][name] = fragment
 
 
 def _amend_property_files(schema: dict) -> None:
@@ -128,59 +126,75 @@ def _step_definition(schema: dict, step_type: str, arguments: dict, *, retry: bo
     return {"type": "object", "properties": properties, "required": ["Name", "Type", "Arguments"], "additionalProperties": False}
 
 
-def _add_step(name: str, step_type: str, arguments: dict, *, retry: bool = False, cache: bool = False) -> Callable[[dict], None]:
-    def amend(schema: dict) -> None:
-        schema["definitions"][name] = _step_definition(schema, step_type, arguments, retry=retry, cache=cache)
-
-    return amend
+def _add_step(
+    schema: dict, *, name: str, step_type: str, arguments: Callable[[], dict], retry: bool = False, cache: bool = False
+) -> None:
+    schema["definitions"][name] = _step_definition(schema, step_type, arguments(), retry=retry, cache=cache)
 
 
 def _closed(properties: dict, *required: str) -> dict:
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
 
 
+# The arguments of the step types the schema predates, built when a schema is amended rather than at
+# import, where ``make mutation`` activates no mutant (so do the partials of KNOWN_GAPS).
 _STRING = {"$ref": "#/definitions/StringArgumentValue"}
-_FOR_EACH_ARGUMENTS = _closed(
-    {
-        # A literal list of 1 to 100 items, or an expression resolving to a JSON list.
-        "IterableItems": {"oneOf": [{"type": "array", "minItems": 1, "maxItems": 100}, {"type": "object"}]},
-        "MaxConcurrency": {"type": "integer", "minimum": 1, "maximum": 50},
-        "Selector": _closed({"Pick": {"type": "string", "enum": ["MaxBy", "MinBy"]}, "Field": {"$ref": "#/definitions/GetFunction"}}, "Pick", "Field"),
-        "ForEachBody": {"type": "array"},
-    },
-    "IterableItems",
-    "MaxConcurrency",
-    "ForEachBody",
-)
-_CLEANUP_ARGUMENTS = _closed(
-    {
-        "Resources": _closed(
-            {"S3": {"type": "array", "minItems": 1, "items": _closed({"StepName": {"$ref": "#/definitions/StepName"}, "S3Uris": {"type": "array", "minItems": 1, "items": _STRING}}, "StepName")}},
-            "S3",
-        )
-    },
-    "Resources",
-)
-_LINEAGE_REFERENCE = {
-    "oneOf": [
-        _closed({"Name": _STRING, "Type": {"type": "string", "enum": ["Action", "Artifact", "Context"]}}, "Name", "Type"),
-        _closed({"Arn": _STRING}, "Arn"),
-    ]
-}
-_LINEAGE_ARGUMENTS = _closed(
-    {
-        # Each entity is a CreateAction/CreateArtifact/CreateContext request (botocore checks it).
-        "Actions": {"type": "array", "items": {"type": "object"}},
-        "Artifacts": {"type": "array", "items": {"type": "object"}},
-        "Contexts": {"type": "array", "items": {"type": "object"}},
-        "Associations": {
-            "type": "array",
-            "items": _closed({"Source": _LINEAGE_REFERENCE, "Destination": _LINEAGE_REFERENCE, "AssociationType": {"type": "string"}}, "Source", "Destination"),
+
+
+def _for_each_arguments() -> dict:
+    return _closed(
+        {
+            # A literal list of 1 to 100 items, or an expression resolving to a JSON list.
+            "IterableItems": {"oneOf": [{"type": "array", "minItems": 1, "maxItems": 100}, {"type": "object"}]},
+            "MaxConcurrency": {"type": "integer", "minimum": 1, "maximum": 50},
+            "Selector": _closed({"Pick": {"type": "string", "enum": ["MaxBy", "MinBy"]}, "Field": {"$ref": "#/definitions/GetFunction"}}, "Pick", "Field"),
+            "ForEachBody": {"type": "array"},
         },
+        "IterableItems",
+        "MaxConcurrency",
+        "ForEachBody",
+    )
+
+
+def _cleanup_arguments() -> dict:
+    return _closed(
+        {
+            "Resources": _closed(
+                {"S3": {"type": "array", "minItems": 1, "items": _closed({"StepName": {"$ref": "#/definitions/StepName"}, "S3Uris": {"type": "array", "minItems": 1, "items": _STRING}}, "StepName")}},
+                "S3",
+            )
+        },
+        "Resources",
+    )
+
+
+def _lineage_reference() -> dict:
+    return {
+        "oneOf": [
+            _closed({"Name": _STRING, "Type": {"type": "string", "enum": ["Action", "Artifact", "Context"]}}, "Name", "Type"),
+            _closed({"Arn": _STRING}, "Arn"),
+        ]
     }
-)
-_API_REQUEST = {"type": "object"}
-"""Arguments an API defines: botocore checks them (:mod:`.service_model`)."""
+
+
+def _lineage_arguments() -> dict:
+    return _closed(
+        {
+            # Each entity is a CreateAction/CreateArtifact/CreateContext request (botocore checks it).
+            "Actions": {"type": "array", "items": {"type": "object"}},
+            "Artifacts": {"type": "array", "items": {"type": "object"}},
+            "Contexts": {"type": "array", "items": {"type": "object"}},
+            "Associations": {
+                "type": "array",
+                "items": _closed({"Source": _lineage_reference(), "Destination": _lineage_reference(), "AssociationType": {"type": "string"}}, "Source", "Destination"),
+            },
+        }
+    )
+
+
+def _api_request() -> dict:
+    """Arguments an API defines: botocore checks them (:mod:`.service_model`)."""
+    return {"type": "object"}
 
 
 def _amend_check_steps(schema: dict) -> None:
@@ -202,9 +216,10 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
     KnownGap(
         "pipeline-experiment-config",
         "top-level PipelineExperimentConfig",
-        _add_top_level(
-            "PipelineExperimentConfig",
-            {
+        functools.partial(
+            _add_top_level,
+            name="PipelineExperimentConfig",
+            fragment={
                 "type": ["object", "null"],
                 "properties": {
                     "ExperimentName": {"$ref": "#/definitions/StringArgumentValue"},
@@ -218,7 +233,7 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
     KnownGap(
         "mlflow-config",
         "top-level MlflowConfig (v3)",
-        _add_top_level("MlflowConfig", {"type": ["object", "null"]}),
+        functools.partial(_add_top_level, name="MlflowConfig", fragment={"type": ["object", "null"]}),
     ),
     # ProcessingStep(property_files=[PropertyFile(...)]) declares files JsonGet reads.
     KnownGap("property-files", "PropertyFiles on processing steps", _amend_property_files),
@@ -248,17 +263,17 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
     # The published EndpointConfigStep definition names its type "Endpoint".
     KnownGap("endpoint-config-step-type", "EndpointConfig as the type of an EndpointConfig step", _amend_endpoint_config_type),
     # Step types of SDK 3.27 the schema has no definition for.
-    KnownGap("for-each-step", "ForEach steps", _add_step("ForEachStep", "ForEach", _FOR_EACH_ARGUMENTS)),
-    KnownGap("cleanup-step", "Cleanup steps", _add_step("CleanupStep", "Cleanup", _CLEANUP_ARGUMENTS)),
-    KnownGap("lineage-step", "Lineage steps", _add_step("LineageStep", "Lineage", _LINEAGE_ARGUMENTS)),
+    KnownGap("for-each-step", "ForEach steps", functools.partial(_add_step, name="ForEachStep", step_type="ForEach", arguments=_for_each_arguments)),
+    KnownGap("cleanup-step", "Cleanup steps", functools.partial(_add_step, name="CleanupStep", step_type="Cleanup", arguments=_cleanup_arguments)),
+    KnownGap("lineage-step", "Lineage steps", functools.partial(_add_step, name="LineageStep", step_type="Lineage", arguments=_lineage_arguments)),
     KnownGap(
         "inference-component-step",
         "InferenceComponent steps",
-        _add_step("InferenceComponentStep", "InferenceComponent", _API_REQUEST),
+        functools.partial(_add_step, name="InferenceComponentStep", step_type="InferenceComponent", arguments=_api_request),
     ),
     KnownGap(
         "emr-serverless-step",
         "EMRServerless steps",
-        _add_step("EMRServerlessStep", "EMRServerless", _API_REQUEST, retry=True, cache=True),
+        functools.partial(_add_step, name="EMRServerlessStep", step_type="EMRServerless", arguments=_api_request, retry=True, cache=True),
     ),
 )

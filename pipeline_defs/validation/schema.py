@@ -151,11 +151,10 @@ def _without_nested_steps(step: dict, fail: DefinitionFailure) -> dict:
 
 def check_schema(definition: dict, fail: DefinitionFailure) -> None:
     """The top level, then each step on its own (a step without the steps it holds)."""
-    top = {key: value for key, value in definition.items() if key != "Steps"}
-    top["Steps"] = []
+    top = {key: [] if key == "Steps" else value for key, value in definition.items()}
     for field, message in schema_errors(top, None):
         raise fail(f"schema: {message} ({SCHEMA_NOTE})", field=field)
-    for step, _ in iter_steps(definition.get("Steps", [])):
+    for step, _ in iter_steps(definition["Steps"]):
         kind = step.get("Type")
         definition_name = STEP_SCHEMA_DEFINITIONS.get(kind)
         if definition_name is None:
