@@ -14,11 +14,12 @@ PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCO
 
 
 def concrete(value: Any, *, attributes: Mapping[str, str] | None = None) -> Any:
-    """A resolved CloudFormation value with the pseudo parameters filled in, and each ``Fn::GetAtt``
-    replaced by ``attributes["<logical id>.<attribute>"]`` (a missing one raises)."""
+    """A resolved CloudFormation value with the pseudo parameters filled in (a reference to a resource
+    stays as it is), and each ``Fn::GetAtt`` replaced by ``attributes["<logical id>.<attribute>"]`` (a
+    missing one raises)."""
     known = attributes or {}
     if isinstance(value, dict) and set(value) == {"Ref"}:
-        return PSEUDO[value["Ref"]]
+        return PSEUDO[value["Ref"]] if value["Ref"].startswith("AWS::") else value
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
         logical_id, attribute = value["Fn::GetAtt"]
         return known[f"{logical_id}.{attribute}"]
