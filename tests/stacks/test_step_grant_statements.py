@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 
 from pipeline_defs.contract import PIPELINE_TAG
-from stacks.pipelines.step_grants import step_grant_statements
+from stacks.pipelines.step_grants import _sagemaker, step_grant_statements
 from support.iam_evaluator import Request, matching_sids
 from support.statements import ACCOUNT, arn, concrete
 
@@ -66,6 +66,12 @@ def allowing(document: list[dict], action: str, resource: str, **context: Any) -
 def test_each_step_type_brings_exactly_its_statements(step_type: str, sids: list[str]) -> None:
     assert [s["Sid"] for s in grants(step_type)[0]["Statement"]] == sids
     assert all(s["Effect"] == "Allow" for s in grants(step_type)[0]["Statement"])
+
+
+def test_sagemaker_patterns_name_the_sagemaker_service() -> None:
+    """The table of SageMaker grants is built with it at import, where a mutation run cannot reach it."""
+    assert _sagemaker("model/{prefix}-*", "endpoint/{prefix}-*") == (("sagemaker", "model/{prefix}-*"), ("sagemaker", "endpoint/{prefix}-*"))
+    assert _sagemaker() == ()
 
 
 def test_no_step_types_no_statements() -> None:
