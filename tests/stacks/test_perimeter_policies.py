@@ -300,7 +300,7 @@ def test_interface_endpoints_carry_this_accounts_principals_to_this_accounts_res
     context = caller if resource_account is None else {**caller, "aws:ResourceAccount": resource_account}
     for action, resource in (("sagemaker:CreateTrainingJob", arn("training-job/smp-prod-x")), ("cloudwatch:PutMetricData", "*"), ("sts:AssumeRole", "*")):
         assert _sids(policy, action, resource, context) == sids
-    assert [s["Effect"] for s in policy["Statement"]] == ["Allow"]
+    assert [(s["Sid"], s["Effect"], s["Principal"], s["Resource"]) for s in policy["Statement"]] == [("OwnAccountOnly", "Allow", {"AWS": "*"}, "*")]
 
 
 @pytest.mark.parametrize("action", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"])
@@ -309,6 +309,7 @@ def test_image_endpoints_let_this_account_pull_from_any_registry(action: str) ->
     for registry in (ACCOUNT, "763104351884"):
         assert _sids(policy, action, arn("repository/smp/train", "ecr", account=registry), PIPELINE_ROLE) == ["OwnAccountPullsOnly"]
     assert _sids(policy, action, arn("repository/smp/train", "ecr"), FOREIGN_ROLE) == []
+    assert [(s["Sid"], s["Effect"], s["Principal"], s["Resource"]) for s in policy["Statement"]] == [("OwnAccountPullsOnly", "Allow", {"AWS": "*"}, "*")]
 
 
 @pytest.mark.parametrize("action", ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:DeleteRepository", "ecr:SetRepositoryPolicy"])
