@@ -1,4 +1,4 @@
-"""The permission boundary and the guardrail policies, built in a bare stack: the ceiling cuts a broad
+"""The permission boundary and the guardrail policies, built in a bare stack inside each test: the ceiling cuts a broad
 grant to the listed actions (decided by the offline IAM evaluator), each guardrail policy holds exactly
 its Denies under its fixed name, and the aspect attaches both to every kind of role, by reference in
 their own stack and by ARN elsewhere, leaving everything else alone."""
@@ -19,17 +19,6 @@ CONFIG = EnvironmentConfig(name="prod", allowed_instance_types=("ml.m5.xlarge",)
 JOB_GUARDRAILS = f"arn:aws:iam::{ACCOUNT}:policy/smp-prod-job-guardrails"
 SERVING_GUARDRAILS = f"arn:aws:iam::{ACCOUNT}:policy/smp-prod-serving-guardrails"
 BROAD_GRANT = {"Statement": [{"Sid": "Broad", "Effect": "Allow", "Action": ["sagemaker:*", "s3:*", "iam:*", "kms:*", "ec2:*", "lambda:*"], "Resource": "*"}]}
-
-
-@pytest.fixture
-def stack() -> cdk.Stack:
-    """A fresh guardrails stack for each test (cheap), so every test exercises the constructor it checks."""
-    return cdk.Stack(cdk.App(), "Guardrails")
-
-
-@pytest.fixture
-def boundary(stack: cdk.Stack) -> PermissionBoundary:
-    return PermissionBoundary(stack, "Boundary", config=CONFIG)
 
 
 def _ceiling(stack: cdk.Stack, boundary: PermissionBoundary) -> dict:
@@ -57,26 +46,33 @@ def _ceiling(stack: cdk.Stack, boundary: PermissionBoundary) -> dict:
         ("lambda:UpdateFunctionCode", arn("function:smp-prod-x", "lambda"), Decision.IMPLICIT_DENY),
     ],
 )
-def test_the_ceiling_cuts_a_broad_grant_to_the_listed_actions(stack: cdk.Stack, boundary: PermissionBoundary, action: str, resource: str, decision: Decision) -> None:
+def test_the_ceiling_cuts_a_broad_grant_to_the_listed_actions(action: str, resource: str, decision: Decision) -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     ceiling = _ceiling(stack, boundary)
     assert evaluate(identity_policies=[BROAD_GRANT], boundary=ceiling, request=Request(action=action, resource=resource)) is decision
     assert matching_sids([ceiling], Request(action=action, resource=resource), effect="Allow") == (["Ceiling"] if decision is Decision.ALLOW else [])
 
 
-def test_the_ceiling_is_one_allow_on_every_resource_and_grants_nothing_itself(stack: cdk.Stack, boundary: PermissionBoundary) -> None:
+def test_the_ceiling_is_one_allow_on_every_resource_and_grants_nothing_itself() -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     (statement,) = _ceiling(stack, boundary)["Statement"]
     assert (statement["Sid"], statement["Effect"], statement["Resource"]) == ("Ceiling", "Allow", "*")
     request = Request(action="sagemaker:CreateTrainingJob", resource=arn("training-job/smp-prod-x"))
     assert evaluate(identity_policies=[], boundary=_ceiling(stack, boundary), request=request) is Decision.IMPLICIT_DENY
 
 
-def test_the_boundary_is_named_and_described_for_its_environment(stack: cdk.Stack, boundary: PermissionBoundary) -> None:
+def test_the_boundary_is_named_and_described_for_its_environment() -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     cfn = boundary.policy.node.default_child
     assert stack.resolve(cfn.managed_policy_name) == "smp-prod-permission-boundary"
     assert stack.resolve(cfn.description) == "Ceiling for every role of smp-prod"
 
 
-def test_the_ceilings_wildcard_resource_is_acknowledged_with_its_reason(boundary: PermissionBoundary) -> None:
+def test_the_ceilings_wildcard_resource_is_acknowledged_with_its_reason() -> None:
+    boundary = PermissionBoundary(cdk.Stack(cdk.App(), "Guardrails"), "Boundary", config=CONFIG)
     acknowledged = [entry.data for entry in boundary.policy.node.default_child.node.metadata if entry.type == "aws:cdk:acknowledged-rules"]
     assert acknowledged == [
         {
@@ -86,7 +82,9 @@ def test_the_ceilings_wildcard_resource_is_acknowledged_with_its_reason(boundary
     ]
 
 
-def test_each_guardrail_policy_holds_exactly_its_denies_under_its_fixed_name(stack: cdk.Stack, boundary: PermissionBoundary) -> None:
+def test_each_guardrail_policy_holds_exactly_its_denies_under_its_fixed_name() -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     expected = {
         "smp-prod-job-guardrails": ("JobGuardrails", "Job guardrails", job_guardrail_statements(config=CONFIG)),
         "smp-prod-serving-guardrails": ("ServingGuardrails", "Endpoint and EMR Serverless guardrails", serving_guardrail_statements(config=CONFIG)),
@@ -108,7 +106,9 @@ def test_each_guardrail_policy_holds_exactly_its_denies_under_its_fixed_name(sta
         ("sagemaker:CreateEndpointConfig", {}, False, True),
     ],
 )
-def test_job_and_serving_denies_sit_in_their_own_policies(stack: cdk.Stack, boundary: PermissionBoundary, action: str, context: dict, job_denies: bool, serving_denies: bool) -> None:
+def test_job_and_serving_denies_sit_in_their_own_policies(action: str, context: dict, job_denies: bool, serving_denies: bool) -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     documents = {name: concrete(stack.resolve(policy.document)) for name, policy in boundary.guardrails.items()}
     request = Request(action=action, resource=arn("training-job/smp-prod-x"), context=context)
     assert bool(matching_sids([documents["smp-prod-job-guardrails"]], request, effect="Deny")) is job_denies
@@ -119,14 +119,18 @@ def _role(scope: cdk.Stack, construct_id: str, *managed: iam.IManagedPolicy) -> 
     return iam.Role(scope, construct_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), managed_policies=list(managed))
 
 
-def test_a_role_beside_the_policies_references_both(stack: cdk.Stack, boundary: PermissionBoundary) -> None:
+def test_a_role_beside_the_policies_references_both() -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     role = _role(stack, "Role")
     AttachGuardrails(policies=boundary.guardrails).visit(role)
     references = [{"Ref": stack.get_logical_id(policy.node.default_child)} for policy in boundary.guardrails.values()]
     assert stack.resolve(role.node.default_child.managed_policy_arns) == references
 
 
-def test_a_role_of_another_stack_gets_both_by_arn_and_keeps_its_own(stack: cdk.Stack, boundary: PermissionBoundary) -> None:
+def test_a_role_of_another_stack_gets_both_by_arn_and_keeps_its_own() -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     other = cdk.Stack(stack.node.scope, "Pipelines")
     own = iam.ManagedPolicy.from_managed_policy_arn(other, "Own", f"arn:aws:iam::{ACCOUNT}:policy/own")
     role = _role(other, "Role", own)
@@ -134,7 +138,9 @@ def test_a_role_of_another_stack_gets_both_by_arn_and_keeps_its_own(stack: cdk.S
     assert concrete(other.resolve(role.node.default_child.managed_policy_arns)) == [f"arn:aws:iam::{ACCOUNT}:policy/own", JOB_GUARDRAILS, SERVING_GUARDRAILS]
 
 
-def test_other_constructs_are_left_alone(stack: cdk.Stack, boundary: PermissionBoundary) -> None:
+def test_other_constructs_are_left_alone() -> None:
+    stack = cdk.Stack(cdk.App(), "Guardrails")
+    boundary = PermissionBoundary(stack, "Boundary", config=CONFIG)
     raw = iam.CfnRole(stack, "Raw", assume_role_policy_document={})
     managed = iam.ManagedPolicy(stack, "Managed", statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])])
     aspect = AttachGuardrails(policies=boundary.guardrails)

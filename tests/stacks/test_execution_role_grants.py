@@ -61,6 +61,8 @@ def build(
     emr_clusters: Sequence[str] = (),
     emr_serverless_applications: Sequence[str] = (),
 ) -> BuiltRole:
+    """The role in a fresh stack: cheap, so each test builds its own, and the build counts in the test's own
+    time (the mutation run sizes its time limit by that) and exercises the constructor it checks."""
     stack = cdk.Stack(cdk.App(), "Role")
     execution = PipelineExecutionRole(
         stack,
@@ -87,17 +89,12 @@ def build(
     return BuiltRole(execution=execution, stack=stack, identity=identity, trust=concrete(stack.resolve(execution.role.assume_role_policy)))
 
 
-@pytest.fixture
-def role() -> BuiltRole:
-    """Built for each test (cheap), so every test exercises the constructor it checks."""
-    return build()
-
-
 OBJECT_WRITES = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 
 
 @pytest.mark.parametrize("action", OBJECT_WRITES)
-def test_objects_under_its_own_prefix_are_read_written_and_deleted(role: BuiltRole, action: str) -> None:
+def test_objects_under_its_own_prefix_are_read_written_and_deleted(action: str) -> None:
+    role = build()
     assert role.allowing(action, f"{BUCKET}/{PIPELINE}/run-1/model.tar.gz") == ["OwnPrefixObjects"]
     assert role.decide(action, f"{BUCKET}/{PIPELINE}/run-1/model.tar.gz") is Decision.ALLOW
     # Another pipeline whose name starts with this one's, the bucket's top level, another bucket.
@@ -107,26 +104,30 @@ def test_objects_under_its_own_prefix_are_read_written_and_deleted(role: BuiltRo
 
 
 @pytest.mark.parametrize("action", ["s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:GetObjectAcl"])
-def test_no_other_object_action_is_granted_anywhere(role: BuiltRole, action: str) -> None:
+def test_no_other_object_action_is_granted_anywhere(action: str) -> None:
+    role = build()
     for key in (f"{PIPELINE}/run-1/x", "shared/features/x", "exports/train/x"):
         assert role.allowing(action, f"{BUCKET}/{key}") == []
 
 
 @pytest.mark.parametrize("action", ["s3:GetObject", "s3:GetObjectVersion"])
-def test_declared_reads_are_read_only_each_prefix(role: BuiltRole, action: str) -> None:
+def test_declared_reads_are_read_only_each_prefix(action: str) -> None:
+    role = build()
     assert role.allowing(action, f"{BUCKET}/shared/features/2024/part-0") == ["DeclaredReads"]
     assert role.allowing(action, f"{BUCKET}/raw/x") == ["DeclaredReads"]
     assert role.allowing(action, f"{BUCKET}/shared/other/x") == []
 
 
 @pytest.mark.parametrize("action", ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])
-def test_declared_reads_are_not_written(role: BuiltRole, action: str) -> None:
+def test_declared_reads_are_not_written(action: str) -> None:
+    role = build()
     assert role.allowing(action, f"{BUCKET}/shared/features/x") == []
     assert role.allowing(action, f"{BUCKET}/raw/x") == []
 
 
 @pytest.mark.parametrize("action", OBJECT_WRITES)
-def test_declared_writes_are_read_and_written(role: BuiltRole, action: str) -> None:
+def test_declared_writes_are_read_and_written(action: str) -> None:
+    role = build()
     assert role.allowing(action, f"{BUCKET}/exports/train/2024/x") == ["DeclaredWrites"]
     assert role.allowing(action, f"{BUCKET}/exports/other/x") == []
 
@@ -156,13 +157,15 @@ def test_without_declared_access_only_its_own_prefix_is_reachable() -> None:
         (None, False),
     ],
 )
-def test_listing_is_limited_to_its_own_and_its_declared_prefixes(role: BuiltRole, prefix: str | None, allowed: bool) -> None:
+def test_listing_is_limited_to_its_own_and_its_declared_prefixes(prefix: str | None, allowed: bool) -> None:
+    role = build()
     context = {} if prefix is None else {"s3:prefix": prefix}
     assert role.allowing("s3:ListBucket", BUCKET, **context) == (["OwnPrefixListing"] if allowed else [])
     assert role.allowing("s3:ListBucket", "arn:aws:s3:::smp-sandbox-artifacts", **context) == []
 
 
-def test_the_bucket_location_of_its_own_bucket_only(role: BuiltRole) -> None:
+def test_the_bucket_location_of_its_own_bucket_only() -> None:
+    role = build()
     assert role.allowing("s3:GetBucketLocation", BUCKET) == ["ArtifactBucketLocation"]
     assert role.allowing("s3:GetBucketLocation", "arn:aws:s3:::smp-sandbox-artifacts") == []
     assert role.allowing("s3:GetBucketPolicy", BUCKET) == []
@@ -172,25 +175,29 @@ def test_the_bucket_location_of_its_own_bucket_only(role: BuiltRole) -> None:
     "action",
     ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
 )
-def test_the_environment_key_is_used_and_no_other(role: BuiltRole, action: str) -> None:
+def test_the_environment_key_is_used_and_no_other(action: str) -> None:
+    role = build()
     assert role.allowing(action, KEY) == ["EnvironmentKey"]
     assert role.allowing(action, arn("key/other", "kms")) == []
 
 
 @pytest.mark.parametrize("action", ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey", "kms:RetireGrant"])
-def test_the_key_is_never_administered(role: BuiltRole, action: str) -> None:
+def test_the_key_is_never_administered(action: str) -> None:
+    role = build()
     assert role.allowing(action, KEY) == []
 
 
 @pytest.mark.parametrize(("for_resource", "sids"), [("true", ["EnvironmentKeyGrantsForJobVolumes"]), ("false", []), (None, [])])
-def test_key_grants_only_for_aws_resources(role: BuiltRole, for_resource: str | None, sids: list[str]) -> None:
+def test_key_grants_only_for_aws_resources(for_resource: str | None, sids: list[str]) -> None:
+    role = build()
     context = {} if for_resource is None else {"kms:GrantIsForAWSResource": for_resource}
     assert role.allowing("kms:CreateGrant", KEY, **context) == sids
     assert role.allowing("kms:CreateGrant", arn("key/other", "kms"), **{"kms:GrantIsForAWSResource": "true"}) == []
 
 
 @pytest.mark.parametrize("action", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
-def test_images_pull_from_each_repository_its_definition_names_and_no_other(role: BuiltRole, action: str) -> None:
+def test_images_pull_from_each_repository_its_definition_names_and_no_other(action: str) -> None:
+    role = build()
     assert role.allowing(action, arn("repository/smp/train", "ecr")) == ["EcrPull"]
     assert role.allowing(action, "arn:aws:ecr:us-east-1:210987654321:repository/shared/base") == ["EcrPull"]
     assert role.allowing(action, arn("repository/smp/other", "ecr")) == []
@@ -198,7 +205,8 @@ def test_images_pull_from_each_repository_its_definition_names_and_no_other(role
     assert role.allowing("ecr:PutImage", arn("repository/smp/train", "ecr")) == []
 
 
-def test_ecr_login_only_with_images_to_pull(role: BuiltRole) -> None:
+def test_ecr_login_only_with_images_to_pull() -> None:
+    role = build()
     assert role.allowing("ecr:GetAuthorizationToken", "*") == ["EcrLogin"]
     without_images = build(image_repositories=())
     assert without_images.allowing("ecr:GetAuthorizationToken", "*") == []
@@ -206,7 +214,8 @@ def test_ecr_login_only_with_images_to_pull(role: BuiltRole) -> None:
 
 
 @pytest.mark.parametrize("action", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"])
-def test_job_logs_go_to_sagemakers_log_groups_only(role: BuiltRole, action: str) -> None:
+def test_job_logs_go_to_sagemakers_log_groups_only(action: str) -> None:
+    role = build()
     assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs:log-stream:smp-prod-x", "logs")) == ["JobLogs"]
     assert role.allowing(action, arn("log-group:/aws/lambda/smp-prod-x:log-stream:x", "logs")) == []
     assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs", "logs", region="us-east-1")) == []
@@ -218,7 +227,8 @@ def test_job_logs_go_to_sagemakers_log_groups_only(role: BuiltRole, action: str)
     ("namespace", "sids"),
     [("/aws/sagemaker/TrainingJobs", ["JobMetrics"]), ("SageMaker", ["JobMetrics"]), ("SageMakerPipelines", ["JobMetrics"]), ("AWS/EC2", []), ("Custom", []), (None, [])],
 )
-def test_metrics_only_in_sagemakers_namespaces(role: BuiltRole, namespace: str | None, sids: list[str]) -> None:
+def test_metrics_only_in_sagemakers_namespaces(namespace: str | None, sids: list[str]) -> None:
+    role = build()
     context = {} if namespace is None else {"cloudwatch:namespace": namespace}
     assert role.allowing("cloudwatch:PutMetricData", "*", **context) == sids
 
@@ -232,7 +242,8 @@ def test_metrics_only_in_sagemakers_namespaces(role: BuiltRole, namespace: str |
         (f"arn:aws:iam::{ACCOUNT}:role/smp-prod-other-exec", "sagemaker.amazonaws.com", []),
     ],
 )
-def test_it_passes_only_itself_and_only_to_sagemaker(role: BuiltRole, passed_role: str, service: str | None, sids: list[str]) -> None:
+def test_it_passes_only_itself_and_only_to_sagemaker(passed_role: str, service: str | None, sids: list[str]) -> None:
+    role = build()
     context = {} if service is None else {"iam:PassedToService": service}
     assert role.allowing("iam:PassRole", passed_role, **context) == sids
 
@@ -252,7 +263,8 @@ COMPONENT_ACTIONS = {"sagemaker:AssociateTrialComponent", "sagemaker:DescribeTri
 
 
 @pytest.mark.parametrize("action", EXPERIMENT_ACTIONS)
-def test_experiments_trials_and_components_carry_the_environment_prefix(role: BuiltRole, action: str) -> None:
+def test_experiments_trials_and_components_carry_the_environment_prefix(action: str) -> None:
+    role = build()
     for kind in ("experiment", "experiment-trial"):
         assert role.allowing(action, arn(f"{kind}/smp-prod-train")) == ["ExperimentTracking"]
         assert role.allowing(action, arn(f"{kind}/smp-sandbox-train")) == []
@@ -265,7 +277,8 @@ def test_experiments_trials_and_components_carry_the_environment_prefix(role: Bu
 
 
 @pytest.mark.parametrize("action", ["sagemaker:DeleteExperiment", "sagemaker:DeleteTrial", "sagemaker:DisassociateTrialComponent", "sagemaker:UpdateExperiment"])
-def test_experiments_are_never_deleted_or_changed(role: BuiltRole, action: str) -> None:
+def test_experiments_are_never_deleted_or_changed(action: str) -> None:
+    role = build()
     assert role.allowing(action, arn("experiment/smp-prod-train")) == []
     assert role.allowing(action, arn("experiment-trial/smp-prod-train")) == []
     assert role.allowing(action, arn("experiment-trial-component/smp-prod-train")) == []
@@ -284,12 +297,14 @@ def test_experiments_are_never_deleted_or_changed(role: BuiltRole, action: str) 
         (arn("security-group/sg-jobs", "ec2", region="us-east-1"), []),
     ],
 )
-def test_network_interfaces_are_created_only_in_its_subnets_with_its_security_groups(role: BuiltRole, resource: str, sids: list[str]) -> None:
+def test_network_interfaces_are_created_only_in_its_subnets_with_its_security_groups(resource: str, sids: list[str]) -> None:
+    role = build()
     assert role.allowing("ec2:CreateNetworkInterface", resource) == sids
 
 
 @pytest.mark.parametrize("action", ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"])
-def test_network_interfaces_are_shared_and_deleted_only_in_its_subnets(role: BuiltRole, action: str) -> None:
+def test_network_interfaces_are_shared_and_deleted_only_in_its_subnets(action: str) -> None:
+    role = build()
     interface = arn("network-interface/eni-0123", "ec2")
     for subnet in SUBNETS:
         assert role.allowing(action, interface, **{"ec2:Subnet": arn(f"subnet/{subnet}", "ec2")}) == ["JobNetworkInterfaceUse"]
@@ -301,17 +316,20 @@ def test_network_interfaces_are_shared_and_deleted_only_in_its_subnets(role: Bui
 @pytest.mark.parametrize(
     "action", ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]
 )
-def test_network_lookups_are_granted(role: BuiltRole, action: str) -> None:
+def test_network_lookups_are_granted(action: str) -> None:
+    role = build()
     assert role.allowing(action, "*") == ["JobNetworkLookups"]
 
 
 @pytest.mark.parametrize("action", ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AttachNetworkInterface", "ec2:CreateSecurityGroup"])
-def test_no_other_network_action_is_granted(role: BuiltRole, action: str) -> None:
+def test_no_other_network_action_is_granted(action: str) -> None:
+    role = build()
     for resource in ("*", arn("network-interface/eni-0123", "ec2"), arn("subnet/subnet-a", "ec2")):
         assert role.allowing(action, resource, **{"ec2:Subnet": arn("subnet/subnet-a", "ec2")}) == []
 
 
-def test_each_lambda_step_it_uses_is_invoked_and_no_other(role: BuiltRole) -> None:
+def test_each_lambda_step_it_uses_is_invoked_and_no_other() -> None:
+    role = build()
     for function in FUNCTIONS:
         assert role.allowing("lambda:InvokeFunction", function) == ["InvokeOwnLambdaSteps"]
     assert role.allowing("lambda:InvokeFunction", arn("function:smp-prod-other", "lambda")) == []
@@ -322,7 +340,8 @@ def test_each_lambda_step_it_uses_is_invoked_and_no_other(role: BuiltRole) -> No
 
 
 @pytest.mark.parametrize("action", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"])
-def test_a_job_cannot_change_its_pipelines_code(role: BuiltRole, action: str) -> None:
+def test_a_job_cannot_change_its_pipelines_code(action: str) -> None:
+    role = build()
     code = f"{BUCKET}/{PIPELINE}/code/b1/train.py"
     assert role.denying(action, code) == ["ProtectOwnCode"]
     assert role.decide(action, code) is Decision.EXPLICIT_DENY
@@ -365,7 +384,8 @@ def test_code_patterns_merge_the_directories_of_one_build(prefixes: list[str], p
     assert code_patterns(code_prefixes=prefixes) == patterns
 
 
-def test_the_network_guardrail_pins_its_jobs_to_the_environments_subnets_and_security_groups(role: BuiltRole) -> None:
+def test_the_network_guardrail_pins_its_jobs_to_the_environments_subnets_and_security_groups() -> None:
+    role = build()
     job = arn("training-job/smp-prod-train-x")
     own = {"sagemaker:VpcSubnets": SUBNETS, "sagemaker:VpcSecurityGroupIds": SECURITY_GROUPS}
     assert role.denying("sagemaker:CreateTrainingJob", job, **own) == []
@@ -374,7 +394,8 @@ def test_the_network_guardrail_pins_its_jobs_to_the_environments_subnets_and_sec
     assert role.decide("sagemaker:CreateTrainingJob", job, **own) is Decision.ALLOW
 
 
-def test_both_policies_are_attached_to_the_role(role: BuiltRole) -> None:
+def test_both_policies_are_attached_to_the_role() -> None:
+    role = build()
     logical_id = role.stack.get_logical_id(role.execution.role.node.default_child)
     for policy in (role.execution.policy, role.execution.network_guardrail):
         assert role.stack.resolve(policy.node.default_child.roles) == [{"Ref": logical_id}]
@@ -400,7 +421,8 @@ def test_sagemaker_of_this_account_assumes_it_and_emr_serverless_only_for_its_st
     assert [s["Action"] for s in built.trust["Statement"]] == ["sts:AssumeRole"] * (2 if emr_serverless else 1)
 
 
-def test_the_role_is_named_and_described_for_its_pipeline(role: BuiltRole) -> None:
+def test_the_role_is_named_and_described_for_its_pipeline() -> None:
+    role = build()
     cfn_role = role.execution.role.node.default_child
     assert role.stack.resolve(cfn_role.role_name) == ROLE_NAME
     assert role.stack.resolve(cfn_role.description) == f"SageMaker pipeline {PIPELINE} and its jobs"
@@ -414,7 +436,8 @@ def _tags(built: BuiltRole) -> dict[str, str]:
     return cfn_role.tags.tag_values()
 
 
-def test_only_an_exempt_pipelines_role_carries_the_exemption_tag(role: BuiltRole) -> None:
+def test_only_an_exempt_pipelines_role_carries_the_exemption_tag() -> None:
+    role = build()
     assert _tags(build(network_isolation_exempt=True)) == {NETWORK_ISOLATION_EXEMPTION_TAG: "true"}
     assert _tags(role) == {}
 
@@ -435,8 +458,9 @@ def test_step_grants_follow_its_step_types_names_clusters_and_role() -> None:
     assert trained.allowing("sagemaker:CreateHyperParameterTuningJob", tuning, **{f"aws:RequestTag/{PIPELINE_TAG}": PIPELINE}) == []
 
 
-def test_every_allow_is_one_of_the_listed_grants(role: BuiltRole) -> None:
+def test_every_allow_is_one_of_the_listed_grants() -> None:
     """A statement added without a test here fails: each grant above is pinned by its own test."""
+    role = build()
     assert [s["Sid"] for s in role.identity[0]["Statement"]] == [
         "OwnPrefixObjects",
         "OwnPrefixListing",

@@ -50,15 +50,14 @@ def _document(*statements: Any) -> dict:
     return {"Statement": [concrete(stack.resolve(statement.to_statement_json())) for statement in statements]}
 
 
-@pytest.fixture
-def key_policy() -> dict:
-    """Built for each test (cheap), so every test exercises the builders it checks."""
+def _key_policy() -> dict:
+    """Built inside each test (cheap), so the build counts in the test's own time and every test exercises
+    the builders it checks."""
     stack = cdk.Stack(cdk.App(), "Perimeter")
     return {"Statement": [concrete(stack.resolve(s.to_statement_json())) for s in key_policy_statements(stack=stack, resource_prefix=PREFIX)]}
 
 
-@pytest.fixture
-def bucket_policy() -> dict:
+def _bucket_policy() -> dict:
     stack = cdk.Stack(cdk.App(), "Perimeter")
     statements = bucket_perimeter_statements(stack=stack, bucket_arn=BUCKET, key_arn=KEY, resource_prefix=PREFIX, maintenance_role_arns=[MAINTENANCE_ROLE])
     return {"Statement": [concrete(stack.resolve(s.to_statement_json())) for s in statements]}
@@ -95,12 +94,14 @@ USAGE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataK
 
 
 @pytest.mark.parametrize("action", ADMINISTRATION)
-def test_the_accounts_principals_administer_the_key(key_policy: dict, action: str) -> None:
+def test_the_accounts_principals_administer_the_key(action: str) -> None:
+    key_policy = _key_policy()
     assert _sids(key_policy, action, KEY, UNTAGGED_ADMIN) == ["KeyAdministration"]
     assert _sids(key_policy, action, KEY, FOREIGN_ROLE) == []
 
 
-def test_describing_the_key_is_administration_and_the_environments_own(key_policy: dict) -> None:
+def test_describing_the_key_is_administration_and_the_environments_own() -> None:
+    key_policy = _key_policy()
     assert _sids(key_policy, "kms:DescribeKey", KEY, UNTAGGED_ADMIN) == ["KeyAdministration"]
     assert _sids(key_policy, "kms:DescribeKey", KEY, PIPELINE_ROLE) == ["KeyAdministration", "EnvironmentRolesDescribeTheKey"]
     assert _sids(key_policy, "kms:DescribeKey", KEY, OTHER_ENVIRONMENTS_ROLE) == ["KeyAdministration"]
@@ -112,7 +113,8 @@ def _via(service: str, *, region: str = REGION, caller: str = ACCOUNT) -> dict:
 
 
 @pytest.mark.parametrize("action", USAGE)
-def test_only_the_environments_roles_use_the_key_and_only_through_its_services(key_policy: dict, action: str) -> None:
+def test_only_the_environments_roles_use_the_key_and_only_through_its_services(action: str) -> None:
+    key_policy = _key_policy()
     for service in ("s3", "sagemaker", "sns", "sqs"):
         assert _sids(key_policy, action, KEY, {**PIPELINE_ROLE, **_via(service)}) == ["EnvironmentRolesThroughItsServices"]
     assert _sids(key_policy, action, KEY, {**PIPELINE_ROLE, **_via("lambda")}) == []
@@ -127,7 +129,8 @@ def test_only_the_environments_roles_use_the_key_and_only_through_its_services(k
 
 
 @pytest.mark.parametrize("action", ["kms:GenerateDataKeyPair", "kms:Sign", "kms:CreateGrant", "kms:RetireGrant"])
-def test_no_other_key_use_for_the_environments_roles(key_policy: dict, action: str) -> None:
+def test_no_other_key_use_for_the_environments_roles(action: str) -> None:
+    key_policy = _key_policy()
     assert _sids(key_policy, action, KEY, {**PIPELINE_ROLE, **_via("s3")}) == []
 
 
@@ -145,7 +148,8 @@ def test_no_other_key_use_for_the_environments_roles(key_policy: dict, action: s
         (FOREIGN_ROLE, {**_via("sagemaker"), "kms:GrantIsForAWSResource": "true"}, []),
     ],
 )
-def test_key_grants_only_for_the_environments_job_volumes(key_policy: dict, caller: dict, context: dict, sids: list[str]) -> None:
+def test_key_grants_only_for_the_environments_job_volumes(caller: dict, context: dict, sids: list[str]) -> None:
+    key_policy = _key_policy()
     assert _sids(key_policy, "kms:CreateGrant", KEY, {**caller, **context}) == sids
 
 
@@ -157,7 +161,8 @@ LOG_GROUP_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 
 
 @pytest.mark.parametrize("action", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"])
-def test_cloudwatch_logs_uses_the_key_for_the_environments_log_groups_only(key_policy: dict, action: str) -> None:
+def test_cloudwatch_logs_uses_the_key_for_the_environments_log_groups_only(action: str) -> None:
+    key_policy = _key_policy()
     logs = f"logs.{REGION}.amazonaws.com"
     own = arn("log-group:smp-prod-fan-out", "logs")
     assert _sids(key_policy, action, KEY, _service(logs, **{LOG_GROUP_CONTEXT: own})) == ["CloudWatchLogsForTheEnvironmentsLogGroups"]
@@ -167,7 +172,8 @@ def test_cloudwatch_logs_uses_the_key_for_the_environments_log_groups_only(key_p
     assert _sids(key_policy, action, KEY, _service("logs.us-east-1.amazonaws.com", **{LOG_GROUP_CONTEXT: own})) == []
 
 
-def test_cloudwatch_logs_does_nothing_else_with_the_key(key_policy: dict) -> None:
+def test_cloudwatch_logs_does_nothing_else_with_the_key() -> None:
+    key_policy = _key_policy()
     context = _service(f"logs.{REGION}.amazonaws.com", **{LOG_GROUP_CONTEXT: arn("log-group:smp-prod-fan-out", "logs")})
     for action in ("kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext", "kms:ScheduleKeyDeletion"):
         assert _sids(key_policy, action, KEY, context) == []
@@ -180,7 +186,8 @@ def test_cloudwatch_logs_does_nothing_else_with_the_key(key_policy: dict) -> Non
         ("cloudwatch.amazonaws.com", "EnvironmentAlarmsNotifyTheTopic", "alarm:{prefix}-dead-letters"),
     ],
 )
-def test_events_and_alarms_encrypt_for_the_environments_own_sources_only(key_policy: dict, service: str, sid: str, source: str) -> None:
+def test_events_and_alarms_encrypt_for_the_environments_own_sources_only(service: str, sid: str, source: str) -> None:
+    key_policy = _key_policy()
     kind = service.split(".")[0]
     own = arn(source.format(prefix=PREFIX), kind)
     for action in ("kms:Decrypt", "kms:GenerateDataKey"):
@@ -197,7 +204,8 @@ def test_events_and_alarms_encrypt_for_the_environments_own_sources_only(key_pol
     assert _sids(key_policy, "kms:Decrypt", KEY, _service(other_service, **{"aws:SourceAccount": ACCOUNT, "aws:SourceArn": own})) == []
 
 
-def test_every_key_statement_is_an_allow_on_the_key_itself(key_policy: dict) -> None:
+def test_every_key_statement_is_an_allow_on_the_key_itself() -> None:
+    key_policy = _key_policy()
     assert [(s["Sid"], s["Effect"], s["Resource"]) for s in key_policy["Statement"]] == [
         (sid, "Allow", "*")
         for sid in (
@@ -228,7 +236,8 @@ OBJECT = f"{BUCKET}/smp-prod-train/run-1/x"
         ({"s3:x-amz-server-side-encryption-customer-algorithm": "AES256"}, ["DenyCustomerProvidedKeys"]),
     ],
 )
-def test_writes_use_the_environment_key_or_the_buckets_default(bucket_policy: dict, headers: dict, denied: list[str]) -> None:
+def test_writes_use_the_environment_key_or_the_buckets_default(headers: dict, denied: list[str]) -> None:
+    bucket_policy = _bucket_policy()
     assert _sids(bucket_policy, "s3:PutObject", OBJECT, {**PIPELINE_ROLE, **headers}, effect="Deny") == denied
     assert _sids(bucket_policy, "s3:PutObject", OBJECT, {**DEPLOY_ROLE, **headers}, effect="Deny") == denied
     # Only writes carry the headers: a read given them is not refused for them.
@@ -254,7 +263,8 @@ def test_writes_use_the_environment_key_or_the_buckets_default(bucket_policy: di
         ({**_role("x", account=FOREIGN, environment=None)}, ["DenyOtherAccounts", "DenyPrincipalsOutsideTheEnvironment"]),
     ],
 )
-def test_only_the_environment_the_deployment_and_aws_services_reach_the_bucket(bucket_policy: dict, caller: dict, denied: list[str]) -> None:
+def test_only_the_environment_the_deployment_and_aws_services_reach_the_bucket(caller: dict, denied: list[str]) -> None:
+    bucket_policy = _bucket_policy()
     for action in ("s3:GetObject", "s3:ListBucket", "s3:DeleteObject", "s3:PutBucketPolicy"):
         for resource in (BUCKET, OBJECT):
             assert _sids(bucket_policy, action, resource, caller, effect="Deny") == denied
@@ -262,13 +272,15 @@ def test_only_the_environment_the_deployment_and_aws_services_reach_the_bucket(b
     assert _sids(bucket_policy, "s3:GetObject", "arn:aws:s3:::smp-prod-artifacts-2/x", caller, effect="Deny") == []
 
 
-def test_a_service_acting_without_saying_so_is_judged_as_a_principal(bucket_policy: dict) -> None:
+def test_a_service_acting_without_saying_so_is_judged_as_a_principal() -> None:
     """``aws:PrincipalIsAWSService`` absent: IfExists lets the Denies hold on account and tag."""
+    bucket_policy = _bucket_policy()
     caller = {"aws:PrincipalArn": f"arn:aws:iam::{FOREIGN}:role/x", "aws:PrincipalAccount": FOREIGN}
     assert _sids(bucket_policy, "s3:GetObject", OBJECT, caller, effect="Deny") == ["DenyOtherAccounts", "DenyPrincipalsOutsideTheEnvironment"]
 
 
-def test_every_bucket_statement_is_a_deny_for_everyone(bucket_policy: dict) -> None:
+def test_every_bucket_statement_is_a_deny_for_everyone() -> None:
+    bucket_policy = _bucket_policy()
     objects_only = ("DenyCustomerProvidedKeys", "DenyWritesWithoutTheEnvironmentKey", "DenyWritesWithAnotherKey")
     assert [(s["Sid"], s["Effect"], s["Principal"], s["Resource"]) for s in bucket_policy["Statement"]] == [
         (sid, "Deny", {"AWS": "*"}, f"{BUCKET}/*" if sid in objects_only else [BUCKET, f"{BUCKET}/*"])
