@@ -69,6 +69,8 @@ def test_the_boundary_is_named_and_described_for_its_environment() -> None:
     cfn = boundary.policy.node.default_child
     assert stack.resolve(cfn.managed_policy_name) == "smp-prod-permission-boundary"
     assert stack.resolve(cfn.description) == "Ceiling for every role of smp-prod"
+    # The construct id makes the logical id: a change would replace the named policy on deploy.
+    assert boundary.policy.node.path == "Guardrails/Boundary/Policy"
 
 
 def test_the_ceilings_wildcard_resource_is_acknowledged_with_its_reason() -> None:
