@@ -92,44 +92,44 @@ def build(
 OBJECT_WRITES = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 
 
-@pytest.mark.parametrize("action", OBJECT_WRITES)
-def test_objects_under_its_own_prefix_are_read_written_and_deleted(action: str) -> None:
+def test_objects_under_its_own_prefix_are_read_written_and_deleted() -> None:
     role = build()
-    assert role.allowing(action, f"{BUCKET}/{PIPELINE}/run-1/model.tar.gz") == ["OwnPrefixObjects"]
-    assert role.decide(action, f"{BUCKET}/{PIPELINE}/run-1/model.tar.gz") is Decision.ALLOW
-    # Another pipeline whose name starts with this one's, the bucket's top level, another bucket.
-    assert role.allowing(action, f"{BUCKET}/{PIPELINE}-eval/run-1/x") == []
-    assert role.allowing(action, f"{BUCKET}/x") == []
-    assert role.allowing(action, f"arn:aws:s3:::smp-sandbox-artifacts/{PIPELINE}/x") == []
+    for action in OBJECT_WRITES:
+        assert role.allowing(action, f"{BUCKET}/{PIPELINE}/run-1/model.tar.gz") == ["OwnPrefixObjects"]
+        assert role.decide(action, f"{BUCKET}/{PIPELINE}/run-1/model.tar.gz") is Decision.ALLOW
+        # Another pipeline whose name starts with this one's, the bucket's top level, another bucket.
+        assert role.allowing(action, f"{BUCKET}/{PIPELINE}-eval/run-1/x") == []
+        assert role.allowing(action, f"{BUCKET}/x") == []
+        assert role.allowing(action, f"arn:aws:s3:::smp-sandbox-artifacts/{PIPELINE}/x") == []
 
 
-@pytest.mark.parametrize("action", ["s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:GetObjectAcl"])
-def test_no_other_object_action_is_granted_anywhere(action: str) -> None:
+def test_no_other_object_action_is_granted_anywhere() -> None:
     role = build()
-    for key in (f"{PIPELINE}/run-1/x", "shared/features/x", "exports/train/x"):
-        assert role.allowing(action, f"{BUCKET}/{key}") == []
+    for action in ["s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:GetObjectAcl"]:
+        for key in (f"{PIPELINE}/run-1/x", "shared/features/x", "exports/train/x"):
+            assert role.allowing(action, f"{BUCKET}/{key}") == []
 
 
-@pytest.mark.parametrize("action", ["s3:GetObject", "s3:GetObjectVersion"])
-def test_declared_reads_are_read_only_each_prefix(action: str) -> None:
+def test_declared_reads_are_read_only_each_prefix() -> None:
     role = build()
-    assert role.allowing(action, f"{BUCKET}/shared/features/2024/part-0") == ["DeclaredReads"]
-    assert role.allowing(action, f"{BUCKET}/raw/x") == ["DeclaredReads"]
-    assert role.allowing(action, f"{BUCKET}/shared/other/x") == []
+    for action in ["s3:GetObject", "s3:GetObjectVersion"]:
+        assert role.allowing(action, f"{BUCKET}/shared/features/2024/part-0") == ["DeclaredReads"]
+        assert role.allowing(action, f"{BUCKET}/raw/x") == ["DeclaredReads"]
+        assert role.allowing(action, f"{BUCKET}/shared/other/x") == []
 
 
-@pytest.mark.parametrize("action", ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])
-def test_declared_reads_are_not_written(action: str) -> None:
+def test_declared_reads_are_not_written() -> None:
     role = build()
-    assert role.allowing(action, f"{BUCKET}/shared/features/x") == []
-    assert role.allowing(action, f"{BUCKET}/raw/x") == []
+    for action in ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]:
+        assert role.allowing(action, f"{BUCKET}/shared/features/x") == []
+        assert role.allowing(action, f"{BUCKET}/raw/x") == []
 
 
-@pytest.mark.parametrize("action", OBJECT_WRITES)
-def test_declared_writes_are_read_and_written(action: str) -> None:
+def test_declared_writes_are_read_and_written() -> None:
     role = build()
-    assert role.allowing(action, f"{BUCKET}/exports/train/2024/x") == ["DeclaredWrites"]
-    assert role.allowing(action, f"{BUCKET}/exports/other/x") == []
+    for action in OBJECT_WRITES:
+        assert role.allowing(action, f"{BUCKET}/exports/train/2024/x") == ["DeclaredWrites"]
+        assert role.allowing(action, f"{BUCKET}/exports/other/x") == []
 
 
 def test_without_declared_access_only_its_own_prefix_is_reachable() -> None:
@@ -140,9 +140,9 @@ def test_without_declared_access_only_its_own_prefix_is_reachable() -> None:
     assert built.allowing("s3:ListBucket", BUCKET, **{"s3:prefix": f"{PIPELINE}/"}) == ["OwnPrefixListing"]
 
 
-@pytest.mark.parametrize(
-    ("prefix", "allowed"),
-    [
+def test_listing_is_limited_to_its_own_and_its_declared_prefixes() -> None:
+    role = build()
+    for prefix, allowed in [
         (PIPELINE, True),
         (f"{PIPELINE}/", True),
         (f"{PIPELINE}/run-1/", True),
@@ -155,13 +155,10 @@ def test_without_declared_access_only_its_own_prefix_is_reachable() -> None:
         ("exports/", False),
         ("", False),
         (None, False),
-    ],
-)
-def test_listing_is_limited_to_its_own_and_its_declared_prefixes(prefix: str | None, allowed: bool) -> None:
-    role = build()
-    context = {} if prefix is None else {"s3:prefix": prefix}
-    assert role.allowing("s3:ListBucket", BUCKET, **context) == (["OwnPrefixListing"] if allowed else [])
-    assert role.allowing("s3:ListBucket", "arn:aws:s3:::smp-sandbox-artifacts", **context) == []
+    ]:
+        context = {} if prefix is None else {"s3:prefix": prefix}
+        assert role.allowing("s3:ListBucket", BUCKET, **context) == (["OwnPrefixListing"] if allowed else [])
+        assert role.allowing("s3:ListBucket", "arn:aws:s3:::smp-sandbox-artifacts", **context) == []
 
 
 def test_the_bucket_location_of_its_own_bucket_only() -> None:
@@ -171,38 +168,35 @@ def test_the_bucket_location_of_its_own_bucket_only() -> None:
     assert role.allowing("s3:GetBucketPolicy", BUCKET) == []
 
 
-@pytest.mark.parametrize(
-    "action",
-    ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
-)
-def test_the_environment_key_is_used_and_no_other(action: str) -> None:
+def test_the_environment_key_is_used_and_no_other() -> None:
     role = build()
-    assert role.allowing(action, KEY) == ["EnvironmentKey"]
-    assert role.allowing(action, arn("key/other", "kms")) == []
+    for action in ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"]:
+        assert role.allowing(action, KEY) == ["EnvironmentKey"]
+        assert role.allowing(action, arn("key/other", "kms")) == []
 
 
-@pytest.mark.parametrize("action", ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey", "kms:RetireGrant"])
-def test_the_key_is_never_administered(action: str) -> None:
+def test_the_key_is_never_administered() -> None:
     role = build()
-    assert role.allowing(action, KEY) == []
+    for action in ["kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey", "kms:RetireGrant"]:
+        assert role.allowing(action, KEY) == []
 
 
-@pytest.mark.parametrize(("for_resource", "sids"), [("true", ["EnvironmentKeyGrantsForJobVolumes"]), ("false", []), (None, [])])
-def test_key_grants_only_for_aws_resources(for_resource: str | None, sids: list[str]) -> None:
+def test_key_grants_only_for_aws_resources() -> None:
     role = build()
-    context = {} if for_resource is None else {"kms:GrantIsForAWSResource": for_resource}
-    assert role.allowing("kms:CreateGrant", KEY, **context) == sids
-    assert role.allowing("kms:CreateGrant", arn("key/other", "kms"), **{"kms:GrantIsForAWSResource": "true"}) == []
+    for for_resource, sids in [("true", ["EnvironmentKeyGrantsForJobVolumes"]), ("false", []), (None, [])]:
+        context = {} if for_resource is None else {"kms:GrantIsForAWSResource": for_resource}
+        assert role.allowing("kms:CreateGrant", KEY, **context) == sids
+        assert role.allowing("kms:CreateGrant", arn("key/other", "kms"), **{"kms:GrantIsForAWSResource": "true"}) == []
 
 
-@pytest.mark.parametrize("action", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
-def test_images_pull_from_each_repository_its_definition_names_and_no_other(action: str) -> None:
+def test_images_pull_from_each_repository_its_definition_names_and_no_other() -> None:
     role = build()
-    assert role.allowing(action, arn("repository/smp/train", "ecr")) == ["EcrPull"]
-    assert role.allowing(action, "arn:aws:ecr:us-east-1:210987654321:repository/shared/base") == ["EcrPull"]
-    assert role.allowing(action, arn("repository/smp/other", "ecr")) == []
-    assert role.allowing(action, arn("repository/smp/train", "ecr", account=FOREIGN)) == []
-    assert role.allowing("ecr:PutImage", arn("repository/smp/train", "ecr")) == []
+    for action in ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]:
+        assert role.allowing(action, arn("repository/smp/train", "ecr")) == ["EcrPull"]
+        assert role.allowing(action, "arn:aws:ecr:us-east-1:210987654321:repository/shared/base") == ["EcrPull"]
+        assert role.allowing(action, arn("repository/smp/other", "ecr")) == []
+        assert role.allowing(action, arn("repository/smp/train", "ecr", account=FOREIGN)) == []
+        assert role.allowing("ecr:PutImage", arn("repository/smp/train", "ecr")) == []
 
 
 def test_ecr_login_only_with_images_to_pull() -> None:
@@ -213,39 +207,33 @@ def test_ecr_login_only_with_images_to_pull() -> None:
     assert without_images.allowing("ecr:BatchGetImage", arn("repository/smp/train", "ecr")) == []
 
 
-@pytest.mark.parametrize("action", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"])
-def test_job_logs_go_to_sagemakers_log_groups_only(action: str) -> None:
+def test_job_logs_go_to_sagemakers_log_groups_only() -> None:
     role = build()
-    assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs:log-stream:smp-prod-x", "logs")) == ["JobLogs"]
-    assert role.allowing(action, arn("log-group:/aws/lambda/smp-prod-x:log-stream:x", "logs")) == []
-    assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs", "logs", region="us-east-1")) == []
-    assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs", "logs", account=FOREIGN)) == []
-    assert role.allowing("logs:DeleteLogGroup", arn("log-group:/aws/sagemaker/TrainingJobs", "logs")) == []
+    for action in ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]:
+        assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs:log-stream:smp-prod-x", "logs")) == ["JobLogs"]
+        assert role.allowing(action, arn("log-group:/aws/lambda/smp-prod-x:log-stream:x", "logs")) == []
+        assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs", "logs", region="us-east-1")) == []
+        assert role.allowing(action, arn("log-group:/aws/sagemaker/TrainingJobs", "logs", account=FOREIGN)) == []
+        assert role.allowing("logs:DeleteLogGroup", arn("log-group:/aws/sagemaker/TrainingJobs", "logs")) == []
 
 
-@pytest.mark.parametrize(
-    ("namespace", "sids"),
-    [("/aws/sagemaker/TrainingJobs", ["JobMetrics"]), ("SageMaker", ["JobMetrics"]), ("SageMakerPipelines", ["JobMetrics"]), ("AWS/EC2", []), ("Custom", []), (None, [])],
-)
-def test_metrics_only_in_sagemakers_namespaces(namespace: str | None, sids: list[str]) -> None:
+def test_metrics_only_in_sagemakers_namespaces() -> None:
     role = build()
-    context = {} if namespace is None else {"cloudwatch:namespace": namespace}
-    assert role.allowing("cloudwatch:PutMetricData", "*", **context) == sids
+    for namespace, sids in [("/aws/sagemaker/TrainingJobs", ["JobMetrics"]), ("SageMaker", ["JobMetrics"]), ("SageMakerPipelines", ["JobMetrics"]), ("AWS/EC2", []), ("Custom", []), (None, [])]:
+        context = {} if namespace is None else {"cloudwatch:namespace": namespace}
+        assert role.allowing("cloudwatch:PutMetricData", "*", **context) == sids
 
 
-@pytest.mark.parametrize(
-    ("passed_role", "service", "sids"),
-    [
+def test_it_passes_only_itself_and_only_to_sagemaker() -> None:
+    role = build()
+    for passed_role, service, sids in [
         (ROLE_ARN, "sagemaker.amazonaws.com", ["PassOnlyItselfToSageMaker"]),
         (ROLE_ARN, "ec2.amazonaws.com", []),
         (ROLE_ARN, None, []),
         (f"arn:aws:iam::{ACCOUNT}:role/smp-prod-other-exec", "sagemaker.amazonaws.com", []),
-    ],
-)
-def test_it_passes_only_itself_and_only_to_sagemaker(passed_role: str, service: str | None, sids: list[str]) -> None:
-    role = build()
-    context = {} if service is None else {"iam:PassedToService": service}
-    assert role.allowing("iam:PassRole", passed_role, **context) == sids
+    ]:
+        context = {} if service is None else {"iam:PassedToService": service}
+        assert role.allowing("iam:PassRole", passed_role, **context) == sids
 
 
 EXPERIMENT_ACTIONS = [
@@ -262,31 +250,31 @@ EXPERIMENT_ACTIONS = [
 COMPONENT_ACTIONS = {"sagemaker:AssociateTrialComponent", "sagemaker:DescribeTrialComponent"}
 
 
-@pytest.mark.parametrize("action", EXPERIMENT_ACTIONS)
-def test_experiments_trials_and_components_carry_the_environment_prefix(action: str) -> None:
+def test_experiments_trials_and_components_carry_the_environment_prefix() -> None:
     role = build()
-    for kind in ("experiment", "experiment-trial"):
-        assert role.allowing(action, arn(f"{kind}/smp-prod-train")) == ["ExperimentTracking"]
-        assert role.allowing(action, arn(f"{kind}/smp-sandbox-train")) == []
-        assert role.allowing(action, arn(f"{kind}/smp-prod-train", account=FOREIGN)) == []
-    component_sids = ["ExperimentTracking", "JobTrialComponents"] if action in COMPONENT_ACTIONS else ["ExperimentTracking"]
-    assert role.allowing(action, arn("experiment-trial-component/smp-prod-train-x")) == component_sids
-    # A job's component is named after the job (any name): read and associated only.
-    assert role.allowing(action, arn("experiment-trial-component/abc-training-job")) == (["JobTrialComponents"] if action in COMPONENT_ACTIONS else [])
-    assert role.allowing(action, arn("experiment-trial-component/abc-training-job", region="us-east-1")) == []
+    for action in EXPERIMENT_ACTIONS:
+        for kind in ("experiment", "experiment-trial"):
+            assert role.allowing(action, arn(f"{kind}/smp-prod-train")) == ["ExperimentTracking"]
+            assert role.allowing(action, arn(f"{kind}/smp-sandbox-train")) == []
+            assert role.allowing(action, arn(f"{kind}/smp-prod-train", account=FOREIGN)) == []
+        component_sids = ["ExperimentTracking", "JobTrialComponents"] if action in COMPONENT_ACTIONS else ["ExperimentTracking"]
+        assert role.allowing(action, arn("experiment-trial-component/smp-prod-train-x")) == component_sids
+        # A job's component is named after the job (any name): read and associated only.
+        assert role.allowing(action, arn("experiment-trial-component/abc-training-job")) == (["JobTrialComponents"] if action in COMPONENT_ACTIONS else [])
+        assert role.allowing(action, arn("experiment-trial-component/abc-training-job", region="us-east-1")) == []
 
 
-@pytest.mark.parametrize("action", ["sagemaker:DeleteExperiment", "sagemaker:DeleteTrial", "sagemaker:DisassociateTrialComponent", "sagemaker:UpdateExperiment"])
-def test_experiments_are_never_deleted_or_changed(action: str) -> None:
+def test_experiments_are_never_deleted_or_changed() -> None:
     role = build()
-    assert role.allowing(action, arn("experiment/smp-prod-train")) == []
-    assert role.allowing(action, arn("experiment-trial/smp-prod-train")) == []
-    assert role.allowing(action, arn("experiment-trial-component/smp-prod-train")) == []
+    for action in ["sagemaker:DeleteExperiment", "sagemaker:DeleteTrial", "sagemaker:DisassociateTrialComponent", "sagemaker:UpdateExperiment"]:
+        assert role.allowing(action, arn("experiment/smp-prod-train")) == []
+        assert role.allowing(action, arn("experiment-trial/smp-prod-train")) == []
+        assert role.allowing(action, arn("experiment-trial-component/smp-prod-train")) == []
 
 
-@pytest.mark.parametrize(
-    ("resource", "sids"),
-    [
+def test_network_interfaces_are_created_only_in_its_subnets_with_its_security_groups() -> None:
+    role = build()
+    for resource, sids in [
         (arn("network-interface/*", "ec2"), ["JobNetworkInterfaces"]),
         (arn("subnet/subnet-a", "ec2"), ["JobNetworkInterfaces"]),
         (arn("subnet/subnet-b", "ec2"), ["JobNetworkInterfaces"]),
@@ -295,37 +283,32 @@ def test_experiments_are_never_deleted_or_changed(action: str) -> None:
         (arn("security-group/sg-open", "ec2"), []),
         (arn("subnet/subnet-a", "ec2", account=FOREIGN), []),
         (arn("security-group/sg-jobs", "ec2", region="us-east-1"), []),
-    ],
-)
-def test_network_interfaces_are_created_only_in_its_subnets_with_its_security_groups(resource: str, sids: list[str]) -> None:
+    ]:
+        assert role.allowing("ec2:CreateNetworkInterface", resource) == sids
+
+
+def test_network_interfaces_are_shared_and_deleted_only_in_its_subnets() -> None:
     role = build()
-    assert role.allowing("ec2:CreateNetworkInterface", resource) == sids
+    for action in ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"]:
+        interface = arn("network-interface/eni-0123", "ec2")
+        for subnet in SUBNETS:
+            assert role.allowing(action, interface, **{"ec2:Subnet": arn(f"subnet/{subnet}", "ec2")}) == ["JobNetworkInterfaceUse"]
+        assert role.allowing(action, interface, **{"ec2:Subnet": arn("subnet/subnet-x", "ec2")}) == []
+        assert role.allowing(action, interface) == []
+        assert role.allowing(action, arn("subnet/subnet-a", "ec2"), **{"ec2:Subnet": arn("subnet/subnet-a", "ec2")}) == []
 
 
-@pytest.mark.parametrize("action", ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"])
-def test_network_interfaces_are_shared_and_deleted_only_in_its_subnets(action: str) -> None:
+def test_network_lookups_are_granted() -> None:
     role = build()
-    interface = arn("network-interface/eni-0123", "ec2")
-    for subnet in SUBNETS:
-        assert role.allowing(action, interface, **{"ec2:Subnet": arn(f"subnet/{subnet}", "ec2")}) == ["JobNetworkInterfaceUse"]
-    assert role.allowing(action, interface, **{"ec2:Subnet": arn("subnet/subnet-x", "ec2")}) == []
-    assert role.allowing(action, interface) == []
-    assert role.allowing(action, arn("subnet/subnet-a", "ec2"), **{"ec2:Subnet": arn("subnet/subnet-a", "ec2")}) == []
+    for action in ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]:
+        assert role.allowing(action, "*") == ["JobNetworkLookups"]
 
 
-@pytest.mark.parametrize(
-    "action", ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]
-)
-def test_network_lookups_are_granted(action: str) -> None:
+def test_no_other_network_action_is_granted() -> None:
     role = build()
-    assert role.allowing(action, "*") == ["JobNetworkLookups"]
-
-
-@pytest.mark.parametrize("action", ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AttachNetworkInterface", "ec2:CreateSecurityGroup"])
-def test_no_other_network_action_is_granted(action: str) -> None:
-    role = build()
-    for resource in ("*", arn("network-interface/eni-0123", "ec2"), arn("subnet/subnet-a", "ec2")):
-        assert role.allowing(action, resource, **{"ec2:Subnet": arn("subnet/subnet-a", "ec2")}) == []
+    for action in ["ec2:DescribeInstances", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AttachNetworkInterface", "ec2:CreateSecurityGroup"]:
+        for resource in ("*", arn("network-interface/eni-0123", "ec2"), arn("subnet/subnet-a", "ec2")):
+            assert role.allowing(action, resource, **{"ec2:Subnet": arn("subnet/subnet-a", "ec2")}) == []
 
 
 def test_each_lambda_step_it_uses_is_invoked_and_no_other() -> None:
@@ -339,15 +322,15 @@ def test_each_lambda_step_it_uses_is_invoked_and_no_other() -> None:
     assert without.allowing("lambda:InvokeFunction", FUNCTIONS[0]) == []
 
 
-@pytest.mark.parametrize("action", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"])
-def test_a_job_cannot_change_its_pipelines_code(action: str) -> None:
+def test_a_job_cannot_change_its_pipelines_code() -> None:
     role = build()
-    code = f"{BUCKET}/{PIPELINE}/code/b1/train.py"
-    assert role.denying(action, code) == ["ProtectOwnCode"]
-    assert role.decide(action, code) is Decision.EXPLICIT_DENY
-    assert role.denying(action, f"{BUCKET}/{PIPELINE}/code/b2/train.py") == []
-    assert role.denying(action, f"{BUCKET}/{PIPELINE}/run-1/x") == []
-    assert role.decide("s3:GetObject", code) is Decision.ALLOW
+    for action in ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]:
+        code = f"{BUCKET}/{PIPELINE}/code/b1/train.py"
+        assert role.denying(action, code) == ["ProtectOwnCode"]
+        assert role.decide(action, code) is Decision.EXPLICIT_DENY
+        assert role.denying(action, f"{BUCKET}/{PIPELINE}/code/b2/train.py") == []
+        assert role.denying(action, f"{BUCKET}/{PIPELINE}/run-1/x") == []
+        assert role.decide("s3:GetObject", code) is Decision.ALLOW
 
 
 def test_without_code_nothing_is_protected() -> None:
@@ -426,6 +409,12 @@ def test_the_role_is_named_and_described_for_its_pipeline() -> None:
     cfn_role = role.execution.role.node.default_child
     assert role.stack.resolve(cfn_role.role_name) == ROLE_NAME
     assert role.stack.resolve(cfn_role.description) == f"SageMaker pipeline {PIPELINE} and its jobs"
+    # The construct ids make the logical ids: a change would replace the named role and its policies on deploy.
+    assert [c.node.path for c in (role.execution.role, role.execution.policy, role.execution.network_guardrail)] == [
+        "Role/ExecutionRole/Role",
+        "Role/ExecutionRole/Policy",
+        "Role/ExecutionRole/JobNetworkGuardrail",
+    ]
 
 
 def _tags(built: BuiltRole) -> dict[str, str]:
