@@ -377,6 +377,14 @@ def test_the_network_guardrail_pins_its_jobs_to_the_environments_subnets_and_sec
     assert role.decide("sagemaker:CreateTrainingJob", job, **own) is Decision.ALLOW
 
 
+def test_every_statement_is_valid_in_an_identity_policy() -> None:
+    """As synth checks it: a statement without resources is refused by IAM."""
+    role = build(step_types=("Training", "Tuning", "EMR", "EMRServerless"), emr_clusters=("j-ABC",), emr_serverless_applications=("00f0app",))
+    for policy in (role.execution.policy, role.execution.network_guardrail):
+        assert policy.document.validate_for_identity_policy() == []
+        assert all(statement.get("Resource") for statement in role.stack.resolve(policy.document)["Statement"])
+
+
 def test_both_policies_are_attached_to_the_role() -> None:
     role = build()
     logical_id = role.stack.get_logical_id(role.execution.role.node.default_child)
