@@ -13,25 +13,11 @@ from base.config import EnvironmentConfig
 from pipeline_defs.contract import NETWORK_ISOLATION_EXEMPTION_TAG
 from stacks.guardrails.policies import job_guardrail_statements, network_guardrail_statements, serving_guardrail_statements
 from support.iam_evaluator import Request, matching_sids
+from support.statements import concrete
 
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
 CONFIG = EnvironmentConfig(name="prod", allowed_instance_types=("ml.m5.xlarge", "ml.m5d.large", "ml.g5.xlarge"), max_job_runtime_hours=2)
 SUBNETS, SECURITY_GROUPS = ["subnet-a", "subnet-b"], ["sg-jobs"]
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
-
-
-def _concrete(value: Any) -> Any:
-    """A resolved CloudFormation value with the pseudo parameters of one account and region filled in."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return PSEUDO[value["Ref"]]
-    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_concrete(part) for part in parts)
-    if isinstance(value, dict):
-        return {key: _concrete(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_concrete(item) for item in value]
-    return value
 
 
 @pytest.fixture
@@ -43,7 +29,7 @@ def boundary() -> list[dict]:
         + serving_guardrail_statements(config=CONFIG)
         + network_guardrail_statements(subnet_ids=SUBNETS, security_group_ids=SECURITY_GROUPS)
     )
-    return [{"Statement": [_concrete(stack.resolve(statement.to_statement_json())) for statement in statements]}]
+    return [{"Statement": [concrete(stack.resolve(statement.to_statement_json())) for statement in statements]}]
 
 
 def _context(**overrides: Any) -> dict:

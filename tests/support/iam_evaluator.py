@@ -3,8 +3,9 @@
 moto does not evaluate IAM conditions, so the tests evaluate the synthesized policies here. It
 implements the parts of AWS's evaluation logic the platform's policies use: explicit Deny wins,
 an identity Allow is needed, a permission boundary must also allow, and the condition operators
-below with their ForAnyValue / ForAllValues / IfExists forms. An operator it does not know raises,
-so a policy can never pass a test by being misunderstood.
+below with their ForAnyValue / ForAllValues / IfExists forms. An operator it does not know raises, as
+does a Null or Bool value other than "true" and "false", so a policy can never pass a test by being
+misunderstood.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def _value_satisfies(base: str, value: str, expected: Sequence[str]) -> bool:
 def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[str, ContextValue]) -> bool:
     expected_values = [str(v).lower() if isinstance(v, bool) else str(v) for v in (expected if isinstance(expected, list) else [expected])]
     present = key in context
+    if operator.rpartition(":")[2].removesuffix("IfExists") in ("Null", "Bool") and not set(expected_values) <= {"true", "false"}:
+        raise ValueError(f"{operator} {key!r}: policy value {expected!r} is not 'true' or 'false'")
     if operator == "Null":
         wants_absent = expected_values[0].lower() == "true"
         return (not present) if wants_absent else present

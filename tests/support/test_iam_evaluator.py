@@ -64,11 +64,16 @@ def test_boundary_must_also_allow_and_deny_anywhere_wins() -> None:
     assert evaluate(identity_policies=[], boundary=_policy(ALLOW_ALL), request=request) is Decision.IMPLICIT_DENY
 
 
-def test_unknown_operator_and_multivalued_key_without_set_operator_raise() -> None:
+def test_unknown_operator_multivalued_key_without_set_operator_and_value_neither_true_nor_false_raise() -> None:
     with pytest.raises(ValueError, match="DateLessThan"):
         _decide({"DateLessThan": {"k": "3"}}, {"k": "1"})
     with pytest.raises(ValueError, match="multivalued"):
         _decide({"StringEquals": {"k": "a"}}, {"k": ["a", "b"]})
+    for operator in ("Null", "Bool", "BoolIfExists"):
+        for value in ("FALSE", "True", "yes"):
+            with pytest.raises(ValueError, match=f"{operator} 'k': policy value '{value}'"):
+                _decide({operator: {"k": value}}, {"k": "true"})
+    assert _decide({"Bool": {"k": True}}, {"k": "true"}) is Decision.EXPLICIT_DENY
 
 
 def test_resource_policy_principals_name_a_role_an_account_a_service_or_anyone() -> None:
