@@ -86,6 +86,7 @@ class PipelineExecutionRole(Construct):
         def arn(resource: str, service: str = "sagemaker") -> str:
             return f"arn:{stack.partition}:{service}:{stack.region}:{stack.account}:{resource}"
 
+        subnet_arns = [arn(f"subnet/{subnet}", "ec2") for subnet in subnet_ids]
         same_account = {"StringEquals": {"aws:SourceAccount": stack.account}}
         principals = [iam.ServicePrincipal("sagemaker.amazonaws.com", conditions=same_account)]
         if "EMRServerless" in step_types:
@@ -194,7 +195,7 @@ class PipelineExecutionRole(Construct):
                 actions=["ec2:CreateNetworkInterface"],
                 resources=[
                     arn("network-interface/*", "ec2"),
-                    *(arn(f"subnet/{subnet}", "ec2") for subnet in subnet_ids),
+                    *subnet_arns,
                     *(arn(f"security-group/{group}", "ec2") for group in security_group_ids),
                 ],
             ),
@@ -206,7 +207,7 @@ class PipelineExecutionRole(Construct):
                     "ec2:DeleteNetworkInterfacePermission",
                 ],
                 resources=[arn("network-interface/*", "ec2")],
-                conditions={"ArnEquals": {"ec2:Subnet": [arn(f"subnet/{subnet}", "ec2") for subnet in subnet_ids]}},
+                conditions={"ArnEquals": {"ec2:Subnet": subnet_arns}},
             ),
             iam.PolicyStatement(
                 sid="JobNetworkLookups",
